@@ -1,0 +1,103 @@
+/* alab base layer: errors, deterministic RNG, atomic file writes, mmap,
+ * growable buffers, paths, logging and progress.
+ *
+ * Error convention (every layer): a fallible function returns 0 on success
+ * and -1 on failure, and fills the caller's al_err with one message that says
+ * what was wrong, where (file, line, field) and, where it helps, what to do. */
+#ifndef ALAB_BASE_H
+#define ALAB_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ALAB_VERSION "0.1.0"
+
+typedef struct { char msg[1024]; } al_err;
+
+/* Formats the message into err (if non-NULL) and returns -1. */
+int al_fail(al_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepends "prefix: " to an existing message; returns -1. */
+int al_fail_prefix(al_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocation that never returns NULL: aborts with a message on out-of-memory. */
+void *al_malloc(size_t n);
+void *al_calloc(size_t n, size_t size);
+void *al_realloc(void *p, size_t n);
+char *al_strdup(const char *s);
+/* 64-byte aligned, zeroed; release with free(). */
+float *al_alloc_floats(size_t n);
+
+/* ---- deterministic RNG: xoshiro256** seeded by splitmix64 ---- */
+typedef struct { uint64_t s[4]; } al_rng;
+void al_rng_seed(al_rng *r, uint64_t seed);
+uint64_t al_rng_u64(al_rng *r);
+double al_rng_uniform(al_rng *r);             /* [0, 1) with 53 random bits */
+float al_rng_uniformf(al_rng *r);             /* [0, 1) with 24 random bits */
+uint64_t al_rng_below(al_rng *r, uint64_t n); /* uniform in [0, n), unbiased */
+double al_rng_normal(al_rng *r);              /* standard normal (Box-Muller, no cached state) */
+void al_rng_shuffle_u32(al_rng *r, uint32_t *a, size_t n);
+/* An independent stream for (seed, stream) pairs, e.g. per worker or per seed. */
+void al_rng_seed_stream(al_rng *r, uint64_t seed, uint64_t stream);
+
+/* ---- growable byte buffer ---- */
+typedef struct { char *data; size_t len, cap; } al_buf;
+void al_buf_reserve(al_buf *b, size_t extra);
+void al_buf_append(al_buf *b, const void *p, size_t n);
+void al_buf_printf(al_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void al_buf_free(al_buf *b);
+
+/* ---- files ---- */
+/* Reads a whole file (NUL-terminated for convenience; *len excludes the NUL). */
+int al_read_file(const char *path, char **data, size_t *len, al_err *err);
+/* Writes atomically: data goes to "path.tmp.<pid>", is fsynced, then renamed
+ * over path. A crash leaves either the old file or the new one, never a mix. */
+int al_write_file_atomic(const char *path, const void *data, size_t len, al_err *err);
+/* Streaming form of the same: open a temp file, write, then commit or abort. */
+typedef struct { FILE *f; char *path; char *tmp; } al_atomic;
+int al_atomic_open(al_atomic *a, const char *path, al_err *err);
+int al_atomic_commit(al_atomic *a, al_err *err); /* fsync + rename; closes */
+void al_atomic_abort(al_atomic *a);              /* closes and removes the temp */
+int al_mkdir_p(const char *path, al_err *err);
+int al_file_exists(const char *path);
+/* Joins a and b with one '/', into a fresh string. */
+char *al_path_join(const char *a, const char *b);
+
+/* Read-only memory map of a whole file. */
+typedef struct { void *data; size_t len; } al_map;
+int al_map_file(const char *path, al_map *m, al_err *err);
+void al_unmap(al_map *m);
+
+/* ---- logging and progress ---- */
+extern int al_quiet; /* set by --quiet: al_log and progress print nothing */
+void al_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double al_now(void); /* monotonic seconds */
+
+/* A progress indicator: a bar with rate and ETA on a terminal, a plain line
+ * every few seconds otherwise. `unit` names what is counted ("step"). */
+typedef struct {
+  const char *label, *unit;
+  uint64_t total, done;
+  double t0, last_print;
+  int tty;
+  char extra[128]; /* free text shown after the rate, e.g. "loss 2.31" */
+} al_progress;
+void al_progress_start(al_progress *p, const char *label, uint64_t total, const char *unit);
+void al_progress_update(al_progress *p, uint64_t done);
+void al_progress_finish(al_progress *p);
+
+/* ---- threads ---- */
+/* Sets the thread count for OpenMP kernels and OpenBLAS (0 = all cores). */
+void al_set_threads(int n);
+int al_get_threads(void);
+
+/* ---- small statistics shared by experiments and evaluation ---- */
+typedef struct { double mean, sd, se, lo, hi; int n; } al_stat;
+/* Mean, sample sd, standard error and the 95% t-interval of x[0..n). */
+al_stat al_stat_of(const double *x, int n);
+/* Two-sided Student t quantile t_{1-alpha/2, df} (alpha = 0.05 gives 95%). */
+double al_t_quantile(double p, double df);
+/* Two-sided p-value of a t statistic with df degrees of freedom. */
+double al_t_pvalue(double t, double df);
+
+#endif

@@ -1,0 +1,126 @@
+/* GPT-2 with Hugging Face's exact semantics: pre-LayerNorm blocks, GELU (tanh
+ * form), learned positions, tied token embedding and output head, causal
+ * self-attention, LayerNorm eps 1e-5, biases everywhere.
+ *
+ * All parameters live in one contiguous float buffer, laid out tensor by
+ * tensor in Hugging Face order and layout (Conv1D weights [in, out]), so a
+ * safetensors file is a straight copy. Gradients mirror it. */
+#ifndef ALAB_MODEL_H
+#define ALAB_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "alab/base.h"
+
+typedef struct {
+  int vocab_size;  /* V */
+  int n_positions; /* maximum context */
+  int n_layer, n_head, n_embd;
+  float layer_norm_epsilon;
+  float init_std; /* 0.02 as in GPT-2; residual projections scaled by 1/sqrt(2L) */
+} al_gpt2_config;
+
+/* A tensor of the parameter buffer: HF name (without "transformer."), shape,
+ * offset into params, and whether AdamW decays it (matrices yes, biases,
+ * LayerNorm and embeddings... see model.c for the rule). */
+typedef struct {
+  char name[64];
+  int ndim;
+  int shape[2];
+  size_t offset, numel;
+  int decay;
+} al_tensor;
+
+typedef struct al_acts al_acts; /* training activations, sized for (B, T) */
+
+typedef struct {
+  al_gpt2_config cfg;
+  al_tensor *tensors;
+  int ntensors;
+  size_t nparams;
+  float *params; /* nparams */
+  float *grads;  /* nparams, allocated on first backward */
+  al_acts *acts; /* allocated on first forward for a (B, T) */
+  int B, T;      /* the shape acts are sized for */
+  float loss;    /* mean loss of the last forward with targets */
+} al_model;
+
+/* Checks a config (positive sizes, n_embd divisible by n_head, ...). */
+int al_gpt2_config_check(const al_gpt2_config *c, al_err *err);
+/* Builds the tensor table and allocates params; initialises as GPT-2 does:
+ * N(0, 0.02) matrices and embeddings, c_proj weights N(0, 0.02/sqrt(2L)),
+ * zero biases, LayerNorm weight 1 / bias 0. */
+int al_model_init(al_model *m, const al_gpt2_config *cfg, uint64_t seed, al_err *err);
+void al_model_free(al_model *m);
+const al_tensor *al_model_tensor(const al_model *m, const char *name);
+
+/* Training forward over inputs/targets [B*T]; targets may be NULL (then only
+ * logits). Returns the mean cross-entropy (or 0). Resizes activations if
+ * (B, T) changed (allocates once per shape). */
+float al_model_forward(al_model *m, const int32_t *inputs, const int32_t *targets, int B, int T);
+/* Logits [B, T, V] of the last forward. */
+const float *al_model_logits(const al_model *m);
+/* Per-position losses [B, T] of the last forward with targets. */
+const float *al_model_losses(const al_model *m);
+void al_model_zero_grad(al_model *m);
+/* Accumulates d(mean loss)/d(params) * grad_scale into grads (call
+ * zero_grad first; grad_scale = 1/accum_steps for accumulation). */
+void al_model_backward(al_model *m, float grad_scale);
+
+/* ---- inference: KV-cache decoding, one sequence per decoder ----
+ * A decoder holds its own cache and scratch and only reads the model, so
+ * several decoders (threads, server workers) can share one model. */
+typedef struct al_decoder al_decoder;
+al_decoder *al_decoder_new(const al_model *m);
+void al_decoder_free(al_decoder *d);
+int al_decoder_pos(const al_decoder *d);
+/* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
+void al_decoder_truncate(al_decoder *d, int pos);
+/* Appends n tokens at the current position. If logits_all is non-NULL it gets
+ * n x V logits (one row per fed token), else only the last row is kept and
+ * readable through al_decoder_logits. Fails past n_positions or on a token id
+ * out of range. */
+int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err);
+const float *al_decoder_logits(const al_decoder *d); /* V logits after the last fed token */
+
+/* log-softmax helpers over one row of V logits */
+float al_logsumexp(const float *x, int n);
+int al_argmax(const float *x, int n);
+
+/* Sampling from one row of logits: temperature (0 = greedy), top-k (0 = off),
+ * top-p (1 = off). `scratch` holds 2*V floats. */
+typedef struct { float temperature, top_p; int top_k; } al_sample_cfg;
+int32_t al_sample_logits(const float *logits, int V, const al_sample_cfg *s, al_rng *rng, float *scratch);
+
+/* For tokens[0..n): lp[i] = log p(tokens[i] | tokens[<i]) for i >= 1, lp[0] = NAN;
+ * greedy[i] = the argmax token at position i (predicted from tokens[<i]),
+ * greedy[0] = -1. Either output may be NULL. If topk > 0, top_ids/top_lp get
+ * n*topk entries (row 0 filled with -1 / NAN). Uses d (reset first). */
+int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp, int32_t *greedy, int topk,
+                         int32_t *top_ids, float *top_lp, al_err *err);
+
+/* Continuation scoring (the evaluation primitive): log p(cont | prompt) as a
+ * sum, per-token values (optional, nc floats), and whether every continuation
+ * token is the greedy choice. Reuses the decoder's cache when the prompt is a
+ * prefix of what it already holds. */
+int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const int32_t *cont, int nc, double *sum,
+                          float *per_token, int *is_greedy, al_err *err);
+
+/* Generates up to max_new tokens after the prompt. on_token (optional) is
+ * called with each new token and its log-prob under the sampling
+ * distribution's source logits; a nonzero return stops. Generation also stops
+ * after emitting stop_token (if >= 0) or at n_positions. out gets the new
+ * tokens; returns how many, or -1. */
+typedef int (*al_token_cb)(void *ctx, int32_t token, float logprob);
+int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const al_sample_cfg *s, al_rng *rng,
+                int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err);
+
+/* ---- model directories (Hugging Face layout) ----
+ * config.json (GPT2Config keys), model.safetensors (HF names, F32; F16/BF16
+ * accepted on load), tokenizer files (vocab.json + merges.txt) when a
+ * tokenizer is given. Writes are atomic. */
+struct al_tok;
+int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *dir, al_err *err);
+int al_model_load_dir(al_model *m, const char *dir, al_err *err);
+int al_config_load(al_gpt2_config *c, const char *path, al_err *err);
+int al_config_save(const al_gpt2_config *c, const char *path, al_err *err);
+#endif

@@ -1,0 +1,42 @@
+/* Byte-level BPE tokenizer, identical to GPT-2's (tiktoken "gpt2").
+ *
+ * Files: Hugging Face GPT2Tokenizer's vocab.json + merges.txt (same content as
+ * OpenAI's encoder.json + vocab.bpe), or a tokenizer.json of the same family.
+ * The byte tokenizer is the same object with no merges: 256 byte tokens with
+ * id = byte value, then <|endoftext|> = 256; it is saved in the same files. */
+#ifndef ALAB_TOK_H
+#define ALAB_TOK_H
+#include <stddef.h>
+#include <stdint.h>
+#include "alab/base.h"
+
+typedef struct al_tok al_tok;
+
+/* Loads from a directory holding vocab.json + merges.txt (or encoder.json +
+ * vocab.bpe), or else tokenizer.json. */
+int al_tok_load(al_tok **out, const char *dir, al_err *err);
+int al_tok_load_files(al_tok **out, const char *vocab_path, const char *merges_path, al_err *err);
+int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err);
+/* 256 bytes (id = byte value) + <|endoftext|> (id 256), no merges. */
+al_tok *al_tok_byte(void);
+/* Writes vocab.json + merges.txt into dir (atomically). */
+int al_tok_save(const al_tok *t, const char *dir, al_err *err);
+/* Learns merges from text until vocab_size (256..65536; the end-of-text token
+ * is added last and counts). Deterministic. */
+int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_err *err);
+void al_tok_free(al_tok *t);
+
+int al_tok_vocab_size(const al_tok *t);
+int al_tok_eot(const al_tok *t); /* id of <|endoftext|>, -1 if none */
+
+/* Encodes text; special tokens (<|endoftext|>) are recognised only when
+ * allow_special is set, else they are encoded as plain text. Appends to *ids
+ * (a growable array with capacity *cap); returns the number appended, or -1. */
+long al_tok_encode(const al_tok *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,
+                   size_t *cap, al_err *err);
+/* The bytes of one token (not NUL-terminated); NULL for an id out of range. */
+const char *al_tok_token(const al_tok *t, int32_t id, size_t *len);
+/* Decodes ids into a fresh NUL-terminated buffer (*len excludes the NUL).
+ * Fails on an id out of range. */
+int al_tok_decode(const al_tok *t, const int32_t *ids, size_t n, char **out, size_t *len, al_err *err);
+#endif

@@ -1,0 +1,12 @@
+/* One thread count for both OpenMP kernels and OpenBLAS. */
+#include <omp.h>
+#include <cblas.h>
+#include "alab/base.h"
+
+void al_set_threads(int n) {
+  if (n <= 0) n = omp_get_num_procs();
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+}
+
+int al_get_threads(void) { return omp_get_max_threads(); }

@@ -1,0 +1,29 @@
+/* Declarative command-line flags: each command lists its flags once, and
+ * parsing, validation and --help all come from that one table. */
+#ifndef ALAB_CLI_FLAGS_H
+#define ALAB_CLI_FLAGS_H
+#include <stdint.h>
+
+typedef enum { FLAG_INT, FLAG_I64, FLAG_DOUBLE, FLAG_STRING, FLAG_BOOL } flag_type;
+
+typedef struct {
+  const char *name; /* without the leading "--" */
+  flag_type type;
+  void *ptr;        /* int*, int64_t*, double*, const char**, int* (bool) */
+  const char *help; /* one line; the default is appended from *ptr */
+} flag_def;
+
+typedef struct {
+  const char *usage;   /* "alab train [flags]" */
+  const char *summary; /* what the command does, one paragraph */
+  const flag_def *flags;
+  int nflags;
+} flag_cmd;
+
+/* Parses argv[1..argc) into the table. Returns 0 to go on, 1 when --help was
+ * printed (the caller exits 0), -1 on a bad flag (message printed, exit 2).
+ * Positional arguments are not allowed unless `positional` is non-NULL, in
+ * which case they are collected there (at most max_positional). */
+int flags_parse(const flag_cmd *cmd, int argc, char **argv, const char **positional, int max_positional, int *npositional);
+void flags_help(const flag_cmd *cmd);
+#endif

@@ -1,0 +1,60 @@
+/* A minimal test harness: CHECK records a failure and goes on; the test's
+ * main returns test_summary(), which prints "N passed, N failed". */
+#ifndef ALAB_TEST_H
+#define ALAB_TEST_H
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "alab/base.h"
+
+static int test_passed, test_failed;
+
+#define CHECK(cond, ...)                                              \
+  do {                                                                \
+    if (cond) test_passed++;                                          \
+    else {                                                            \
+      test_failed++;                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                   \
+      fputc('\n', stderr);                                            \
+    }                                                                 \
+  } while (0)
+
+/* Checks that a call fails and that its message contains `needle`. */
+#define CHECK_FAILS_WITH(call, err, needle)                                                    \
+  do {                                                                                         \
+    (err).msg[0] = 0;                                                                          \
+    int rc_ = (call);                                                                          \
+    CHECK(rc_ != 0 && strstr((err).msg, needle), "expected failure mentioning '%s', got rc=%d msg='%s'", \
+          needle, rc_, (err).msg);                                                             \
+  } while (0)
+
+#define CHECK_OK(call, err)                                                   \
+  do {                                                                        \
+    (err).msg[0] = 0;                                                         \
+    int rc_ = (call);                                                         \
+    CHECK(rc_ == 0, "call failed: %s", (err).msg);                            \
+  } while (0)
+
+static inline int test_summary(void) {
+  printf("%d passed, %d failed\n", test_passed, test_failed);
+  return test_failed ? 1 : 0;
+}
+
+/* A fresh scratch directory for this test: $ALAB_TEST_TMP/<name>. */
+static inline char *test_tmpdir(const char *name) {
+  const char *root = getenv("ALAB_TEST_TMP");
+  if (!root) root = "/tmp/alab-test";
+  char *dir = al_path_join(root, name);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+  if (system(cmd) != 0) { fprintf(stderr, "cannot make %s\n", dir); exit(2); }
+  return dir;
+}
+
+static inline double rel_err(double a, double b) {
+  return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1e-12);
+}
+#endif
