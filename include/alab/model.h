@@ -87,9 +87,10 @@ float al_logsumexp(const float *x, int n);
 int al_argmax(const float *x, int n);
 
 /* Sampling from one row of logits: temperature (0 = greedy), top-k (0 = off),
- * top-p (1 = off). `scratch` holds 2*V floats. */
+ * top-p (1 = off). `scratch` holds at least 8*V bytes (al_sample_scratch). */
 typedef struct { float temperature, top_p; int top_k; } al_sample_cfg;
-int32_t al_sample_logits(const float *logits, int V, const al_sample_cfg *s, al_rng *rng, float *scratch);
+void *al_sample_scratch(int V);
+int32_t al_sample_logits(const float *logits, int V, const al_sample_cfg *s, al_rng *rng, void *scratch);
 
 /* For tokens[0..n): lp[i] = log p(tokens[i] | tokens[<i]) for i >= 1, lp[0] = NAN;
  * greedy[i] = the argmax token at position i (predicted from tokens[<i]),

@@ -1,0 +1,69 @@
+/* Tensor kernels: forward/backward pairs over flat float arrays (row-major).
+ * N = number of rows (B*T), C = channels. Backward functions ADD into
+ * parameter gradients (so micro-batches accumulate) and either overwrite or
+ * add into input gradients as each one states. All kernels are
+ * deterministic for a fixed thread count. */
+#ifndef ALAB_NN_H
+#define ALAB_NN_H
+#include <stdint.h>
+
+/* out[N,OC] = inp[N,IC] @ W[IC,OC] + b[OC]  (HF Conv1D layout; b may be NULL) */
+void nn_matmul_forward(float *out, const float *inp, const float *W, const float *b, int N, int IC, int OC);
+/* dinp = dout @ W^T (overwritten; skipped if NULL); dW += inp^T @ dout; db += sum_rows dout */
+void nn_matmul_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W, int N,
+                        int IC, int OC);
+/* Few-row product for decoding: same math as nn_matmul_forward, streaming W
+ * once for all n rows (memory-bound; OpenBLAS's one-row sgemm is slow). */
+void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC);
+
+/* logits[N,V] = x[N,C] @ wte[V,C]^T  (the tied output head) */
+void nn_lmhead_forward(float *logits, const float *x, const float *wte, int N, int C, int V);
+/* dx = dlogits @ wte (overwritten); dwte += dlogits^T @ x */
+void nn_lmhead_backward(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte, int N, int C,
+                        int V);
+
+/* LayerNorm over the last dim: y = (x - mean) * rstd * w + b, rstd = 1/sqrt(var + eps),
+ * var the biased variance. mean/rstd [N] are saved for backward (may be NULL). */
+void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                          int N, int C, float eps);
+/* dinp += rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * w;
+ * dw += sum_rows dout * xhat; db += sum_rows dout */
+void nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                           const float *mean, const float *rstd, int N, int C);
+
+/* GELU, tanh form: y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+void nn_gelu_forward(float *out, const float *inp, long n);
+/* dinp = dout * gelu'(inp) (overwritten) */
+void nn_gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+
+/* Causal multi-head self-attention over qkv[B,T,3C] (q | k | v, heads
+ * contiguous within each): out[B,T,C]; att[B,H,T,T] keeps the softmax
+ * probabilities for backward. scale = 1/sqrt(C/H). */
+void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int H);
+/* dqkv (overwritten) from dout; datt is scratch [B,H,T,T]. */
+void nn_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
+                           int T, int C, int H);
+
+/* x[b,t,:] = wte[tok[b,t],:] + wpe[t,:] */
+void nn_embedding_forward(float *x, const int32_t *tok, const float *wte, const float *wpe, int B, int T, int C);
+/* dwte[tok] += dx; dwpe[t] += dx */
+void nn_embedding_backward(float *dwte, float *dwpe, const float *dx, const int32_t *tok, int B, int T, int C);
+
+/* Softmax cross-entropy per row: losses[n] = logsumexp(logits[n]) - logits[n, target[n]];
+ * rows with target < 0 are ignored (loss 0). Returns the number of counted rows. */
+int nn_crossentropy_forward(float *losses, const float *logits, const int32_t *targets, int N, int V);
+/* In place: logits[n] := (softmax(logits[n]) - onehot(target)) * dloss, rows
+ * with target < 0 get zero gradient. */
+void nn_crossentropy_backward(float *logits, const int32_t *targets, int N, int V, float dloss);
+
+/* out = a + b */
+void nn_residual_forward(float *out, const float *a, const float *b, long n);
+
+/* AdamW exactly as torch.optim.AdamW: p *= 1 - lr*wd (only where decay);
+ * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ * p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).  t counts from 1. */
+typedef struct { float lr, beta1, beta2, eps, weight_decay; } nn_adamw_cfg;
+void nn_adamw_update(float *p, const float *g, float *m, float *v, long n, int t, const nn_adamw_cfg *c, int decay);
+/* sqrt(sum g^2), accumulated in double in a fixed order. */
+double nn_global_norm(const float *g, long n);
+#endif

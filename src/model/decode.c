@@ -1,0 +1,315 @@
+/* KV-cache decoding: a decoder owns its cache and scratch and only reads the
+ * model, so decoders on different threads can share one model.
+ *
+ * Feeding n tokens at position p runs them through every layer as one chunk
+ * (up to CHUNK rows at a time): their keys and values go into the cache at
+ * p..p+n-1 and each attends to cache positions 0..its own. Few-row chunks use
+ * the streaming matmul (weights read once per chunk), larger ones sgemm. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/model.h"
+#include "alab/nn.h"
+
+enum { CHUNK = 64, SMALL_ROWS = 8 };
+
+struct al_decoder {
+  const al_model *m;
+  int pos, maxT;
+  int32_t *history;  /* tokens at positions 0..pos-1 */
+  float *kcache, *vcache; /* [L][maxT][C] */
+  float *x, *ln, *qkv, *atty, *tmp, *fch, *scores; /* chunk scratch */
+  float *logits;     /* [CHUNK][V] */
+  int nlogits;       /* rows valid in logits after the last chunk */
+};
+
+al_decoder *al_decoder_new(const al_model *m) {
+  const al_gpt2_config *c = &m->cfg;
+  al_decoder *d = al_calloc(1, sizeof *d);
+  size_t C = c->n_embd, L = c->n_layer;
+  d->m = m;
+  d->maxT = c->n_positions;
+  d->history = al_malloc((size_t)d->maxT * sizeof(int32_t));
+  d->kcache = al_alloc_floats(L * d->maxT * C);
+  d->vcache = al_alloc_floats(L * d->maxT * C);
+  d->x = al_alloc_floats(CHUNK * C);
+  d->ln = al_alloc_floats(CHUNK * C);
+  d->qkv = al_alloc_floats(CHUNK * 3 * C);
+  d->atty = al_alloc_floats(CHUNK * C);
+  d->tmp = al_alloc_floats(CHUNK * C);
+  d->fch = al_alloc_floats(CHUNK * 4 * C);
+  d->scores = al_alloc_floats((size_t)CHUNK * c->n_head * d->maxT);
+  d->logits = al_alloc_floats((size_t)CHUNK * c->vocab_size);
+  return d;
+}
+
+void al_decoder_free(al_decoder *d) {
+  if (!d) return;
+  free(d->history);
+  free(d->kcache);
+  free(d->vcache);
+  free(d->x);
+  free(d->ln);
+  free(d->qkv);
+  free(d->atty);
+  free(d->tmp);
+  free(d->fch);
+  free(d->scores);
+  free(d->logits);
+  free(d);
+}
+
+int al_decoder_pos(const al_decoder *d) { return d->pos; }
+
+void al_decoder_truncate(al_decoder *d, int pos) {
+  if (pos < 0) pos = 0;
+  if (pos < d->pos) {
+    d->pos = pos;
+    d->nlogits = 0;
+  }
+}
+
+static void matmul(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
+  if (n <= SMALL_ROWS) nn_matmul_rows(out, inp, W, b, n, IC, OC);
+  else nn_matmul_forward(out, inp, W, b, n, IC, OC);
+}
+
+/* Attention of n new rows (positions p..p+n-1) against the cache of layer l. */
+static void chunk_attention(al_decoder *d, int l, int p, int n) {
+  const al_gpt2_config *c = &d->m->cfg;
+  int C = c->n_embd, H = c->n_head, hs = C / H, T = d->maxT;
+  float scale = 1.0f / sqrtf((float)hs);
+  const float *K = d->kcache + (size_t)l * T * C, *Vc = d->vcache + (size_t)l * T * C;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int r = 0; r < n; r++)
+    for (int h = 0; h < H; h++) {
+      int t = p + r;
+      const float *q = d->qkv + (size_t)r * 3 * C + h * hs;
+      float *s = d->scores + ((size_t)r * H + h) * T, mx = -INFINITY;
+      for (int t2 = 0; t2 <= t; t2++) {
+        const float *k = K + (size_t)t2 * C + h * hs;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+        s[t2] = dot * scale;
+        mx = s[t2] > mx ? s[t2] : mx;
+      }
+      float sum = 0.0f;
+      for (int t2 = 0; t2 <= t; t2++) {
+        s[t2] = expf(s[t2] - mx);
+        sum += s[t2];
+      }
+      float inv = 1.0f / sum, *o = d->atty + (size_t)r * C + h * hs;
+      memset(o, 0, hs * sizeof(float));
+      for (int t2 = 0; t2 <= t; t2++) {
+        const float *v = Vc + (size_t)t2 * C + h * hs;
+        float w = s[t2] * inv;
+#pragma omp simd
+        for (int i = 0; i < hs; i++) o[i] += w * v[i];
+      }
+    }
+}
+
+/* Runs n <= CHUNK tokens at the current position. Logits for all n rows if
+ * all_rows, else for the last row only (stored as row 0). */
+static void feed_chunk(al_decoder *d, const int32_t *tok, int n, int all_rows) {
+  const al_model *m = d->m;
+  const al_gpt2_config *c = &m->cfg;
+  int C = c->n_embd, V = c->vocab_size, T = d->maxT, p = d->pos;
+  float eps = c->layer_norm_epsilon;
+  const float *wte = m->params + m->tensors[0].offset, *wpe = m->params + m->tensors[1].offset;
+  for (int r = 0; r < n; r++) {
+    const float *e = wte + (size_t)tok[r] * C, *pe = wpe + (size_t)(p + r) * C;
+    for (int i = 0; i < C; i++) d->x[(size_t)r * C + i] = e[i] + pe[i];
+    d->history[p + r] = tok[r];
+  }
+  for (int l = 0; l < c->n_layer; l++) {
+    const al_tensor *t = &m->tensors[2 + 12 * l];
+#define P(i) (m->params + t[i].offset)
+    nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(0), P(1), n, C, eps);
+    matmul(d->qkv, d->ln, P(2), P(3), n, C, 3 * C);
+    for (int r = 0; r < n; r++) {
+      memcpy(d->kcache + ((size_t)l * T + p + r) * C, d->qkv + (size_t)r * 3 * C + C, C * sizeof(float));
+      memcpy(d->vcache + ((size_t)l * T + p + r) * C, d->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
+    }
+    chunk_attention(d, l, p, n);
+    matmul(d->tmp, d->atty, P(4), P(5), n, C, C);
+    nn_residual_forward(d->x, d->x, d->tmp, (long)n * C);
+    nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(6), P(7), n, C, eps);
+    matmul(d->fch, d->ln, P(8), P(9), n, C, 4 * C);
+    nn_gelu_forward(d->fch, d->fch, (long)n * 4 * C);
+    matmul(d->tmp, d->fch, P(10), P(11), n, 4 * C, C);
+    nn_residual_forward(d->x, d->x, d->tmp, (long)n * C);
+#undef P
+  }
+  const float *lnfw = m->params + m->tensors[m->ntensors - 2].offset, *lnfb = m->params + m->tensors[m->ntensors - 1].offset;
+  int first = all_rows ? 0 : n - 1, rows = n - first;
+  nn_layernorm_forward(d->ln, NULL, NULL, d->x + (size_t)first * C, lnfw, lnfb, rows, C, eps);
+  nn_lmhead_forward(d->logits, d->ln, wte, rows, C, V);
+  d->nlogits = rows;
+  d->pos += n;
+}
+
+static int check_tokens(const al_decoder *d, const int32_t *tok, int n, al_err *err) {
+  if (n < 0 || d->pos + n > d->maxT)
+    return al_fail(err, "sequence of %d tokens exceeds the model's context of %d", d->pos + n, d->maxT);
+  for (int i = 0; i < n; i++)
+    if (tok[i] < 0 || tok[i] >= d->m->cfg.vocab_size)
+      return al_fail(err, "token id %d at position %d is out of range [0, %d)", tok[i], i, d->m->cfg.vocab_size);
+  return 0;
+}
+
+int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err) {
+  if (check_tokens(d, tokens, n, err)) return -1;
+  int V = d->m->cfg.vocab_size;
+  for (int i = 0; i < n; i += CHUNK) {
+    int k = n - i < CHUNK ? n - i : CHUNK;
+    feed_chunk(d, tokens + i, k, logits_all != NULL);
+    if (logits_all) memcpy(logits_all + (size_t)i * V, d->logits, (size_t)k * V * sizeof(float));
+  }
+  return 0;
+}
+
+const float *al_decoder_logits(const al_decoder *d) {
+  return d->nlogits ? d->logits + (size_t)(d->nlogits - 1) * d->m->cfg.vocab_size : NULL;
+}
+
+float al_logsumexp(const float *x, int n) {
+  float mx = x[0];
+  for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  double s = 0.0;
+  for (int i = 0; i < n; i++) s += exp((double)(x[i] - mx));
+  return mx + (float)log(s);
+}
+
+int al_argmax(const float *x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+/* Top-k entries of one log-prob row by partial selection (k is small). */
+static void top_entries(const float *z, int V, float lse, int k, int32_t *ids, float *lps) {
+  for (int j = 0; j < k; j++) {
+    ids[j] = -1;
+    lps[j] = -INFINITY;
+  }
+  for (int v = 0; v < V; v++) {
+    float x = z[v] - lse;
+    if (x <= lps[k - 1]) continue;
+    int j = k - 1;
+    while (j > 0 && lps[j - 1] < x) {
+      lps[j] = lps[j - 1];
+      ids[j] = ids[j - 1];
+      j--;
+    }
+    lps[j] = x;
+    ids[j] = v;
+  }
+}
+
+int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp, int32_t *greedy, int topk,
+                         int32_t *top_ids, float *top_lp, al_err *err) {
+  al_decoder_truncate(d, 0);
+  if (check_tokens(d, tokens, n, err)) return -1;
+  int V = d->m->cfg.vocab_size;
+  if (topk > V) topk = V;
+  if (n > 0) {
+    if (lp) lp[0] = NAN;
+    if (greedy) greedy[0] = -1;
+    for (int j = 0; j < topk; j++) {
+      top_ids[j] = -1;
+      top_lp[j] = NAN;
+    }
+  }
+  for (int s = 0; s < n - 1; s += CHUNK) {
+    int k = n - 1 - s < CHUNK ? n - 1 - s : CHUNK; /* the last token needs no logits */
+    feed_chunk(d, tokens + s, k, 1);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < k; r++) {
+      const float *z = d->logits + (size_t)r * V;
+      int i = s + r + 1; /* the token these logits predict */
+      float lse = al_logsumexp(z, V);
+      if (lp) lp[i] = z[tokens[i]] - lse;
+      if (greedy) greedy[i] = al_argmax(z, V);
+      if (topk > 0) top_entries(z, V, lse, topk, top_ids + (size_t)i * topk, top_lp + (size_t)i * topk);
+    }
+  }
+  return 0;
+}
+
+/* Keeps the decoder's cache for the longest common prefix of its history and
+ * seq[0..n), but no further than position keep_from (whose logits the caller
+ * needs, and logits are not cached), and checks seq. Returns the position
+ * from which the caller must feed seq, or -1. */
+static int sync_prefix(al_decoder *d, const int32_t *seq, int n, int keep_from, al_err *err) {
+  int lcp = 0;
+  while (lcp < d->pos && lcp < n && d->history[lcp] == seq[lcp]) lcp++;
+  int start = lcp < keep_from ? lcp : keep_from;
+  if (start > n - 1) start = n - 1;
+  al_decoder_truncate(d, start);
+  if (check_tokens(d, seq + start, n - start, err)) return -1;
+  return start;
+}
+
+int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const int32_t *cont, int nc, double *sum,
+                          float *per_token, int *is_greedy, al_err *err) {
+  if (np < 1) return al_fail(err, "scoring needs a prompt of at least one token (got %d)", np);
+  if (nc < 1) return al_fail(err, "scoring needs a continuation of at least one token (got %d)", nc);
+  int n = np + nc, V = d->m->cfg.vocab_size;
+  if (n > d->maxT) return al_fail(err, "prompt + continuation of %d tokens exceed the model's context of %d", n, d->maxT);
+  int32_t *seq = al_malloc((size_t)n * sizeof(int32_t));
+  memcpy(seq, prompt, (size_t)np * sizeof(int32_t));
+  memcpy(seq + np, cont, (size_t)nc * sizeof(int32_t));
+  /* logits at positions np-1 .. n-2 are needed; feed from min(lcp, np-1) to n-2 */
+  int start = sync_prefix(d, seq, n - 1, np - 1, err);
+  if (start < 0) {
+    free(seq);
+    return -1;
+  }
+  double total = 0.0;
+  int greedy = 1;
+  for (int s = start; s < n - 1; s += CHUNK) {
+    int k = n - 1 - s < CHUNK ? n - 1 - s : CHUNK;
+    feed_chunk(d, seq + s, k, 1);
+    for (int r = 0; r < k; r++) {
+      int i = s + r + 1;
+      if (i < np) continue;
+      const float *z = d->logits + (size_t)r * V;
+      float lpi = z[seq[i]] - al_logsumexp(z, V);
+      total += lpi;
+      if (per_token) per_token[i - np] = lpi;
+      if (al_argmax(z, V) != seq[i]) greedy = 0;
+    }
+  }
+  free(seq);
+  if (sum) *sum = total;
+  if (is_greedy) *is_greedy = greedy;
+  return 0;
+}
+
+int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const al_sample_cfg *s, al_rng *rng,
+                int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err) {
+  if (np < 1) return al_fail(err, "generation needs a prompt of at least one token");
+  if (np > d->maxT) return al_fail(err, "prompt of %d tokens exceeds the model's context of %d", np, d->maxT);
+  int start = sync_prefix(d, prompt, np, np - 1, err);
+  if (start < 0) return -1;
+  for (int i = start; i < np; i += CHUNK) {
+    int k = np - i < CHUNK ? np - i : CHUNK;
+    feed_chunk(d, prompt + i, k, 0);
+  }
+  int V = d->m->cfg.vocab_size, produced = 0;
+  void *scratch = al_sample_scratch(V);
+  while (produced < max_new) {
+    const float *z = al_decoder_logits(d);
+    int32_t tok = al_sample_logits(z, V, s, rng, scratch);
+    float lpt = z[tok] - al_logsumexp(z, V);
+    out[produced++] = tok;
+    if (on_token && on_token(ctx, tok, lpt)) break;
+    if (tok == stop_token || produced == max_new || d->pos >= d->maxT) break;
+    feed_chunk(d, &tok, 1, 0);
+  }
+  free(scratch);
+  return produced;
+}

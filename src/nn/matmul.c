@@ -1,0 +1,89 @@
+/* Matrix products through OpenBLAS sgemm, plus a streaming few-row kernel for
+ * decoding, where one-row sgemm is far below the memory-bandwidth bound. */
+#include <cblas.h>
+#include <string.h>
+#include "alab/nn.h"
+#include <omp.h>
+
+/* out[N,OC] = inp[N,IC] @ W[IC,OC] + b */
+void nn_matmul_forward(float *out, const float *inp, const float *W, const float *b, int N, int IC, int OC) {
+  if (b) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) memcpy(out + (long)n * OC, b, OC * sizeof(float));
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, IC, 1.0f, inp, IC, W, OC, b ? 1.0f : 0.0f, out, OC);
+}
+
+/* dinp[N,IC] = dout[N,OC] @ W^T;  dW[IC,OC] += inp^T @ dout;  db[OC] += sum_n dout[n,:] */
+void nn_matmul_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W, int N,
+                        int IC, int OC) {
+  if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, IC, OC, 1.0f, dout, OC, W, OC, 0.0f, dinp, IC);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IC, OC, N, 1.0f, inp, IC, dout, OC, 1.0f, dW, OC);
+  if (db) {
+    /* columns split across threads: each sums its columns over all rows in order */
+#pragma omp parallel
+    {
+      int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      int c0 = (int)((long)OC * id / nt), c1 = (int)((long)OC * (id + 1) / nt);
+      for (int n = 0; n < N; n++) {
+        const float *row = dout + (long)n * OC;
+#pragma omp simd
+        for (int c = c0; c < c1; c++) db[c] += row[c];
+      }
+    }
+  }
+}
+
+/* Streams W row by row: out[r,:] += inp[r,i] * W[i,:] for all r at once, so W
+ * is read from memory once however many rows there are. Columns are split
+ * across threads in blocks; each output element is summed in index order. */
+void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
+  enum { COLS = 256, ROWS = 8 };
+  int nblocks = (OC + COLS - 1) / COLS;
+#pragma omp parallel for schedule(static)
+  for (int blk = 0; blk < nblocks; blk++) {
+    int c0 = blk * COLS, w = OC - c0 < COLS ? OC - c0 : COLS;
+    for (int r0 = 0; r0 < n; r0 += ROWS) {
+      int nr = n - r0 < ROWS ? n - r0 : ROWS;
+      float acc[ROWS][COLS];
+      for (int r = 0; r < nr; r++)
+        for (int c = 0; c < w; c++) acc[r][c] = b ? b[c0 + c] : 0.0f;
+      for (int i = 0; i < IC; i++) {
+        const float *wrow = W + (long)i * OC + c0;
+        for (int r = 0; r < nr; r++) {
+          float x = inp[(long)(r0 + r) * IC + i];
+#pragma omp simd
+          for (int c = 0; c < w; c++) acc[r][c] += x * wrow[c];
+        }
+      }
+      for (int r = 0; r < nr; r++) memcpy(out + (long)(r0 + r) * OC + c0, acc[r], w * sizeof(float));
+    }
+  }
+}
+
+/* logits[N,V] = x[N,C] @ wte[V,C]^T */
+void nn_lmhead_forward(float *logits, const float *x, const float *wte, int N, int C, int V) {
+  if (N <= 8) {
+    /* decoding: one pass over wte, each vocabulary row dotted with every x row */
+#pragma omp parallel for schedule(static)
+    for (int v = 0; v < V; v++) {
+      const float *w = wte + (long)v * C;
+      for (int n = 0; n < N; n++) {
+        const float *xr = x + (long)n * C;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int c = 0; c < C; c++) s += w[c] * xr[c];
+        logits[(long)n * V + v] = s;
+      }
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, C, 1.0f, x, C, wte, C, 0.0f, logits, V);
+}
+
+/* dx[N,C] = dlogits[N,V] @ wte[V,C];  dwte[V,C] += dlogits^T @ x */
+void nn_lmhead_backward(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte, int N, int C,
+                        int V) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, V, 1.0f, dlogits, V, wte, C, 0.0f, dx, C);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, N, 1.0f, dlogits, V, x, C, 1.0f, dwte, C);
+}

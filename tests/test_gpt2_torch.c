@@ -1,0 +1,119 @@
+/* The whole model against PyTorch: logits, loss, every parameter gradient,
+ * and the parameters after 3 AdamW steps, for two configurations.
+ *
+ * C writes the model directory (config.json + model.safetensors) and the
+ * batch; tests/oracle/gpt2_torch.py, an independent GPT-2 in torch (Debian
+ * python3-torch, run with /usr/bin/python3), computes the same quantities and
+ * writes them back as safetensors. Agreement is measured per tensor as
+ * max|alab - torch| / max|torch| <= 1e-4 (a relative error per element would
+ * divide by gradients that are zero up to rounding). Never skipped: a missing
+ * torch is a failure. */
+#include <jansson.h>
+#include "alab/json.h"
+#include "alab/model.h"
+#include "alab/nn.h"
+#include "alab/safetensors.h"
+#include "test.h"
+
+static double tensor_rel_err(const float *a, const float *b, size_t n) {
+  double md = 0, mb = 0;
+  for (size_t i = 0; i < n; i++) {
+    md = fmax(md, fabs((double)a[i] - b[i]));
+    mb = fmax(mb, fabs((double)b[i]));
+  }
+  return md / fmax(mb, 1e-30);
+}
+
+static void compare(const al_st_file *f, const char *name, const float *mine, size_t n, const char *cfgname) {
+  al_err err;
+  const al_st_entry *e = al_st_find(f, name);
+  CHECK(e != NULL && e->numel == n, "%s: torch output '%s' missing or wrong size", cfgname, name);
+  if (!e || e->numel != n) return;
+  float *ref = al_alloc_floats(n);
+  CHECK_OK(al_st_read_f32(f, e, ref, &err), err);
+  double r = tensor_rel_err(mine, ref, n);
+  CHECK(r <= 1e-4, "%s: %s differs from torch: max rel err %.3e", cfgname, name, r);
+  free(ref);
+}
+
+static void run_config(const char *cfgname, al_gpt2_config cfg, int B, int T, uint64_t seed) {
+  al_err err;
+  char *dir = test_tmpdir(cfgname);
+  al_model m;
+  CHECK_OK(al_model_init(&m, &cfg, seed, &err), err);
+  /* perturb biases and LayerNorm parameters so that every term is exercised */
+  al_rng rng;
+  al_rng_seed(&rng, seed + 1);
+  for (int i = 0; i < m.ntensors; i++)
+    if (m.tensors[i].ndim == 1)
+      for (size_t k = 0; k < m.tensors[i].numel; k++) m.params[m.tensors[i].offset + k] += 0.1f * (float)al_rng_normal(&rng);
+  char *mdir = al_path_join(dir, "model");
+  CHECK_OK(al_model_save_dir(&m, NULL, mdir, &err), err);
+  int N = B * T;
+  int32_t *in = al_malloc(N * sizeof(int32_t)), *tg = al_malloc(N * sizeof(int32_t));
+  json_t *jin = json_array(), *jtg = json_array();
+  for (int i = 0; i < N; i++) {
+    in[i] = (int32_t)al_rng_below(&rng, cfg.vocab_size);
+    tg[i] = i % 7 == 3 ? -1 : (int32_t)al_rng_below(&rng, cfg.vocab_size); /* some ignored targets */
+    json_array_append_new(jin, json_integer(in[i]));
+    json_array_append_new(jtg, json_integer(tg[i]));
+  }
+  /* eps 1e-6, not 1e-8: Adam's early steps move each weight by about lr *
+   * g / (|g| + eps), so for a gradient at float-rounding level (~1e-8) an eps
+   * of 1e-8 would make the comparison test rounding noise, not the optimizer
+   * (measured: 2.4e-4 on one such weight with 1e-8, all <= 1e-4 with 1e-6). */
+  nn_adamw_cfg ac = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-6f, .weight_decay = 0.1f};
+  json_t *batch = json_pack("{s:i, s:i, s:o, s:o, s:{s:i, s:f, s:f, s:f, s:f, s:f}}", "B", B, "T", T, "inputs", jin,
+                            "targets", jtg, "adam", "steps", 3, "lr", (double)ac.lr, "beta1", (double)ac.beta1, "beta2",
+                            (double)ac.beta2, "eps", (double)ac.eps, "weight_decay", (double)ac.weight_decay);
+  char *bpath = al_path_join(dir, "batch.json"), *opath = al_path_join(dir, "torch.safetensors");
+  CHECK_OK(al_json_save_file(bpath, batch, &err), err);
+  json_decref(batch);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/oracle/gpt2_torch.py' '%s' '%s' '%s'", getenv("ALAB_SRC"), mdir,
+           bpath, opath);
+  int rc = system(cmd);
+  CHECK(rc == 0, "%s: the PyTorch oracle failed (rc %d): is python3-torch installed?", cfgname, rc);
+  al_st_file f;
+  if (rc != 0 || al_st_open(&f, opath, &err)) {
+    CHECK(0, "%s: cannot read torch output: %s", cfgname, err.msg);
+    return;
+  }
+  float loss = al_model_forward(&m, in, tg, B, T);
+  compare(&f, "logits", al_model_logits(&m), (size_t)N * cfg.vocab_size, cfgname);
+  compare(&f, "loss", &loss, 1, cfgname);
+  al_model_zero_grad(&m);
+  al_model_backward(&m, 1.0f);
+  char nm[96];
+  for (int i = 0; i < m.ntensors; i++) {
+    snprintf(nm, sizeof nm, "grad.%s", m.tensors[i].name);
+    compare(&f, nm, m.grads + m.tensors[i].offset, m.tensors[i].numel, cfgname);
+  }
+  /* 3 AdamW steps on the same batch, decay on 2-D tensors only */
+  float *mom = al_alloc_floats(m.nparams), *var = al_alloc_floats(m.nparams);
+  for (int step = 1; step <= 3; step++) {
+    al_model_forward(&m, in, tg, B, T);
+    al_model_zero_grad(&m);
+    al_model_backward(&m, 1.0f);
+    for (int i = 0; i < m.ntensors; i++) {
+      const al_tensor *t = &m.tensors[i];
+      nn_adamw_update(m.params + t->offset, m.grads + t->offset, mom + t->offset, var + t->offset, t->numel, step, &ac,
+                      t->decay);
+    }
+  }
+  for (int i = 0; i < m.ntensors; i++) {
+    snprintf(nm, sizeof nm, "adam.%s", m.tensors[i].name);
+    compare(&f, nm, m.params + m.tensors[i].offset, m.tensors[i].numel, cfgname);
+  }
+  al_st_close(&f);
+  free(mom), free(var), free(in), free(tg), free(bpath), free(opath), free(mdir), free(dir);
+  al_model_free(&m);
+}
+
+int main(void) {
+  al_gpt2_config a = {.vocab_size = 37, .n_positions = 16, .n_layer = 1, .n_head = 1, .n_embd = 8, .layer_norm_epsilon = 1e-5f};
+  run_config("torch_small", a, 2, 5, 7);
+  al_gpt2_config b = {.vocab_size = 61, .n_positions = 24, .n_layer = 3, .n_head = 4, .n_embd = 32, .layer_norm_epsilon = 1e-5f};
+  run_config("torch_multi", b, 3, 17, 11);
+  return test_summary();
+}
