@@ -1,0 +1,59 @@
+/* The training loop: AdamW (decay on matrices only), gradient-norm clipping,
+ * linear warmup then cosine decay, gradient accumulation, held-out loss every
+ * N steps, a metrics.jsonl line per step, checkpoints with exact resume.
+ *
+ * out_dir is a Hugging Face model directory that is also a run directory:
+ *   config.json, model.safetensors, vocab.json + merges.txt   the model
+ *   trainer_state.safetensors   params + AdamW moments + {step, loader state,
+ *                               settings}: one atomic file, so a kill leaves a
+ *                               consistent state to resume from
+ *   metrics.jsonl               {"step","loss","lr","grad_norm","tokens_per_s",
+ *                               "elapsed_s"} per step, plus "val_loss" on
+ *                               evaluation steps
+ * Same seed and thread count: bit-identical losses, with or without a
+ * kill and resume in between. */
+#ifndef ALAB_TRAIN_H
+#define ALAB_TRAIN_H
+#include "alab/data.h"
+#include "alab/model.h"
+#include "alab/tok.h"
+
+typedef struct {
+  int batch, seq_len, grad_accum; /* tokens per step = batch * seq_len * grad_accum */
+  long steps;                     /* optimizer steps in total */
+  long warmup_steps;
+  double lr, min_lr_frac;         /* cosine decays to lr * min_lr_frac */
+  double weight_decay, beta1, beta2, eps, grad_clip; /* grad_clip <= 0: off */
+  int eval_every, eval_batches;   /* held-out loss every eval_every steps (0: only at the end) */
+  int ckpt_every;                 /* checkpoint every N steps (0: only at the end) */
+  uint64_t seed;                  /* data order */
+  int shuffle;
+  int resume;                     /* continue from out_dir/trainer_state.safetensors if present */
+  int save_final;                 /* write the model directory at the end */
+  const char *out_dir;            /* NULL: nothing written (experiments' inner models) */
+} al_train_cfg;
+
+typedef struct {
+  long steps_done;
+  double final_loss;   /* mean training loss of the last step */
+  double val_loss;     /* last held-out loss (NAN if no validation data) */
+  double tokens_per_s; /* over the whole run */
+  double seconds;
+} al_train_result;
+
+void al_train_defaults(al_train_cfg *c);
+/* Learning rate at step (0-based): warmup (step+1)/warmup * lr, then cosine
+ * from lr down to lr * min_lr_frac at the last step. */
+double al_train_lr(const al_train_cfg *c, long step);
+
+/* Trains m (initialised or loaded by the caller) on train segments; val may
+ * be empty (nval 0). tok (may be NULL) is saved with the model. With
+ * cfg->resume and a trainer state in out_dir, params, moments, step and data
+ * position are restored from it first. */
+int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
+             const al_tok *tok, al_train_result *res, al_err *err);
+
+/* Mean loss over up to max_batches batches of the segments, in file order
+ * (deterministic). Returns NAN when they hold no full window. */
+double al_eval_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches);
+#endif

@@ -1,0 +1,77 @@
+/* alab sample: generate text from a model directory with the KV cache. */
+#include <stdlib.h>
+#include <string.h>
+#include "cli/flags.h"
+#include "cli/model_io.h"
+
+typedef struct { const al_tok *tok; } print_ctx;
+
+static int print_token(void *p, int32_t t, float lp) {
+  print_ctx *c = p;
+  size_t n;
+  const char *s = al_tok_token(c->tok, t, &n);
+  if (t != al_tok_eot(c->tok) && s) fwrite(s, 1, n, stdout);
+  fflush(stdout);
+  return 0;
+}
+
+int cmd_sample(int argc, char **argv) {
+  const char *model = "runs/train", *prompt = "<|endoftext|>";
+  int ntok = 200, nsamples = 1, top_k = 0, threads = 0, stop_eot = 1;
+  double temperature = 1.0, top_p = 1.0;
+  int64_t seed = 1;
+  flag_def f[] = {
+      {"model", FLAG_STRING, &model, "model directory"},
+      {"prompt", FLAG_STRING, &prompt, "prompt text (<|endoftext|> is the special token)"},
+      {"tokens", FLAG_INT, &ntok, "maximum new tokens per sample"},
+      {"samples", FLAG_INT, &nsamples, "number of samples"},
+      {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature (0: greedy)"},
+      {"top-k", FLAG_INT, &top_k, "keep the k most likely tokens (0: off)"},
+      {"top-p", FLAG_DOUBLE, &top_p, "nucleus sampling mass (1: off)"},
+      {"stop-at-eot", FLAG_BOOL, &stop_eot, "stop a sample at <|endoftext|>"},
+      {"seed", FLAG_I64, &seed, "sampling seed"},
+      {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+  };
+  flag_cmd cmd = {"alab sample [flags]", "Generates text from a model directory, printing it as it is produced.", f,
+                  sizeof f / sizeof f[0]};
+  int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
+  if (pr) return pr > 0 ? 0 : 2;
+  if (ntok < 1 || nsamples < 1 || temperature < 0 || top_k < 0 || !(top_p > 0 && top_p <= 1)) {
+    fprintf(stderr, "alab sample: need --tokens >= 1, --samples >= 1, --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1\n");
+    return 2;
+  }
+  al_set_threads(threads);
+  al_err err;
+  al_model m;
+  al_tok *tok;
+  if (cli_load_model(model, &m, &tok, &err)) {
+    fprintf(stderr, "alab sample: %s\n", err.msg);
+    return 1;
+  }
+  int32_t *ids = NULL, *out = al_malloc((size_t)ntok * sizeof(int32_t));
+  int np = 0;
+  int rc = 0;
+  if (cli_encode(tok, prompt, &ids, &np, &err) || np < 1) {
+    fprintf(stderr, "alab sample: %s\n", np < 1 ? "the prompt is empty" : err.msg);
+    rc = 1;
+  }
+  al_decoder *d = al_decoder_new(&m);
+  al_sample_cfg sc = {(float)temperature, (float)top_p, top_k};
+  print_ctx pc = {tok};
+  for (int s = 0; s < nsamples && !rc; s++) {
+    al_rng rng;
+    al_rng_seed_stream(&rng, (uint64_t)seed, (uint64_t)s);
+    if (strcmp(prompt, "<|endoftext|>")) fputs(prompt, stdout);
+    if (al_generate(d, ids, np, ntok, &sc, &rng, stop_eot ? al_tok_eot(tok) : -1, out, print_token, &pc, &err) < 0) {
+      fprintf(stderr, "alab sample: %s\n", err.msg);
+      rc = 1;
+    }
+    fputs(nsamples > 1 ? "\n---\n" : "\n", stdout);
+  }
+  al_decoder_free(d);
+  free(ids);
+  free(out);
+  al_tok_free(tok);
+  al_model_free(&m);
+  return rc;
+}

@@ -1,0 +1,53 @@
+/* metrics.jsonl: one JSON object per line, appended and flushed per step. On
+ * resume the lines past the checkpoint's step (written before a kill) are
+ * dropped, atomically, so the file reads as one uninterrupted run. */
+#include <stdlib.h>
+#include <string.h>
+#include "alab/json.h"
+#include "train/train_internal.h"
+
+int train_metrics_open(train_run *r, long keep_through_step, al_err *err) {
+  char *path = al_path_join(r->cfg->out_dir, "metrics.jsonl");
+  if (keep_through_step >= 0 && al_file_exists(path)) {
+    char *text;
+    size_t len;
+    if (al_read_file(path, &text, &len, err)) {
+      free(path);
+      return -1;
+    }
+    al_buf kept = {0};
+    for (char *line = text, *end; line < text + len; line = end + 1) {
+      end = memchr(line, '\n', text + len - line);
+      if (!end) break; /* a torn last line is dropped */
+      json_t *j = json_loadb(line, end - line, 0, NULL);
+      json_t *s = j ? json_object_get(j, "step") : NULL;
+      if (s && json_is_integer(s) && json_integer_value(s) <= keep_through_step) al_buf_append(&kept, line, end - line + 1);
+      json_decref(j);
+    }
+    free(text);
+    int rc = al_write_file_atomic(path, kept.data ? kept.data : "", kept.len, err);
+    al_buf_free(&kept);
+    if (rc) {
+      free(path);
+      return -1;
+    }
+  }
+  r->metrics = fopen(path, keep_through_step >= 0 ? "a" : "w");
+  if (!r->metrics) {
+    int rc = al_fail(err, "%s: cannot open for writing", path);
+    free(path);
+    return rc;
+  }
+  free(path);
+  return 0;
+}
+
+void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,
+                         double val_loss) {
+  if (!r->metrics) return;
+  fprintf(r->metrics, "{\"step\": %ld, \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f",
+          step, loss, lr, gnorm, tps, elapsed);
+  if (val_loss == val_loss) fprintf(r->metrics, ", \"val_loss\": %.9g", val_loss);
+  fputs("}\n", r->metrics);
+  fflush(r->metrics);
+}

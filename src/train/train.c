@@ -1,0 +1,164 @@
+/* The training loop (see include/alab/train.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/nn.h"
+#include "train/train_internal.h"
+
+void al_train_defaults(al_train_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->batch = 16;
+  c->seq_len = 128;
+  c->grad_accum = 1;
+  c->steps = 1000;
+  c->warmup_steps = 50;
+  c->lr = 1e-3;
+  c->min_lr_frac = 0.1;
+  c->weight_decay = 0.1;
+  c->beta1 = 0.9;
+  c->beta2 = 0.95;
+  c->eps = 1e-8;
+  c->grad_clip = 1.0;
+  c->eval_every = 100;
+  c->eval_batches = 8;
+  c->seed = 1;
+  c->shuffle = 1;
+  c->save_final = 1;
+}
+
+double al_train_lr(const al_train_cfg *c, long step) {
+  if (c->warmup_steps > 0 && step < c->warmup_steps) return c->lr * (step + 1) / c->warmup_steps;
+  long span = c->steps - 1 - c->warmup_steps;
+  if (span <= 0) return c->lr;
+  double frac = (double)(step - c->warmup_steps) / span, min_lr = c->lr * c->min_lr_frac;
+  if (frac > 1) frac = 1;
+  return min_lr + 0.5 * (c->lr - min_lr) * (1 + cos(M_PI * frac));
+}
+
+double al_eval_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches) {
+  al_loader l;
+  if (nsegs <= 0 || al_loader_init(&l, segs, nsegs, B, T, 0, 0, NULL)) return NAN;
+  long nb = (long)((l.nwindows + B - 1) / B);
+  if (max_batches > 0 && nb > max_batches) nb = max_batches;
+  double sum = 0;
+  for (long i = 0; i < nb; i++) {
+    al_loader_next(&l);
+    sum += al_model_forward(m, l.inputs, l.targets, B, T);
+  }
+  al_loader_free(&l);
+  return nb ? sum / nb : NAN;
+}
+
+static int check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
+  if (c->batch < 1 || c->seq_len < 1 || c->grad_accum < 1)
+    return al_fail(err, "batch (%d), seq_len (%d) and grad_accum (%d) must be positive", c->batch, c->seq_len, c->grad_accum);
+  if (c->seq_len > m->cfg.n_positions)
+    return al_fail(err, "seq_len %d exceeds the model's context of %d (n_positions)", c->seq_len, m->cfg.n_positions);
+  if (c->steps < 1) return al_fail(err, "steps must be at least 1 (got %ld)", c->steps);
+  if (!(c->lr > 0) || !(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
+    return al_fail(err, "lr must be > 0 and min_lr_frac in [0, 1] (got %g, %g)", c->lr, c->min_lr_frac);
+  if (!(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->eps > 0 && c->weight_decay >= 0))
+    return al_fail(err, "AdamW needs 0 <= beta1, beta2 < 1, eps > 0, weight_decay >= 0");
+  if (c->resume && !c->out_dir) return al_fail(err, "resume needs an output directory");
+  return 0;
+}
+
+/* Clips to grad_clip by global norm; returns the norm before clipping. */
+static double clip_grads(al_model *m, double clip) {
+  double norm = nn_global_norm(m->grads, (long)m->nparams);
+  if (clip > 0 && norm > clip) {
+    float k = (float)(clip / (norm + 1e-6));
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= k;
+  }
+  return norm;
+}
+
+int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
+             const al_tok *tok, al_train_result *res, al_err *err) {
+  if (check_cfg(m, cfg, err)) return -1;
+  train_run r = {.m = m, .cfg = cfg};
+  if (al_loader_init(&r.loader, train, ntrain, cfg->batch, cfg->seq_len, cfg->seed, cfg->shuffle, err))
+    return al_fail_prefix(err, "training data");
+  for (int i = 0; i < ntrain; i++)
+    for (size_t k = 0; k < train[i].n; k++)
+      if (al_tokens_at(&train[i], k) >= m->cfg.vocab_size) {
+        al_loader_free(&r.loader);
+        return al_fail(err, "training data: token %d at position %zu is outside the model's vocabulary of %d",
+                       al_tokens_at(&train[i], k), k, m->cfg.vocab_size);
+      }
+  r.mom = al_alloc_floats(m->nparams);
+  r.var = al_alloc_floats(m->nparams);
+  int rc = 0, resumed = 0;
+  if (cfg->out_dir) {
+    rc = al_mkdir_p(cfg->out_dir, err);
+    if (!rc && cfg->resume) {
+      resumed = train_checkpoint_load(&r, err);
+      rc = resumed < 0 ? -1 : 0;
+    }
+    if (!rc) rc = train_metrics_open(&r, resumed > 0 ? r.step : -1, err);
+    if (!rc && resumed > 0) al_log("resuming from step %ld of %ld", r.step, cfg->steps);
+  }
+  al_model_zero_grad(m);
+  int B = cfg->batch, T = cfg->seq_len;
+  double tokens_per_step = (double)B * T * cfg->grad_accum, t0 = al_now(), last_loss = NAN, val_loss = NAN;
+  long start_step = r.step;
+  al_progress prog;
+  al_progress_start(&prog, "train", cfg->steps, "step");
+  prog.done = r.step;
+  while (!rc && r.step < cfg->steps) {
+    double ts = al_now(), loss = 0;
+    al_model_zero_grad(m);
+    for (int k = 0; k < cfg->grad_accum; k++) {
+      al_loader_next(&r.loader);
+      loss += al_model_forward(m, r.loader.inputs, r.loader.targets, B, T);
+      al_model_backward(m, 1.0f / cfg->grad_accum);
+    }
+    loss /= cfg->grad_accum;
+    double gnorm = clip_grads(m, cfg->grad_clip), lr = al_train_lr(cfg, r.step);
+    nn_adamw_cfg ac = {(float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps, (float)cfg->weight_decay};
+    for (int i = 0; i < m->ntensors; i++) {
+      const al_tensor *t = &m->tensors[i];
+      nn_adamw_update(m->params + t->offset, m->grads + t->offset, r.mom + t->offset, r.var + t->offset, (long)t->numel,
+                      (int)r.step + 1, &ac, t->decay);
+    }
+    r.step++;
+    last_loss = loss;
+    if (!isfinite(loss)) {
+      rc = al_fail(err, "training diverged at step %ld (loss %g): lower the learning rate", r.step, loss);
+      break;
+    }
+    double vl = NAN;
+    if (nval > 0 && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
+      vl = al_eval_loss(m, val, nval, B, T, cfg->eval_batches);
+      val_loss = vl;
+    }
+    double el = al_now() - ts;
+    train_metrics_write(&r, r.step, loss, lr, gnorm, el > 0 ? tokens_per_step / el : 0, al_now() - t0, vl);
+    if (val_loss == val_loss) snprintf(prog.extra, sizeof prog.extra, "loss %.4f val %.4f", loss, val_loss);
+    else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
+    al_progress_update(&prog, r.step);
+    if (cfg->out_dir && cfg->ckpt_every > 0 && r.step % cfg->ckpt_every == 0 && r.step < cfg->steps) {
+      rc = train_checkpoint_save(&r, err);
+      if (!rc) rc = al_model_save_dir(m, tok, cfg->out_dir, err);
+    }
+  }
+  if (!rc) al_progress_finish(&prog);
+  if (!rc && cfg->out_dir) {
+    rc = train_checkpoint_save(&r, err);
+    if (!rc && cfg->save_final) rc = al_model_save_dir(m, tok, cfg->out_dir, err);
+  }
+  double secs = al_now() - t0;
+  if (res) {
+    res->steps_done = r.step;
+    res->final_loss = last_loss;
+    res->val_loss = val_loss;
+    res->seconds = secs;
+    res->tokens_per_s = secs > 0 ? (r.step - start_step) * tokens_per_step / secs : 0;
+  }
+  if (r.metrics) fclose(r.metrics);
+  al_loader_free(&r.loader);
+  free(r.mom);
+  free(r.var);
+  return rc;
+}
