@@ -103,7 +103,7 @@ static int read_losses(const char *dir, char losses[][32], int max) {
 }
 
 static int run_alab(const char *args) {
-  char cmd[8192];
+  char cmd[16384];
   snprintf(cmd, sizeof cmd, "'%s' train %s --quiet >/dev/null", getenv("ALAB_BIN"), args);
   return system(cmd);
 }
@@ -145,7 +145,7 @@ static void test_kill_and_resume(void) {
     }
   CHECK(same, "killed at step ~%d and resumed: losses differ from the uninterrupted run", before);
   /* bad resume settings are refused with a clear error */
-  char cmd[8192];
+  char cmd[16384];
   snprintf(args, sizeof args, "%s --out '%s' --resume --batch 4 --steps 90", common, b);
   snprintf(cmd, sizeof cmd, "'%s' train %s --quiet 2>&1 | grep -q 'resume with the same settings'", getenv("ALAB_BIN"), args);
   CHECK(system(cmd) == 0, "resuming with another batch size was not refused clearly");

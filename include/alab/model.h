@@ -50,6 +50,8 @@ int al_gpt2_config_check(const al_gpt2_config *c, al_err *err);
  * N(0, 0.02) matrices and embeddings, c_proj weights N(0, 0.02/sqrt(2L)),
  * zero biases, LayerNorm weight 1 / bias 0. */
 int al_model_init(al_model *m, const al_gpt2_config *cfg, uint64_t seed, al_err *err);
+/* The same table and buffer with every parameter zero (for loaders). */
+int al_model_alloc(al_model *m, const al_gpt2_config *cfg, al_err *err);
 void al_model_free(al_model *m);
 const al_tensor *al_model_tensor(const al_model *m, const char *name);
 

@@ -21,10 +21,22 @@ int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err);
 al_tok *al_tok_byte(void);
 /* Writes vocab.json + merges.txt into dir (atomically). */
 int al_tok_save(const al_tok *t, const char *dir, al_err *err);
-/* Learns merges from text until vocab_size (256..65536; the end-of-text token
- * is added last and counts). Deterministic. */
+/* Learns merges from text until vocab_size (257..65536; the end-of-text token
+ * is added last and counts). Deterministic. Ids 0..255 are the bytes (id =
+ * byte value), merged tokens follow in merge order, <|endoftext|> is last.
+ * Occurrences of "<|endoftext|>" in text separate documents and are not
+ * learned from. Each step merges the most frequent adjacent pair (counted
+ * within pre-tokenized words, weighted by word count); ties go to the pair
+ * whose left token's bytes are lexicographically smallest (memcmp order, a
+ * prefix before its extensions), then the right token's. A merge whose bytes
+ * equal an existing token reuses its id. Stops early (smaller vocabulary) if
+ * no pair is left. */
 int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_err *err);
 void al_tok_free(al_tok *t);
+/* Merges in rank order (0 = applied first): left + right -> merged. */
+int al_tok_n_merges(const al_tok *t);
+int al_tok_merge(const al_tok *t, int rank, int32_t *left, int32_t *right, int32_t *merged); /* -1 if out of range */
+int al_tok_is_special(const al_tok *t, int32_t id);
 
 int al_tok_vocab_size(const al_tok *t);
 int al_tok_eot(const al_tok *t); /* id of <|endoftext|>, -1 if none */

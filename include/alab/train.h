@@ -37,7 +37,7 @@ typedef struct {
   long steps_done;
   double final_loss;   /* mean training loss of the last step */
   double val_loss;     /* last held-out loss (NAN if no validation data) */
-  double tokens_per_s; /* over the whole run */
+  double tokens_per_s; /* steady state: after 2 warm-up steps when there are more than 4 */
   double seconds;
 } al_train_result;
 

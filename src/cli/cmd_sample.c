@@ -58,16 +58,22 @@ int cmd_sample(int argc, char **argv) {
   al_decoder *d = al_decoder_new(&m);
   al_sample_cfg sc = {(float)temperature, (float)top_p, top_k};
   print_ctx pc = {tok};
+  double t0 = al_now();
+  long produced = 0;
   for (int s = 0; s < nsamples && !rc; s++) {
     al_rng rng;
     al_rng_seed_stream(&rng, (uint64_t)seed, (uint64_t)s);
     if (strcmp(prompt, "<|endoftext|>")) fputs(prompt, stdout);
-    if (al_generate(d, ids, np, ntok, &sc, &rng, stop_eot ? al_tok_eot(tok) : -1, out, print_token, &pc, &err) < 0) {
+    int got = al_generate(d, ids, np, ntok, &sc, &rng, stop_eot ? al_tok_eot(tok) : -1, out, print_token, &pc, &err);
+    if (got < 0) {
       fprintf(stderr, "alab sample: %s\n", err.msg);
       rc = 1;
     }
+    produced += got > 0 ? got : 0;
     fputs(nsamples > 1 ? "\n---\n" : "\n", stdout);
   }
+  double dt = al_now() - t0;
+  if (!rc) al_log("%ld tokens in %.2f s (%.1f tokens/s)", produced, dt, dt > 0 ? produced / dt : 0);
   al_decoder_free(d);
   free(ids);
   free(out);

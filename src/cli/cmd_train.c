@@ -13,7 +13,7 @@ int cmd_train(int argc, char **argv) {
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.ckpt_every = 200;
-  int threads = 0, skip_bad = 0, quiet = 0;
+  int threads = 0, skip_bad = 0, quiet = 0, vocab = 0;
   double val_frac = 0.05;
   int64_t seed = 1, steps = tc.steps, warmup = tc.warmup_steps;
   flag_def f[] = {
@@ -29,6 +29,7 @@ int cmd_train(int argc, char **argv) {
       {"heads", FLAG_INT, &mc.n_head, "attention heads"},
       {"embd", FLAG_INT, &mc.n_embd, "channels"},
       {"context", FLAG_INT, &mc.n_positions, "maximum context (n_positions)"},
+      {"vocab", FLAG_INT, &vocab, "model vocabulary, padded beyond the tokenizer's (0: the tokenizer's size)"},
       {"seq-len", FLAG_INT, &tc.seq_len, "training sequence length (<= context)"},
       {"batch", FLAG_INT, &tc.batch, "sequences per micro-batch"},
       {"accum", FLAG_INT, &tc.grad_accum, "micro-batches per optimizer step"},
@@ -75,7 +76,7 @@ int cmd_train(int argc, char **argv) {
     if (al_tok_load(&tok, from, &err) || al_model_load_dir(&m, from, &err)) goto fail;
   } else {
     if (al_tokenizer_from_spec(&tok, tokspec, data, &err)) goto fail;
-    mc.vocab_size = al_tok_vocab_size(tok);
+    mc.vocab_size = al_tok_vocab_size(tok) > vocab ? al_tok_vocab_size(tok) : vocab;
     if (al_model_init(&m, &mc, (uint64_t)seed, &err)) goto fail;
   }
   if (al_dataset_open(&ds, data, &co, tok, val_frac, &err)) goto fail;

@@ -4,10 +4,18 @@
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_collapse(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 const cmd_entry alab_commands[] = {
     {"train", cmd_train, "train a GPT-2 model from scratch (or resume) on a text corpus"},
     {"sample", cmd_sample, "generate text from a model directory"},
     {"score", cmd_score, "log-probabilities of continuations given prompts"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions with echo/log-probs, chat, tokenizer endpoints)"},
+    {"data", cmd_data, "corpora and token shards: tokenize, info, synth (the built-in story world)"},
+    {"collapse", cmd_collapse, "model collapse: replace vs accumulate (linear regression, Gaussian, language models)"},
+    {"reproduce", cmd_reproduce, "every experiment at (quick) scale into one run directory with an index page"},
 };
 const int alab_ncommands = sizeof alab_commands / sizeof alab_commands[0];

@@ -29,32 +29,12 @@ int al_dataset_text(const char *spec, char **text, size_t *len, al_err *err) {
   return 0;
 }
 
-typedef struct { const al_tok *tok; int32_t *ids; size_t n, cap; uint64_t docs; } tok_ctx;
-
-static int add_doc(void *p, const char *doc, size_t len, al_err *err) {
-  tok_ctx *c = p;
-  if (al_tok_encode(c->tok, doc, len, 0, &c->ids, &c->n, &c->cap, err) < 0) return -1;
-  if (c->n == c->cap) {
-    c->cap = c->cap ? 2 * c->cap : 1024;
-    c->ids = al_realloc(c->ids, c->cap * sizeof(int32_t));
-  }
-  c->ids[c->n++] = al_tok_eot(c->tok);
-  c->docs++;
-  return 0;
-}
-
 int al_tokenize_docs(const al_tok *tok, const char *text, size_t len, int32_t **ids, size_t *n, uint64_t *ndocs,
                      al_err *err) {
-  if (al_tok_eot(tok) < 0) return al_fail(err, "the tokenizer has no <|endoftext|> token to separate documents");
-  tok_ctx c = {.tok = tok};
   al_corpus_opts o = {.format = AL_CORPUS_TEXT};
-  if (al_corpus_each_doc_buf(text, len, "text", &o, add_doc, &c, NULL, NULL, err)) {
-    free(c.ids);
-    return -1;
-  }
-  *ids = c.ids;
-  *n = c.n;
-  if (ndocs) *ndocs = c.docs;
+  al_corpus_stats st = {0};
+  if (al_corpus_tokenize_buf(text, len, "text", &o, tok, ids, n, &st, err)) return -1;
+  if (ndocs) *ndocs = st.docs;
   return 0;
 }
 

@@ -66,13 +66,18 @@ const al_tensor *al_model_tensor(const al_model *m, const char *name) {
   return NULL;
 }
 
-int al_model_init(al_model *m, const al_gpt2_config *cfg, uint64_t seed, al_err *err) {
+int al_model_alloc(al_model *m, const al_gpt2_config *cfg, al_err *err) {
   memset(m, 0, sizeof *m);
   if (al_gpt2_config_check(cfg, err)) return -1;
   m->cfg = *cfg;
   if (!(m->cfg.init_std > 0)) m->cfg.init_std = 0.02f;
   build_table(m);
   m->params = al_alloc_floats(m->nparams);
+  return 0;
+}
+
+int al_model_init(al_model *m, const al_gpt2_config *cfg, uint64_t seed, al_err *err) {
+  if (al_model_alloc(m, cfg, err)) return -1;
   al_rng rng;
   al_rng_seed(&rng, seed);
   float std = m->cfg.init_std, resid_std = std / sqrtf(2.0f * cfg->n_layer);

@@ -102,7 +102,8 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   al_model_zero_grad(m);
   int B = cfg->batch, T = cfg->seq_len;
   double tokens_per_step = (double)B * T * cfg->grad_accum, t0 = al_now(), last_loss = NAN, val_loss = NAN;
-  long start_step = r.step;
+  long start_step = r.step, timed_from = r.step;
+  double timed_t0 = t0;
   al_progress prog;
   al_progress_start(&prog, "train", cfg->steps, "step");
   prog.done = r.step;
@@ -124,6 +125,10 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     }
     r.step++;
     last_loss = loss;
+    if (r.step - start_step == 2 && cfg->steps - start_step > 4) { /* steady-state rate: skip 2 warm-up steps */
+      timed_from = r.step;
+      timed_t0 = al_now();
+    }
     if (!isfinite(loss)) {
       rc = al_fail(err, "training diverged at step %ld (loss %g): lower the learning rate", r.step, loss);
       break;
@@ -154,7 +159,8 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     res->final_loss = last_loss;
     res->val_loss = val_loss;
     res->seconds = secs;
-    res->tokens_per_s = secs > 0 ? (r.step - start_step) * tokens_per_step / secs : 0;
+    double tsecs = al_now() - timed_t0;
+    res->tokens_per_s = tsecs > 0 ? (r.step - timed_from) * tokens_per_step / tsecs : 0;
   }
   if (r.metrics) fclose(r.metrics);
   al_loader_free(&r.loader);

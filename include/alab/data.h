@@ -1,0 +1,231 @@
+/* Corpora, token shards and batching.
+ *
+ * Corpus files (what researchers bring):
+ *   text   documents are separated by the literal string "<|endoftext|>"; the
+ *          line breaks (\n, \r) touching a separator belong to it and are
+ *          dropped; a file without the separator is one document (as is).
+ *   jsonl  one JSON object per line, the document being the string field
+ *          `field` ("text" by default). Blank lines are skipped. A line that
+ *          is not valid JSON, not an object, lacks the field or whose field
+ *          is not a string is an error "FILE:LINE: ..."; with skip_bad_lines
+ *          such lines are skipped and counted instead (stats.skipped).
+ * Empty documents (nothing between two separators, "text": "") are skipped.
+ * Each document is tokenized on its own (special tokens inside it encoded as
+ * plain text) and followed by the end-of-text token (EOT), so a token stream
+ * is doc0 EOT doc1 EOT ... and every document ends at an EOT.
+ *
+ * Token shard, alab format (all fields little-endian, 64-byte header):
+ *   offset  size  field
+ *        0     8  magic "ALABTOK1"
+ *        8     4  uint32 version (1)
+ *       12     4  uint32 vocab_size (every token < vocab_size)
+ *       16     4  uint32 token width in bytes: 2 (uint16) or 4 (uint32)
+ *       20     4  int32  eot id (-1: none)
+ *       24     8  uint64 token count N
+ *       32     8  uint64 document count (EOT tokens written)
+ *       40    24  zero
+ *       64         N tokens of `width` bytes each; the file ends there.
+ * Width is 2 when vocab_size <= 65536, else 4.
+ *
+ * Token shard, llm.c format (read unchanged, never written): a header of 256
+ * little-endian int32 (1024 bytes): [0] magic 20240520, [1] version 1,
+ * [2] token count N; then N uint16 tokens. Vocabulary size is not recorded
+ * (reported as 0); llm.c's shards are GPT-2 tokens, so the EOT is taken as
+ * 50256 and documents begin with it rather than end with it.
+ *
+ * Batching: a dataset is a list of token segments (one per shard, or parts of
+ * shards after a split). A window is T+1 consecutive tokens inside one
+ * segment, starting at a multiple of T; a segment of n tokens holds
+ * floor((n-1)/T) windows. Each epoch visits every window exactly once, in an
+ * order that is a Fisher-Yates permutation drawn from al_rng_seed_stream(seed,
+ * epoch) (or in file order when shuffle is off); a batch is the next B windows
+ * of that order, continuing into the next epoch's order when one runs out.
+ * inputs[b*T + t] = window_b[t], targets[b*T + t] = window_b[t + 1].
+ * The whole position is (seed, epoch, pos): saving and restoring it resumes
+ * the exact sequence of batches. */
+#ifndef ALAB_DATA_H
+#define ALAB_DATA_H
+#include <stddef.h>
+#include <stdint.h>
+#include "alab/base.h"
+#include "alab/tok.h"
+
+/* ---------------- corpora ---------------- */
+
+typedef enum { AL_CORPUS_AUTO = 0, AL_CORPUS_TEXT, AL_CORPUS_JSONL } al_corpus_format;
+
+typedef struct {
+  al_corpus_format format; /* AUTO: ".jsonl" / ".json" / ".ndjson" names are JSONL, others text */
+  const char *field;       /* JSONL field holding the text; NULL = "text" */
+  int skip_bad_lines;      /* JSONL: skip and count malformed lines instead of failing */
+} al_corpus_opts;
+
+typedef struct {
+  uint64_t docs;    /* documents delivered */
+  uint64_t bytes;   /* bytes of document text delivered */
+  uint64_t lines;   /* JSONL lines read (including blank and skipped ones) */
+  uint64_t skipped; /* JSONL lines skipped as malformed (skip_bad_lines only) */
+  uint64_t tokens;  /* tokens produced, EOTs included (tokenizing functions only) */
+  char first_skip[256]; /* what was wrong with the first skipped line */
+} al_corpus_stats;
+
+/* Parses "text" / "jsonl" (anything else fails, naming the value). */
+int al_corpus_format_parse(const char *s, al_corpus_format *out, al_err *err);
+
+/* Called once per document; returning -1 (with err filled) stops the walk. */
+typedef int (*al_doc_fn)(void *ctx, const char *doc, size_t len, al_err *err);
+
+/* Walks the documents of a corpus held in memory; `where` names it in errors
+ * (a path). prog, if non-NULL, is updated with bytes consumed. */
+int al_corpus_each_doc_buf(const char *data, size_t len, const char *where, const al_corpus_opts *o, al_doc_fn fn,
+                           void *ctx, al_corpus_stats *st, al_progress *prog, al_err *err);
+/* The same over a file (memory-mapped). */
+int al_corpus_each_doc(const char *path, const al_corpus_opts *o, al_doc_fn fn, void *ctx, al_corpus_stats *st,
+                       al_progress *prog, al_err *err);
+
+/* Tokenizes a corpus file into memory: doc0 EOT doc1 EOT ... (*ids is a fresh
+ * array of *n tokens, free() it). Fails if the tokenizer has no EOT. */
+int al_corpus_tokenize(const char *path, const al_corpus_opts *o, const al_tok *tok, int32_t **ids, size_t *n,
+                       al_corpus_stats *st, al_err *err);
+/* The same over a corpus held in memory; `where` names it (and, for AUTO,
+ * picks the format by its suffix). */
+int al_corpus_tokenize_buf(const char *data, size_t len, const char *where, const al_corpus_opts *o,
+                           const al_tok *tok, int32_t **ids, size_t *n, al_corpus_stats *st, al_err *err);
+/* Tokenizes a corpus file straight into an alab shard at out (atomically),
+ * with progress on stderr when `progress` is set. */
+int al_corpus_to_shard(const char *in, const al_corpus_opts *o, const al_tok *tok, const char *out, int progress,
+                       al_corpus_stats *st, al_err *err);
+
+/* ---------------- token views and documents ---------------- */
+
+/* A read-only view of tokens stored with `width` bytes each (2 or 4). */
+typedef struct {
+  const void *data;
+  int width;
+  size_t n;
+} al_tokens;
+
+static inline int32_t al_tokens_at(const al_tokens *v, size_t i) {
+  return v->width == 2 ? (int32_t)((const uint16_t *)v->data)[i] : (int32_t)((const uint32_t *)v->data)[i];
+}
+static inline al_tokens al_tokens_int32(const int32_t *ids, size_t n) {
+  al_tokens v = {ids, 4, n};
+  return v;
+}
+/* tokens [from, to) of v. */
+al_tokens al_tokens_slice(const al_tokens *v, size_t from, size_t to);
+
+/* Start offsets of the documents of v: 0, and every position just after an
+ * EOT (except the end). *starts is a fresh array of *n offsets. */
+void al_doc_starts(const al_tokens *v, int32_t eot, size_t **starts, size_t *n);
+
+/* Splits the documents of segs[0..nsegs) (in order) into train and
+ * validation: the last round(val_frac * D) of the D documents are validation,
+ * at least one each when D >= 2 and 0 < val_frac < 1. Cuts are made only just
+ * after an EOT, so no document is ever split. The outputs are views into the
+ * same memory (fresh arrays of views; free() them). (llm.c shards put the
+ * EOT before each document: the cut then leaves a document's leading EOT in
+ * train and its text whole in validation.) Fails when there are
+ * fewer than 2 documents but a split was asked for, or val_frac is not in
+ * [0, 1). */
+int al_split_docs(const al_tokens *segs, int nsegs, int32_t eot, double val_frac, al_tokens **train, int *ntrain,
+                  al_tokens **val, int *nval, al_err *err);
+
+/* ---------------- shards ---------------- */
+
+typedef enum { AL_SHARD_ALAB = 1, AL_SHARD_LLMC = 2 } al_shard_format;
+
+#define AL_SHARD_MAGIC "ALABTOK1"
+#define AL_SHARD_HEADER 64
+#define AL_LLMC_MAGIC 20240520
+#define AL_LLMC_HEADER 1024
+#define AL_LLMC_EOT 50256
+
+typedef struct {
+  al_shard_format format;
+  int version;
+  int vocab_size;    /* 0: not recorded (llm.c) */
+  int32_t eot;       /* -1: none */
+  uint64_t ndocs;    /* from the header (alab), EOT count (llm.c) */
+  int32_t max_token; /* largest token present (-1 when empty) */
+  al_tokens tokens;
+  al_map map;  /* when opened from a file */
+  char *path;  /* the file (or the `where` of a parsed buffer) */
+} al_shard;
+
+/* Parses a shard held in memory (the shard views data, which must outlive
+ * it). Checks magic, version, width, that the count matches the length, and
+ * (alab) that every token is below vocab_size. */
+int al_shard_parse(al_shard *s, const void *data, size_t len, const char *where, al_err *err);
+/* Memory-maps and parses a shard file. */
+int al_shard_open(al_shard *s, const char *path, al_err *err);
+void al_shard_close(al_shard *s);
+/* Fails when the shard cannot feed a model with vocab_size tokens: its
+ * recorded vocabulary is larger, or a token is >= vocab_size. */
+int al_shard_check_vocab(const al_shard *s, int vocab_size, al_err *err);
+
+/* Writes tokens as an alab shard, atomically. Fails on a token outside
+ * [0, vocab_size). */
+int al_shard_write(const char *path, const int32_t *ids, size_t n, int vocab_size, int32_t eot, al_err *err);
+
+/* Streaming writer (for corpora larger than memory). */
+typedef struct {
+  al_atomic a;
+  int vocab_size, width;
+  int32_t eot;
+  uint64_t ntokens, ndocs;
+} al_shard_writer;
+int al_shard_writer_open(al_shard_writer *w, const char *path, int vocab_size, int32_t eot, al_err *err);
+int al_shard_writer_append(al_shard_writer *w, const int32_t *ids, size_t n, al_err *err);
+int al_shard_writer_commit(al_shard_writer *w, al_err *err);
+void al_shard_writer_abort(al_shard_writer *w);
+
+/* Several shards opened together: a path, a glob pattern ("train_*.bin",
+ * sorted), or a comma-separated list of either. All must agree on format and
+ * EOT. */
+typedef struct {
+  al_shard *shards;
+  int n;
+} al_shard_set;
+int al_shard_set_open(al_shard_set *ss, const char *spec, al_err *err);
+void al_shard_set_close(al_shard_set *ss);
+/* The views of all shards, one segment each (a fresh array; free() it). */
+al_tokens *al_shard_set_tokens(const al_shard_set *ss);
+uint64_t al_shard_set_ntokens(const al_shard_set *ss);
+int al_shard_set_check_vocab(const al_shard_set *ss, int vocab_size, al_err *err);
+
+/* ---------------- batching ---------------- */
+
+/* Everything needed to resume a loader exactly: integers only. */
+typedef struct {
+  uint64_t seed;
+  uint64_t epoch;    /* epochs completed */
+  uint64_t pos;      /* windows of this epoch's order already served */
+  uint64_t nwindows; /* windows per epoch, checked on restore */
+} al_loader_state;
+
+typedef struct {
+  int B, T, shuffle;
+  al_tokens *segs; /* copies of the views (the tokens are not copied) */
+  int nsegs;
+  uint64_t *seg_first; /* [nsegs + 1]: index of each segment's first window */
+  uint64_t nwindows;
+  uint32_t *order; /* this epoch's order of windows */
+  al_loader_state st;
+  int32_t *inputs, *targets; /* [B*T], filled by al_loader_next */
+} al_loader;
+
+/* Fails when the segments hold no window of T+1 tokens. */
+int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T, uint64_t seed, int shuffle,
+                   al_err *err);
+/* Fills l->inputs and l->targets with the next batch. */
+void al_loader_next(al_loader *l);
+/* Window w (0..nwindows) of the dataset: its first token's segment/offset. */
+void al_loader_window(const al_loader *l, uint64_t w, int *seg, size_t *offset);
+al_loader_state al_loader_get_state(const al_loader *l);
+/* Restores a saved position; fails when the state was saved for a dataset
+ * with a different number of windows, or pos is out of range. */
+int al_loader_set_state(al_loader *l, const al_loader_state *s, al_err *err);
+void al_loader_free(al_loader *l);
+
+#endif

@@ -1,0 +1,72 @@
+/* The experiment framework shared by every experiment (src/exp/): a run
+ * directory and the statistics each experiment reports.
+ *
+ * A run directory holds
+ *   config.json    every setting of the run, defaults resolved (written first,
+ *                  so a run that dies still says what it was)
+ *   metrics.jsonl  one JSON object per line, in the order they were measured
+ *   results.json   the experiment's results (per-iteration mean, 95% CI,
+ *                  every seed's value, the closed form where one exists)
+ *   *.svg          plots (with the .dat and .gp files that drew them)
+ *   index.html     links and embeds all of the above (report/index.c)
+ * Every file is written atomically: metrics lines go to a temp file (flushed
+ * line by line, so `tail -f metrics.jsonl.tmp.*` follows a long run) that is
+ * renamed into place by al_run_close. */
+#ifndef ALAB_EXP_H
+#define ALAB_EXP_H
+
+#include <jansson.h>
+#include "alab/base.h"
+
+typedef struct {
+  char *dir;         /* the run directory */
+  al_atomic metrics; /* metrics.jsonl being written */
+  int open;
+} al_run;
+
+/* Creates dir (and parents) and starts metrics.jsonl. */
+int al_run_open(al_run *run, const char *dir, al_err *err);
+/* Saves j as dir/name atomically (pretty JSON). Does not take the reference. */
+int al_run_save_json(const al_run *run, const char *name, const json_t *j, al_err *err);
+/* Appends rec as one line of metrics.jsonl and releases the reference. */
+int al_run_metric(al_run *run, json_t *rec, al_err *err);
+/* Commits metrics.jsonl; frees the run. On failure the run is still freed. */
+int al_run_close(al_run *run, al_err *err);
+/* Drops the metrics temp file and frees the run (after an error). */
+void al_run_abort(al_run *run);
+/* dir/name, freshly allocated. */
+char *al_run_path(const al_run *run, const char *name);
+
+/* Statistics of one quantity across seeds at each iteration:
+ * vals[i * seeds + s] is seed s's value at iteration i+1. */
+typedef struct {
+  int iters, seeds;
+  double *vals;        /* iters * seeds */
+  al_stat *stat;       /* iters: mean, sd, se and the 95% t-interval */
+  double *closed_form; /* iters, or NULL when no closed form exists */
+} al_series_stats;
+
+/* Allocates vals (and closed_form when with_closed_form). */
+void al_series_init(al_series_stats *s, int iters, int seeds, int with_closed_form);
+/* Fills stat[] from vals[]. */
+void al_series_finish(al_series_stats *s);
+void al_series_free(al_series_stats *s);
+/* [{"iter":1,"mean":..,"sd":..,"lo":..,"hi":..,"closed_form":..|null,"seeds":[..]}, ...] */
+json_t *al_series_json(const al_series_stats *s);
+/* The largest |mean / closed_form - 1| over iterations (NAN without a closed form). */
+double al_series_max_rel_dev(const al_series_stats *s);
+
+/* Comma-separated sweep lists ("10,20,40"): at most max values, each checked;
+ * `what` names the flag in errors ("--d: 'x' is not an integer"). */
+int al_parse_int_list(const char *s, int *out, int max, const char *what, al_err *err);
+int al_parse_double_list(const char *s, double *out, int max, const char *what, al_err *err);
+
+/* The experiments `alab reproduce` runs: each writes one run directory. */
+typedef int (*al_exp_fn)(const char *dir, int quick, al_err *err);
+typedef struct {
+  const char *name;    /* also the run's subdirectory */
+  al_exp_fn run;
+  const char *summary; /* one line for the index page */
+} al_exp_entry;
+
+#endif

@@ -1,0 +1,100 @@
+/* Providers: one interface to "a language model", whether alab's own engine
+ * (a model directory) or any OpenAI-compatible endpoint over HTTP.
+ *
+ * Three operations:
+ *   score    log p(continuation | prompt): the sum, per-token values, and
+ *            whether every continuation token is the greedy (argmax) choice;
+ *            batched over a list of requests.
+ *   generate text after a prompt, with sampling settings and stop strings.
+ *   chat     a list of {role, content} messages -> the assistant's reply.
+ *
+ * Tokenisation rule (both providers, so their scores agree): the prompt and
+ * the continuation are encoded separately and concatenated, as the Inverse
+ * Scaling Prize and lm-evaluation-harness do with token ids. An HTTP endpoint
+ * in text mode tokenises prompt+continuation itself; the continuation's
+ * tokens are then the ones whose text_offset (in Unicode code points, as the
+ * OpenAI API reports it) is >= the prompt's length. If no token starts
+ * exactly at the prompt's end (a token straddles the boundary), the score
+ * would mix prompt and continuation, so scoring fails with an error that
+ * names the request and suggests token-id mode (--api-tokenizer DIR). */
+#ifndef ALAB_PROVIDER_H
+#define ALAB_PROVIDER_H
+#include <stdint.h>
+#include "alab/base.h"
+#include "alab/model.h"
+#include "alab/tok.h"
+
+typedef struct {
+  const char *prompt;       /* context text */
+  const char *continuation; /* the text scored after it */
+} al_score_req;
+
+typedef struct {
+  double logprob;   /* sum over the continuation's tokens (natural log) */
+  int ntokens;      /* continuation tokens */
+  float *token_lp;  /* ntokens per-token log-probs (owned; al_score_res_free) */
+  int is_greedy;    /* 1 when every continuation token is the argmax choice */
+} al_score_res;
+void al_score_res_free(al_score_res *r, int n);
+
+typedef struct {
+  int max_tokens;     /* new tokens at most */
+  double temperature; /* 0 = greedy */
+  double top_p;       /* 1 = off */
+  int top_k;          /* 0 = off (local provider only) */
+  uint64_t seed;
+  const char *const *stop; /* stop strings: output ends before the first one */
+  int nstop;
+} al_gen_cfg;
+al_gen_cfg al_gen_cfg_default(void); /* 64 tokens, greedy, no stops, seed 0 */
+
+typedef struct { const char *role, *content; } al_chat_msg;
+
+typedef struct al_provider al_provider;
+struct al_provider {
+  const char *kind;  /* "local" or "http" */
+  char *model;       /* the model's name (directory or endpoint model name) */
+  long long nparams; /* parameter count when known, else -1 */
+  /* out[0..n) are filled (free with al_score_res_free) on success. */
+  int (*score)(al_provider *p, const al_score_req *reqs, int n, al_score_res *out, al_err *err);
+  /* outs[0..n) get fresh strings: the text after each prompt, stop excluded. */
+  int (*generate)(al_provider *p, const char *const *prompts, int n, const al_gen_cfg *g, char **outs, al_err *err);
+  int (*chat)(al_provider *p, const al_chat_msg *msgs, int n, const al_gen_cfg *g, char **out, al_err *err);
+  void (*destroy)(al_provider *p);
+  void *impl;
+};
+void al_provider_free(al_provider *p);
+
+/* ---- the local engine ---- */
+typedef struct {
+  int threads;     /* examples scored in parallel, one decoder each (0 = all cores) */
+  int reuse_cache; /* 1: a prompt's forward pass is shared by its continuations
+                      (the KV cache is truncated back to the prompt); 0: the
+                      naive path, one full forward per continuation */
+} al_local_cfg;
+al_local_cfg al_local_cfg_default(void);
+/* Loads model.safetensors + config.json + tokenizer files from dir. */
+int al_provider_local(al_provider **out, const char *dir, const al_local_cfg *cfg, al_err *err);
+/* Wraps an already loaded model and tokenizer (borrowed, not freed). */
+int al_provider_local_wrap(al_provider **out, const al_model *model, const al_tok *tok, const char *name,
+                           const al_local_cfg *cfg, al_err *err);
+
+/* ---- an OpenAI-compatible endpoint ---- */
+typedef struct {
+  const char *base_url;  /* e.g. http://127.0.0.1:8080/v1 (env ALAB_API_BASE) */
+  const char *model;     /* model name sent in requests (env ALAB_MODEL) */
+  const char *api_key;   /* Bearer token (env ALAB_API_KEY); never logged or saved */
+  const char *tokenizer; /* directory of a tokenizer matching the server's: if
+                            set, scoring sends token ids instead of text */
+  int concurrency;       /* requests in flight at once */
+  int max_retries;       /* retries on 429, 5xx and transport errors */
+  double backoff_s;      /* first retry delay; doubles each retry */
+  double timeout_s;      /* per request */
+} al_http_cfg;
+al_http_cfg al_http_cfg_default(void); /* reads the environment variables */
+int al_provider_http(al_provider **out, const al_http_cfg *cfg, al_err *err);
+/* Requests sent and retries made by an HTTP provider so far (for tests and
+ * logs); -1 for other providers. */
+long al_provider_http_requests(const al_provider *p, long *retries);
+
+#endif

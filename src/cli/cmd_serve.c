@@ -1,0 +1,46 @@
+/* alab serve: an OpenAI-compatible HTTP server over a model directory. */
+#include <stdio.h>
+#include "alab/serve.h"
+#include "cli/flags.h"
+
+int cmd_serve(int argc, char **argv) {
+  al_serve_cfg c;
+  al_serve_defaults(&c);
+  int64_t max_body = c.max_body;
+  const flag_def flags[] = {
+      {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files)"},
+      {"model-id", FLAG_STRING, &c.model_id, "the model id clients send (default: the directory's name)"},
+      {"host", FLAG_STRING, &c.host, "address to listen on (loopback unless told otherwise)"},
+      {"port", FLAG_INT, &c.port, "port to listen on (0: any free port, printed at start)"},
+      {"api-key", FLAG_STRING, &c.api_key, "require 'Authorization: Bearer KEY' on every endpoint but /health"},
+      {"workers", FLAG_INT, &c.workers, "worker threads, each stepping up to 8 sequences together"},
+      {"queue", FLAG_INT, &c.queue, "requests that may wait for a worker; more get 503"},
+      {"max-body", FLAG_I64, &max_body, "largest request body in bytes (413 beyond)"},
+      {"max-prompt-tokens", FLAG_INT, &c.max_prompt_tokens, "longest prompt in tokens (400 beyond)"},
+      {"max-tokens", FLAG_INT, &c.max_tokens, "largest max_tokens a request may ask for"},
+      {"timeout", FLAG_INT, &c.timeout_s, "seconds an idle or slow connection is kept"},
+      {"max-connections", FLAG_INT, &c.max_connections, "concurrent connections accepted"},
+  };
+  const flag_cmd cmd = {"alab serve --model DIR [flags]",
+                        "Serves a model over an OpenAI-compatible HTTP API: /v1/completions (echo and log-probs, for "
+                        "lm-evaluation-harness's local-completions), /v1/chat/completions, /v1/models, /health, and the "
+                        "tokenizer endpoints /tokenizer_info, /tokenize, /detokenize. Stops on Ctrl-C or SIGTERM.",
+                        flags, (int)(sizeof flags / sizeof flags[0])};
+  int rc = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
+  if (rc) return rc > 0 ? 0 : 2;
+  if (!c.model_dir) {
+    fprintf(stderr, "alab serve: --model DIR is required (see --help)\n");
+    return 2;
+  }
+  if (max_body < 1 || max_body > (int64_t)1 << 40) {
+    fprintf(stderr, "alab serve: --max-body must be between 1 and 2^40\n");
+    return 2;
+  }
+  c.max_body = (long)max_body;
+  al_err err;
+  if (al_serve_run(&c, &err)) {
+    fprintf(stderr, "alab: %s\n", err.msg);
+    return 1;
+  }
+  return 0;
+}

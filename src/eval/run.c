@@ -1,0 +1,299 @@
+/* Running a task on a provider: batches of examples go to the provider, each
+ * example's scores become metrics and a record in examples.jsonl, and the
+ * summaries (mean, se, t and bootstrap intervals) go to results.json.
+ *   classification: loss = -log softmax(lp)[answer], accuracy, accuracy_norm
+ *   logodds:        logodds_difference (the Prize's loss), accuracy (argmax
+ *                   over the classes after other_prompt, as the Prize)
+ *   sequence_prob:  nll (of the completion), nll_per_token, greedy (1 when
+ *                   every completion token is the argmax)
+ *   generation:     accuracy (any target matches), per group when grouped;
+ *                   error = 1 - accuracy is what scaling fits. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/eval.h"
+#include "alab/json.h"
+
+al_eval_cfg al_eval_cfg_default(void) {
+  al_eval_cfg c = {.out_dir = NULL, .seed = 1234, .nboot = 1000, .batch = 64, .chat = 0, .limit = 0,
+                   .progress_label = "eval"};
+  c.gen = al_gen_cfg_default();
+  return c;
+}
+
+const al_metric *al_eval_metric(const al_eval_result *r, const char *name) {
+  for (int i = 0; i < r->nm; i++)
+    if (!strcmp(r->m[i].name, name)) return &r->m[i];
+  return NULL;
+}
+
+static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *str_list(char **s, int n) {
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(a, json_string(s[i]));
+  return a;
+}
+
+typedef struct {
+  double *v[6]; /* per-example columns, by metric slot */
+} columns;
+
+/* One batch [i0, i1) of a scoring task: fills the columns and records. */
+static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns *col, json_t **rec, al_err *err) {
+  int nreq = 0;
+  for (int i = i0; i < i1; i++) {
+    const al_example *e = &t->ex[i];
+    nreq += t->kind == AL_TASK_SEQUENCE_PROB ? 1 : t->kind == AL_TASK_LOGODDS ? 4 : e->nclasses;
+  }
+  al_score_req *q = al_malloc((size_t)nreq * sizeof *q);
+  al_score_res *r = al_calloc((size_t)nreq, sizeof *r);
+  int k = 0;
+  for (int i = i0; i < i1; i++) {
+    const al_example *e = &t->ex[i];
+    if (t->kind == AL_TASK_SEQUENCE_PROB) q[k++] = (al_score_req){e->prompt, e->completion};
+    else if (t->kind == AL_TASK_LOGODDS)
+      for (int pr = 0; pr < 2; pr++)
+        for (int c = 0; c < 2; c++) q[k++] = (al_score_req){pr ? e->other_prompt : e->prompt, e->classes[c]};
+    else
+      for (int c = 0; c < e->nclasses; c++) q[k++] = (al_score_req){e->prompt, e->classes[c]};
+  }
+  if (p->score(p, q, nreq, r, err)) {
+    free(q), free(r);
+    return -1;
+  }
+  k = 0;
+  for (int i = i0; i < i1; i++) {
+    const al_example *e = &t->ex[i];
+    json_t *o = json_pack("{s:i, s:i}", "index", i, "line", e->line), *in = json_pack("{s:s}", "prompt", e->prompt);
+    if (t->kind == AL_TASK_SEQUENCE_PROB) {
+      al_score_res *s = &r[k++];
+      double nll = -s->logprob;
+      col->v[0][i] = nll;
+      col->v[1][i] = s->ntokens ? nll / s->ntokens : 0;
+      col->v[2][i] = s->is_greedy == 1;
+      json_object_set_new(in, "completion", json_string(e->completion));
+      json_t *tok = json_array();
+      for (int j = 0; j < s->ntokens; j++) json_array_append_new(tok, num(s->token_lp[j]));
+      json_object_set_new(o, "scores", json_pack("{s:o, s:o, s:i}", "logprob", num(s->logprob), "token_logprobs", tok,
+                                                 "greedy", s->is_greedy));
+      json_object_set_new(o, "loss", num(nll));
+      json_object_set_new(o, "correct", json_boolean(s->is_greedy == 1));
+    } else if (t->kind == AL_TASK_LOGODDS) {
+      double lp[2] = {r[k].logprob, r[k + 1].logprob}, lo[2] = {r[k + 2].logprob, r[k + 3].logprob};
+      k += 4;
+      double d = al_logodds_difference(lp, lo, e->answer);
+      int pred = lo[1] > lo[0];
+      col->v[0][i] = d;
+      col->v[1][i] = pred == e->answer;
+      json_object_set_new(in, "other_prompt", json_string(e->other_prompt));
+      json_object_set_new(in, "classes", str_list(e->classes, 2));
+      json_object_set_new(in, "answer_index", json_integer(e->answer));
+      json_object_set_new(o, "scores", json_pack("{s:[o,o], s:[o,o]}", "prompt", num(lp[0]), num(lp[1]), "other_prompt",
+                                                 num(lo[0]), num(lo[1])));
+      json_object_set_new(o, "prediction", json_integer(pred));
+      json_object_set_new(o, "loss", num(d));
+      json_object_set_new(o, "correct", json_boolean(pred == e->answer));
+    } else {
+      double lp[64];
+      int nb[64], nc = e->nclasses;
+      double *lpp = nc <= 64 ? lp : al_malloc((size_t)nc * sizeof(double));
+      int *nbp = nc <= 64 ? nb : al_malloc((size_t)nc * sizeof(int));
+      json_t *sc = json_array();
+      for (int c = 0; c < nc; c++) {
+        lpp[c] = r[k + c].logprob;
+        nbp[c] = (int)strlen(e->classes[c]);
+        json_array_append_new(sc, num(lpp[c]));
+      }
+      k += nc;
+      al_cls_result cr = al_classify(lpp, nbp, nc, e->answer);
+      if (lpp != lp) free(lpp), free(nbp);
+      col->v[0][i] = cr.loss;
+      col->v[1][i] = cr.correct;
+      col->v[2][i] = cr.correct_norm;
+      json_object_set_new(in, "classes", str_list(e->classes, nc));
+      json_object_set_new(in, "answer_index", json_integer(e->answer));
+      json_object_set_new(o, "scores", sc);
+      json_object_set_new(o, "prediction", json_integer(cr.pred));
+      json_object_set_new(o, "prediction_norm", json_integer(cr.pred_norm));
+      json_object_set_new(o, "loss", num(cr.loss));
+      json_object_set_new(o, "correct", json_boolean(cr.correct));
+    }
+    json_object_set_new(o, "input", in);
+    rec[i - i0] = o;
+  }
+  al_score_res_free(r, nreq);
+  free(q), free(r);
+  return 0;
+}
+
+static int gen_batch(al_provider *p, const al_task *t, const al_eval_cfg *cfg, int i0, int i1, columns *col,
+                     json_t **rec, al_err *err) {
+  int n = i1 - i0;
+  char **outs = al_calloc((size_t)n, sizeof *outs);
+  int rc = 0;
+  for (int i = i0; i < i1 && !rc; i++) { /* examples with their own stop string go one at a time */
+    const al_example *e = &t->ex[i];
+    al_gen_cfg g = cfg->gen;
+    const char *stops[16];
+    int ns = 0;
+    for (int s = 0; s < g.nstop && ns < 15; s++) stops[ns++] = g.stop[s];
+    if (e->stop) stops[ns++] = e->stop;
+    g.stop = stops;
+    g.nstop = ns;
+    g.seed = cfg->gen.seed + (uint64_t)i;
+    if (cfg->chat) {
+      al_chat_msg m = {"user", e->prompt};
+      rc = p->chat(p, &m, 1, &g, &outs[i - i0], err);
+    } else {
+      const char *const pr[1] = {e->prompt};
+      rc = p->generate(p, pr, 1, &g, &outs[i - i0], err);
+    }
+  }
+  for (int i = i0; i < i1 && !rc; i++) {
+    const al_example *e = &t->ex[i];
+    int ok = 0;
+    for (int k = 0; k < e->ntargets && !ok; k++) {
+      int m = al_match_target(t->match, outs[i - i0], e->targets[k], err);
+      if (m < 0) {
+        al_fail_prefix(err, "%s:%d", t->path ? t->path : "task", e->line);
+        rc = -1;
+        break;
+      }
+      ok = m;
+    }
+    col->v[0][i] = ok;
+    json_t *in = json_pack("{s:s, s:o}", "prompt", e->prompt, "targets", str_list(e->targets, e->ntargets));
+    if (e->group) json_object_set_new(in, "group", json_string(e->group));
+    rec[i - i0] = json_pack("{s:i, s:i, s:o, s:s, s:b}", "index", i, "line", e->line, "input", in, "prediction",
+                            outs[i - i0], "correct", ok);
+  }
+  for (int i = 0; i < n; i++) free(outs[i]);
+  free(outs);
+  return rc;
+}
+
+static void add_metric(al_eval_result *res, const char *name, const double *x, int n, const al_eval_cfg *cfg) {
+  if (res->nm >= AL_EVAL_MAX_METRICS) return;
+  res->m[res->nm] = al_metric_of(name, x, n, cfg->seed + (uint64_t)res->nm, cfg->nboot);
+  res->nm++;
+}
+
+static int write_results(al_provider *p, const al_task *t, const al_eval_cfg *cfg, const al_eval_result *res, int n,
+                         al_err *err) {
+  json_t *m = json_object();
+  for (int i = 0; i < res->nm; i++) json_object_set_new(m, res->m[i].name, al_metric_json(&res->m[i]));
+  json_t *root = json_pack(
+      "{s:s, s:{s:s, s:s, s:I}, s:{s:s, s:s, s:s, s:s, s:i}, s:s, s:o, s:{s:I, s:i}, s:{s:f, s:f}}", "alab_version",
+      ALAB_VERSION, "provider", "kind", p->kind, "model", p->model, "nparams", (json_int_t)p->nparams, "task", "path",
+      t->path ? t->path : "", "sha256", t->sha256, "format", t->format, "kind", al_task_kind_name(t->kind), "n", n,
+      "main_metric", res->main_metric, "metrics", m, "settings", "seed", (json_int_t)cfg->seed, "nboot", cfg->nboot,
+      "throughput", "seconds", res->seconds, "examples_per_s", res->examples_per_s);
+  if (t->kind == AL_TASK_GENERATION)
+    json_object_set_new(root, "generation", json_pack("{s:s, s:i, s:f, s:b}", "match", al_match_name(t->match),
+                                                      "max_tokens", cfg->gen.max_tokens, "temperature",
+                                                      cfg->gen.temperature, "chat", cfg->chat));
+  char *path = al_path_join(cfg->out_dir, "results.json");
+  int rc = al_json_save_file(path, root, err);
+  free(path);
+  json_decref(root);
+  return rc;
+}
+
+int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_eval_result *res, al_err *err) {
+  memset(res, 0, sizeof *res);
+  int n = cfg->limit > 0 && cfg->limit < t->n ? cfg->limit : t->n;
+  if (n <= 0) return al_fail(err, "the task has no examples");
+  int B = cfg->batch > 0 ? cfg->batch : 64, rc = -1;
+  columns col;
+  for (int c = 0; c < 6; c++) col.v[c] = al_calloc((size_t)n, sizeof(double));
+  json_t **rec = al_calloc((size_t)B, sizeof *rec);
+  al_atomic rf = {0};
+  int have_file = 0;
+  if (cfg->out_dir) {
+    if (al_mkdir_p(cfg->out_dir, err)) goto done;
+    char *path = al_path_join(cfg->out_dir, "examples.jsonl");
+    int orc = al_atomic_open(&rf, path, err);
+    free(path);
+    if (orc) goto done;
+    have_file = 1;
+  }
+  al_progress pg;
+  al_progress_start(&pg, cfg->progress_label ? cfg->progress_label : "eval", (uint64_t)n, "ex");
+  double t0 = al_now();
+  for (int i0 = 0; i0 < n; i0 += B) {
+    int i1 = i0 + B < n ? i0 + B : n;
+    int brc = t->kind == AL_TASK_GENERATION ? gen_batch(p, t, cfg, i0, i1, &col, rec, err)
+                                            : score_batch(p, t, i0, i1, &col, rec, err);
+    for (int i = 0; i < i1 - i0; i++) {
+      if (rec[i] && have_file && !brc) {
+        char *s = json_dumps(rec[i], JSON_COMPACT | JSON_REAL_PRECISION(17));
+        fprintf(rf.f, "%s\n", s);
+        free(s);
+      }
+      json_decref(rec[i]);
+      rec[i] = NULL;
+    }
+    if (brc) {
+      al_fail_prefix(err, "examples %d..%d", i0, i1 - 1);
+      goto done;
+    }
+    al_progress_update(&pg, (uint64_t)i1);
+  }
+  al_progress_finish(&pg);
+  res->seconds = al_now() - t0;
+  res->examples_per_s = res->seconds > 0 ? n / res->seconds : 0;
+  switch (t->kind) {
+    case AL_TASK_CLASSIFICATION:
+      add_metric(res, "loss", col.v[0], n, cfg);
+      add_metric(res, "accuracy", col.v[1], n, cfg);
+      add_metric(res, "accuracy_norm", col.v[2], n, cfg);
+      res->main_metric = "loss";
+      break;
+    case AL_TASK_LOGODDS:
+      add_metric(res, "logodds_difference", col.v[0], n, cfg);
+      add_metric(res, "accuracy", col.v[1], n, cfg);
+      res->main_metric = "logodds_difference";
+      break;
+    case AL_TASK_SEQUENCE_PROB:
+      add_metric(res, "nll", col.v[0], n, cfg);
+      add_metric(res, "nll_per_token", col.v[1], n, cfg);
+      add_metric(res, "greedy", col.v[2], n, cfg);
+      res->main_metric = "nll";
+      break;
+    case AL_TASK_GENERATION: {
+      add_metric(res, "accuracy", col.v[0], n, cfg);
+      for (int i = 0; i < n; i++) col.v[1][i] = 1 - col.v[0][i];
+      add_metric(res, "error", col.v[1], n, cfg);
+      res->main_metric = "error";
+      const char *groups[4];
+      int ng = 0;
+      for (int i = 0; i < n; i++) {
+        const char *g = t->ex[i].group;
+        int seen = !g;
+        for (int k = 0; k < ng && !seen; k++) seen = !strcmp(groups[k], g);
+        if (!seen && ng < 4) groups[ng++] = g;
+      }
+      for (int k = 0; k < ng; k++) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+          if (t->ex[i].group && !strcmp(t->ex[i].group, groups[k])) col.v[2][m++] = col.v[0][i];
+        char name[48];
+        snprintf(name, sizeof name, "accuracy[%s]", groups[k]);
+        add_metric(res, name, col.v[2], m, cfg);
+      }
+      break;
+    }
+  }
+  if (have_file) {
+    have_file = 0;
+    if (al_atomic_commit(&rf, err)) goto done;
+    if (write_results(p, t, cfg, res, n, err)) goto done;
+  }
+  rc = 0;
+done:
+  if (have_file) al_atomic_abort(&rf);
+  for (int c = 0; c < 6; c++) free(col.v[c]);
+  free(rec);
+  return rc;
+}

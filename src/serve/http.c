@@ -1,0 +1,329 @@
+/* The HTTP side of `alab serve` on libmicrohttpd: one thread per connection
+ * (so a connection may wait for its job, and an SSE stream may block until
+ * the next token), a connection limit, an idle timeout for slow clients, a
+ * body limit checked before and while reading, Bearer-token auth, routing,
+ * and server start/stop. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "serve/serve_internal.h"
+
+struct al_server {
+  al_serve_cfg cfg;
+  sv_model m;
+  sv_limits lim;
+  sv_pool pool;
+  int pool_started;
+  struct MHD_Daemon *daemon;
+  int port;
+  uint64_t seed_state;
+};
+
+void al_serve_defaults(al_serve_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->host = "127.0.0.1";
+  c->port = 8000;
+  c->workers = 1;
+  c->queue = 64;
+  c->max_body = 4 << 20;
+  c->max_prompt_tokens = 1 << 20;
+  c->max_tokens = 4096;
+  c->timeout_s = 60;
+  c->max_connections = 256;
+}
+
+typedef struct {
+  al_buf body;
+  int too_big, responded;
+} sv_conn;
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *obj) {
+  char *s = json_dumps(obj, JSON_COMPACT);
+  json_decref(obj);
+  if (!s) return MHD_NO;
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, const sv_error *e) {
+  json_t *body = sv_error_json(e);
+  char *text = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  if (e->status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  enum MHD_Result ret = MHD_queue_response(c, (unsigned)e->status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt, const char *arg) {
+  sv_error e;
+  sv_fail(&e, status, code, NULL, fmt, arg);
+  return send_error(c, &e);
+}
+
+/* "Authorization: Bearer KEY", compared in constant time. */
+static int authorized(const al_server *s, struct MHD_Connection *c) {
+  const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+  const char *got = h + 7, *want = s->cfg.api_key;
+  size_t n = strlen(want);
+  if (strlen(got) != n) return 0;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < n; i++) diff |= (unsigned char)(got[i] ^ want[i]);
+  return diff == 0;
+}
+
+static uint64_t fresh_seed(al_server *s) {
+  uint64_t x = __atomic_add_fetch(&s->seed_state, 0x9E3779B97F4A7C15ULL, __ATOMIC_RELAXED);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  return x ^ (x >> 31);
+}
+
+/* ---- server-sent events: the connection thread blocks here for new bytes ---- */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  sv_job *j = cls;
+  (void)pos;
+  pthread_mutex_lock(&j->mu);
+  while (j->sse_sent == j->sse.len && !j->done) pthread_cond_wait(&j->cv, &j->mu);
+  if (j->sse_sent == j->sse.len) {
+    pthread_mutex_unlock(&j->mu);
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  size_t n = j->sse.len - j->sse_sent < max ? j->sse.len - j->sse_sent : max;
+  memcpy(buf, j->sse.data + j->sse_sent, n);
+  j->sse_sent += n;
+  if (j->sse_sent == j->sse.len) j->sse.len = j->sse_sent = 0; /* keep the buffer small */
+  pthread_mutex_unlock(&j->mu);
+  return (ssize_t)n;
+}
+
+static void sse_done(void *cls) {
+  sv_job *j = cls;
+  __atomic_store_n(&j->cancelled, 1, __ATOMIC_RELAXED); /* a client gone early stops its sequences */
+  sv_job_unref(j);
+}
+
+static enum MHD_Result completions(al_server *s, struct MHD_Connection *c, sv_kind kind, sv_conn *cc) {
+  sv_request r;
+  sv_error e;
+  if (sv_parse_request(cc->body.data ? cc->body.data : "", cc->body.len, kind, &s->m, &s->lim, fresh_seed(s), &r, &e))
+    return send_error(c, &e);
+  sv_job *j = sv_job_new(&s->m, &r);
+  if (sv_pool_submit(&s->pool, j)) {
+    sv_job_unref(j);
+    return fail(c, 503, "server_overloaded", "the server is busy: %s; retry later", "its request queue is full");
+  }
+  if (j->req.stream) {
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, j, sse_done);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+  }
+  pthread_mutex_lock(&j->mu);
+  while (!j->done) pthread_cond_wait(&j->cv, &j->mu);
+  pthread_mutex_unlock(&j->mu);
+  enum MHD_Result ret = j->failed ? send_error(c, &j->err) : send_json(c, MHD_HTTP_OK, sv_response_json(j));
+  sv_job_unref(j);
+  return ret;
+}
+
+static enum MHD_Result route(al_server *s, struct MHD_Connection *c, const char *url, const char *method, sv_conn *cc) {
+  int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+  const char *body = cc->body.data ? cc->body.data : "";
+  json_t *out = NULL;
+  sv_error e;
+  static const struct { const char *path; int post; } routes[] = {
+      {"/health", 0}, {"/v1/models", 0}, {"/tokenizer_info", 0}, {"/v1/completions", 1},
+      {"/v1/chat/completions", 1}, {"/tokenize", 1}, {"/detokenize", 1}};
+  int known = -1;
+  for (int i = 0; i < (int)(sizeof routes / sizeof routes[0]); i++)
+    if (!strcmp(url, routes[i].path)) known = i;
+  if (!strncmp(url, "/v1/models/", 11) && get) {
+    if (strcmp(url + 11, s->m.id) != 0) return fail(c, 404, "model_not_found", "the model '%.200s' does not exist", url + 11);
+    return send_json(c, MHD_HTTP_OK, sv_model_json(&s->m));
+  }
+  if (known < 0) return fail(c, 404, "not_found", "no endpoint %.200s", url);
+  if (routes[known].post ? !post : !get)
+    return fail(c, 405, "method_not_allowed", "use %s for this endpoint", routes[known].post ? "POST" : "GET");
+  switch (known) {
+    case 0: return send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+    case 1: return send_json(c, MHD_HTTP_OK, sv_models_json(&s->m));
+    case 2: return send_json(c, MHD_HTTP_OK, sv_tokenizer_info_json(&s->m));
+    case 3: return completions(s, c, SV_COMPLETION, cc);
+    case 4: return completions(s, c, SV_CHAT, cc);
+    case 5:
+      if (sv_tokenize(body, cc->body.len, &s->m, &out, &e)) return send_error(c, &e);
+      return send_json(c, MHD_HTTP_OK, out);
+    default:
+      if (sv_detokenize(body, cc->body.len, &s->m, &out, &e)) return send_error(c, &e);
+      return send_json(c, MHD_HTTP_OK, out);
+  }
+}
+
+/* Called once with the headers, once per piece of body, and once at the end. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+  al_server *s = cls;
+  sv_conn *cc = *con_cls;
+  (void)version;
+  if (!cc) {
+    cc = al_calloc(1, sizeof *cc);
+    *con_cls = cc;
+    if (s->cfg.api_key && strcmp(url, "/health") != 0 && !authorized(s, c)) {
+      cc->responded = 1;
+      return fail(c, 401, "invalid_api_key", "%s", "missing or wrong API key (send 'Authorization: Bearer KEY')");
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cfg.max_body) {
+      cc->responded = 1;
+      return fail(c, 413, "request_too_large", "the request body of %.30s bytes is over the limit (--max-body)", cl);
+    }
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (!cc->responded && !cc->too_big) {
+      if (cc->body.len + *upload_size > (size_t)s->cfg.max_body) {
+        cc->too_big = 1;
+        al_buf_free(&cc->body);
+      } else al_buf_append(&cc->body, upload, *upload_size);
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (cc->responded) return MHD_YES;
+  cc->responded = 1;
+  if (cc->too_big) return fail(c, 413, "request_too_large", "the request body is over the limit (%s)", "--max-body");
+  return route(s, c, url, method, cc);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why) {
+  sv_conn *cc = *con_cls;
+  (void)cls, (void)c, (void)why;
+  if (!cc) return;
+  al_buf_free(&cc->body);
+  free(cc);
+  *con_cls = NULL;
+}
+
+static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
+  memset(m, 0, sizeof *m);
+  if (!cfg->model_dir) return al_fail(err, "serve: --model DIR is required");
+  if (al_model_load_dir(&m->model, cfg->model_dir, err)) return al_fail_prefix(err, "serve: loading the model");
+  if (al_tok_load(&m->tok, cfg->model_dir, err)) {
+    al_model_free(&m->model);
+    return al_fail_prefix(err, "serve: loading the tokenizer of %s", cfg->model_dir);
+  }
+  if (cfg->model_id) m->id = al_strdup(cfg->model_id);
+  else { /* the directory's base name */
+    char *d = al_strdup(cfg->model_dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/') d[--n] = 0;
+    const char *b = strrchr(d, '/');
+    m->id = al_strdup(b && b[1] ? b + 1 : d);
+    free(d);
+  }
+  int tv = al_tok_vocab_size(m->tok);
+  m->vocab = tv < m->model.cfg.vocab_size ? tv : m->model.cfg.vocab_size;
+  m->eot = al_tok_eot(m->tok) < m->vocab ? al_tok_eot(m->tok) : -1;
+  m->created = (long long)time(NULL);
+  return 0;
+}
+
+void sv_model_free(sv_model *m) {
+  al_model_free(&m->model);
+  al_tok_free(m->tok);
+  free(m->id);
+  memset(m, 0, sizeof *m);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss, al_err *err) {
+  struct addrinfo hints = {0}, *res;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  char ports[16];
+  snprintf(ports, sizeof ports, "%d", port);
+  int rc = getaddrinfo(host, ports, &hints, &res);
+  if (rc) return al_fail(err, "serve: --host %s: %s", host, gai_strerror(rc));
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return 0;
+}
+
+int al_server_start(al_server **out, const al_serve_cfg *cfg, al_err *err) {
+  if (cfg->port < 0 || cfg->port > 65535) return al_fail(err, "serve: --port must be 0..65535 (got %d)", cfg->port);
+  if (cfg->max_body < 1 || cfg->max_tokens < 0 || cfg->max_prompt_tokens < 1 || cfg->timeout_s < 1 || cfg->max_connections < 1)
+    return al_fail(err, "serve: --max-body, --max-prompt-tokens, --timeout and the connection limit must be positive, --max-tokens >= 0");
+  al_server *s = al_calloc(1, sizeof *s);
+  s->cfg = *cfg;
+  s->lim.max_prompt_tokens = cfg->max_prompt_tokens;
+  s->lim.max_tokens = cfg->max_tokens;
+  s->seed_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+  struct sockaddr_storage ss;
+  if (resolve(cfg->host, cfg->port, &ss, err) || load_model(&s->m, cfg, err)) {
+    free(s);
+    return -1;
+  }
+  if (sv_pool_start(&s->pool, &s->m, cfg->workers, cfg->queue, err)) goto fail;
+  s->pool_started = 1;
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+  if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                               (unsigned)cfg->max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+  if (!s->daemon) {
+    al_fail(err, "serve: cannot listen on %s:%d (in use, or not an address of this machine?)", cfg->host, cfg->port);
+    goto fail;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = info ? info->port : cfg->port;
+  *out = s;
+  return 0;
+fail:
+  if (s->pool_started) sv_pool_stop(&s->pool);
+  sv_model_free(&s->m);
+  free(s);
+  return -1;
+}
+
+int al_server_port(const al_server *s) { return s->port; }
+
+void al_server_stop(al_server *s) {
+  if (!s) return;
+  if (s->daemon) MHD_stop_daemon(s->daemon); /* joins connection threads: their jobs finish first */
+  if (s->pool_started) sv_pool_stop(&s->pool);
+  sv_model_free(&s->m);
+  free(s);
+}
+
+int al_serve_run(const al_serve_cfg *cfg, al_err *err) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits this; the main thread waits below */
+  signal(SIGPIPE, SIG_IGN);
+  al_server *s;
+  if (al_server_start(&s, cfg, err)) return -1;
+  printf("alab serve: model '%s' (%zu parameters, context %d) listening on http://%s%s%s:%d\n", s->m.id,
+         s->m.model.nparams, s->m.model.cfg.n_positions, strchr(cfg->host, ':') ? "[" : "", cfg->host,
+         strchr(cfg->host, ':') ? "]" : "", s->port);
+  fflush(stdout);
+  int sig;
+  sigwait(&set, &sig);
+  al_log("alab serve: %s, stopping", sig == SIGINT ? "interrupted" : "terminated");
+  al_server_stop(s);
+  return 0;
+}

@@ -1,0 +1,166 @@
+/* Internals of `alab serve` shared by its files:
+ *   request.c  parses and validates request bodies into sv_request
+ *   choice.c   builds one choice's text and log-probs, cuts stop strings,
+ *              decides what may be streamed (whole UTF-8 characters that
+ *              cannot be the start of a stop string)
+ *   respond.c  every JSON body the server sends
+ *   worker.c   the bounded queue and the worker pool that runs sequences
+ *   http.c     libmicrohttpd glue: routing, auth, limits, SSE */
+#ifndef ALAB_SERVE_INTERNAL_H
+#define ALAB_SERVE_INTERNAL_H
+#include <jansson.h>
+#include <pthread.h>
+#include "alab/model.h"
+#include "alab/serve.h"
+#include "alab/tok.h"
+
+#define SV_MAX_TOP 20     /* largest top-k of log-probs (completions allow 5, chat 20) */
+#define SV_MAX_STOP 8     /* stop strings per request */
+#define SV_MAX_STOP_LEN 256
+#define SV_MAX_CHOICES 128 /* prompts x n per request */
+#define SV_BATCH 8        /* sequences a worker steps together */
+
+/* An error to send: HTTP status and the OpenAI error object. */
+typedef struct {
+  int status;
+  const char *type, *code, *param;
+  char msg[512];
+} sv_error;
+/* Fills e (type from the status) and returns -1. */
+int sv_fail(sv_error *e, int status, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* The served model, read-only once loaded and shared by every thread. */
+typedef struct {
+  al_model model;
+  al_tok *tok;
+  char *id;       /* what clients call it */
+  int vocab;      /* ids a prompt may use and sampling draws from: min(model, tokenizer) */
+  int eot;        /* <|endoftext|> id or -1 */
+  long long created;
+} sv_model;
+/* Takes ownership of tok; model params must outlive the sv_model. */
+void sv_model_free(sv_model *m);
+
+typedef enum { SV_COMPLETION, SV_CHAT } sv_kind;
+
+typedef struct {
+  int max_prompt_tokens, max_tokens;
+} sv_limits;
+
+typedef struct {
+  sv_kind kind;
+  int nprompts;
+  int32_t **prompts;
+  int *prompt_len;
+  int max_tokens;
+  al_sample_cfg sample;
+  uint64_t seed;
+  int n, echo;
+  int logprobs; /* -1: none; else top-k per token (0: only the chosen token) */
+  int stream, include_usage;
+  int nstop;
+  char *stop[SV_MAX_STOP];
+  size_t stop_len[SV_MAX_STOP];
+} sv_request;
+
+/* Parses a /v1/completions or /v1/chat/completions body. A request without a
+ * seed gets `fresh_seed`. Fills e (4xx) on any problem. */
+int sv_parse_request(const char *body, size_t len, sv_kind kind, const sv_model *m, const sv_limits *lim,
+                     uint64_t fresh_seed, sv_request *r, sv_error *e);
+void sv_request_free(sv_request *r);
+/* The chat template: "<|ROLE|>\nCONTENT\n" per message, then "<|assistant|>\n". */
+extern const char sv_chat_template_jinja[];
+/* POST /tokenize {"prompt": str, "add_special_tokens": bool} and
+ * POST /detokenize {"tokens": [int]}: the answers as JSON. */
+int sv_tokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e);
+int sv_detokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e);
+
+/* One choice: the text (echoed prompt + generated), its tokens and their
+ * log-probs; `off` is each token's byte offset in text. */
+typedef struct {
+  int index;
+  al_buf text;
+  size_t gen_start;   /* byte where generated text starts (stop strings apply after it) */
+  int ntok, cap, k;   /* k: top entries kept per token (-1: no log-probs) */
+  int32_t *ids;
+  float *lp;          /* NAN for the first echoed token */
+  size_t *off;
+  int32_t *top_id;    /* cap * k */
+  float *top_lp;
+  int generated;      /* tokens sampled (usage.completion_tokens) */
+  size_t sent_bytes;  /* streamed so far */
+  int sent_tok, role_sent, finish_sent;
+  const char *finish; /* NULL while running, then "stop" or "length" */
+} sv_choice;
+
+void sv_choice_init(sv_choice *c, int index, int k);
+void sv_choice_free(sv_choice *c);
+/* Appends one token (its bytes from the tokenizer); top may be NULL when k <= 0. */
+void sv_choice_add(sv_choice *c, const sv_model *m, int32_t id, float lp, const int32_t *top_id, const float *top_lp);
+/* Looks for a stop string in the generated text; if one is found, cuts the
+ * text (and the tokens that start after the cut) and sets finish "stop".
+ * Returns 1 if it stopped. */
+int sv_choice_check_stop(sv_choice *c, const sv_request *r);
+/* How many bytes / tokens may be sent now: everything once finished, else
+ * all but a tail that could still begin a stop string or an unfinished
+ * UTF-8 character. */
+void sv_choice_releasable(const sv_choice *c, const sv_request *r, size_t *bytes, int *toks);
+/* Valid UTF-8 for JSON: invalid bytes become U+FFFD. */
+json_t *sv_json_text(const char *s, size_t n);
+/* A token as a JSON string: its text if valid UTF-8, else "bytes:\xNN..". */
+json_t *sv_json_token(const sv_model *m, int32_t id);
+/* Character (code point) offsets of byte offsets off[0..n) (ascending) in s. */
+void sv_char_offsets(const char *s, size_t len, const size_t *off, int n, long *out);
+
+/* A request in flight, shared by the connection thread and the workers. */
+typedef struct sv_job {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int refs;
+  sv_request req;
+  const sv_model *m;
+  char id[48];
+  long long created;
+  int nchoices, next_choice, nfinished;
+  sv_choice *choices;
+  int done, cancelled, failed;
+  sv_error err;
+  al_buf sse; /* streamed bytes not yet written to the client start at sse_sent */
+  size_t sse_sent;
+  struct sv_job *next;
+} sv_job;
+
+sv_job *sv_job_new(const sv_model *m, sv_request *req); /* takes req; refs = 1 */
+void sv_job_unref(sv_job *j);
+
+typedef struct sv_worker sv_worker;
+typedef struct {
+  const sv_model *m;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  sv_job *head, *tail;
+  int queued, cap, stopping;
+  int nworkers, started;
+  sv_worker *workers;
+} sv_pool;
+
+int sv_pool_start(sv_pool *p, const sv_model *m, int nworkers, int queue_cap, al_err *err);
+/* Queues a job (taking a reference); -1 when the queue is full. */
+int sv_pool_submit(sv_pool *p, sv_job *j);
+void sv_pool_stop(sv_pool *p);
+
+/* ---- JSON bodies (respond.c) ---- */
+json_t *sv_error_json(const sv_error *e);
+json_t *sv_models_json(const sv_model *m);
+json_t *sv_model_json(const sv_model *m);
+json_t *sv_tokenizer_info_json(const sv_model *m);
+/* The whole response of a finished (non-streamed) job. */
+json_t *sv_response_json(const sv_job *j);
+/* Appends to j->sse the events for what choice c may release now (caller
+ * holds j->mu); after the last choice, the usage chunk and [DONE]. */
+void sv_stream_choice(sv_job *j, sv_choice *c);
+void sv_stream_finish(sv_job *j);
+/* Appends "data: JSON\n\n". */
+void sv_sse_event(al_buf *b, json_t *obj);
+#endif

@@ -1,0 +1,32 @@
+/* A tiny model directory for the serve tests: a random-init GPT-2 (2 layers,
+ * 32 channels, context 128) with a small BPE tokenizer learned from a fixed
+ * text (so tokens span several bytes, some of them UTF-8 characters). */
+#ifndef ALAB_TEST_SERVE_MODEL_H
+#define ALAB_TEST_SERVE_MODEL_H
+#include <string.h>
+#include "alab/model.h"
+#include "alab/tok.h"
+
+static int serve_make_model(const char *dir, al_err *err) {
+  static const char text[] =
+      "The quick brown fox jumps over the lazy dog. A café in Zürich serves crème brûlée — naïve but nice. "
+      "the cat sat on the mat; the dog sat on the log. 1 2 3 4 5 6 7 8 9 10. Hello, world! Hello again, world.\n"
+      "Alice is the mother of Bob. Bob is the son of Alice. \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text too.\n";
+  al_tok *tok;
+  if (al_tok_train(&tok, text, sizeof text - 1, 320, err)) return -1;
+  al_gpt2_config c = {.vocab_size = al_tok_vocab_size(tok), .n_positions = 128, .n_layer = 2, .n_head = 2, .n_embd = 32,
+                      .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_model m;
+  int rc = al_model_init(&m, &c, 1234, err);
+  if (!rc) {
+    /* larger weights than GPT-2's init so the distribution is far from uniform */
+    al_rng r;
+    al_rng_seed(&r, 99);
+    for (size_t i = 0; i < m.nparams; i++) m.params[i] += 0.3f * (float)al_rng_normal(&r);
+    rc = al_model_save_dir(&m, tok, dir, err);
+    al_model_free(&m);
+  }
+  al_tok_free(tok);
+  return rc;
+}
+#endif
