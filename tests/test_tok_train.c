@@ -14,7 +14,10 @@ typedef struct {
   int n;
   al_buf tok[RV];
   int nm, ml[RV * 2], mr[RV * 2], mid[RV * 2];
+  int reused; /* merges whose bytes were already a token */
 } ref_bpe;
+
+static int total_reused;
 
 static int bytes_less(const al_buf *a, const al_buf *b) {
   size_t n = a->len < b->len ? a->len : b->len;
@@ -71,7 +74,7 @@ static void ref_train(ref_bpe *r, const char *text, size_t len, int vocab) {
     for (int k = 0; k < r->n; k++)
       if (r->tok[k].len == cat.len && !memcmp(r->tok[k].data, cat.data, cat.len)) id = k;
     if (id < 0) r->tok[id = r->n++] = cat;
-    else al_buf_free(&cat);
+    else al_buf_free(&cat), r->reused++;
     r->ml[r->nm] = ba, r->mr[r->nm] = bb, r->mid[r->nm++] = id;
     for (int k = 0; k < nw; k++) {
       size_t o = 0;
@@ -110,6 +113,7 @@ static void check_against_reference(const char *name, const char *text, size_t l
     same = l == r->ml[k] && rr == r->mr[k] && m == r->mid[k] && n == r->tok[m].len && !memcmp(s, r->tok[m].data, n);
     CHECK(same, "%s: merge %d is (%d,%d)->%d, reference (%d,%d)->%d", name, k, l, rr, m, r->ml[k], r->mr[k], r->mid[k]);
   }
+  total_reused += r->reused;
   ref_free(r);
   free(r);
   al_tok_free(t);
@@ -176,6 +180,19 @@ int main(void) {
   tt_generate(&text, 11, 30000, 1);
   check_against_reference("varied text", text.data, text.len, 700);
   check_against_reference("tiny corpus (stops early)", "ab ab", 5, 300);
+  /* merges that rebuild an existing token (a+aa and aa+a both give aaa) */
+  for (int round = 0; round < 3; round++) {
+    al_buf t = {0};
+    while (t.len < 2000) {
+      static const char *const parts[] = {"a", "aa", "b", "ab", " ", "ba"};
+      const char *p = parts[al_rng_below(&r, 6)];
+      al_buf_append(&t, p, strlen(p));
+    }
+    check_against_reference("rebuilt tokens", t.data, t.len, 330);
+    al_buf_free(&t);
+  }
+  CHECK(total_reused > 0, "no corpus exercised a merge that rebuilds an existing token");
+  printf("merges rebuilding an existing token: %d\n", total_reused);
 
   /* deterministic: same corpus, same merges */
   al_tok *t1 = NULL, *t2 = NULL;

@@ -48,6 +48,8 @@ void al_table_free(al_table *t);
 int al_parse_str_list(const char *s, char ***items, int *n, const char *where, al_err *err);
 int al_json_str_list(const json_t *v, char ***items, int *n, const char *where, al_err *err);
 void al_free_str_list(char **items, int n);
+/* "a,b,,c" -> {"a", "b", "c"} (empty items dropped; at least one needed). */
+int al_split_commas(const char *s, char ***items, int *n, const char *what, al_err *err);
 
 /* ---- tasks ---- */
 typedef enum { AL_TASK_CLASSIFICATION, AL_TASK_SEQUENCE_PROB, AL_TASK_LOGODDS, AL_TASK_GENERATION } al_task_kind;
@@ -195,5 +197,12 @@ extern const int al_nprobes;
 /* Writes the probe's classification task (CSV, Inverse Scaling Prize
  * columns) to path: n examples, deterministic in seed. */
 int al_probe_write(const char *name, const char *path, int n, uint64_t seed, al_err *err);
+/* Writes dir/probe-NAME.csv (creating dir) and returns its path (fresh). */
+int al_probe_prepare(const char *name, const char *dir, int n, uint64_t seed, char **path, al_err *err);
+
+/* A provider for a model: a local directory, or (http non-NULL) the
+ * endpoint's model of that name. */
+int al_provider_open(al_provider **out, const char *model, const al_http_cfg *http, const al_local_cfg *local,
+                     al_err *err);
 
 #endif

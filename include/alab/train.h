@@ -31,6 +31,14 @@ typedef struct {
   int resume;                     /* continue from out_dir/trainer_state.safetensors if present */
   int save_final;                 /* write the model directory at the end */
   const char *out_dir;            /* NULL: nothing written (experiments' inner models) */
+  /* Optional source of training batches instead of windows of the token
+   * segments (e.g. prompt/completion examples with prompt targets set to -1,
+   * which the loss ignores). It fills inputs and targets [batch * seq_len]
+   * for the given micro-batch index (0, 1, 2, ... over the run), so a
+   * deterministic function of the index resumes exactly. With it, al_train
+   * may be called with ntrain 0. */
+  void (*batch_fn)(void *ctx, uint64_t index, int32_t *inputs, int32_t *targets);
+  void *batch_ctx;
 } al_train_cfg;
 
 typedef struct {

@@ -8,6 +8,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_scaling(int argc, char **argv);
 
 const cmd_entry alab_commands[] = {
     {"train", cmd_train, "train a GPT-2 model from scratch (or resume) on a text corpus"},
@@ -16,6 +18,8 @@ const cmd_entry alab_commands[] = {
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions with echo/log-probs, chat, tokenizer endpoints)"},
     {"data", cmd_data, "corpora and token shards: tokenize, info, synth (the built-in story world)"},
     {"collapse", cmd_collapse, "model collapse: replace vs accumulate (linear regression, Gaussian, language models)"},
+    {"eval", cmd_eval, "evaluate a model (local or OpenAI-compatible endpoint) on a task: classification, logodds, generation..."},
+    {"scaling", cmd_scaling, "a task over a family of models: trend of loss vs size, labelled standard/inverse/U/inverted-U"},
     {"reproduce", cmd_reproduce, "every experiment at (quick) scale into one run directory with an index page"},
 };
 const int alab_ncommands = sizeof alab_commands / sizeof alab_commands[0];

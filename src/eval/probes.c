@@ -60,10 +60,14 @@ static void memo(al_rng *r, al_buf *csv, al_buf *tmp) {
   al_buf_printf(&p, "In these stories, \"there was\" is always written \"there %s\".\n", verb);
   int demos = 2 + (int)al_rng_below(r, 3);
   for (int k = 0; k < demos; k++) {
-    al_synth_story s;
-    story(r, tmp, &s);
-    al_buf_printf(&p, "Once upon a time, there %s a little %s named %s.\n", verb,
-                  al_rng_below(r, 2) ? "girl" : "boy", s.hero ? s.hero : "Lily");
+    story(r, tmp, NULL);
+    /* the story's first sentence with its "was" changed: "... there lived a little girl named Lily." */
+    const char *was = strstr(tmp->data, " was "), *end = strchr(tmp->data, '.');
+    if (!was || !end || end < was) {
+      k--;
+      continue;
+    }
+    al_buf_printf(&p, "Once upon a time, there %s %.*s\n", verb, (int)(end + 1 - (was + 5)), was + 5);
   }
   al_buf_printf(&p, "Once upon a time, there");
   char c0[32];
@@ -142,4 +146,15 @@ int al_probe_write(const char *name, const char *path, int n, uint64_t seed, al_
   al_buf_free(&csv);
   al_buf_free(&tmp);
   return rc;
+}
+
+int al_probe_prepare(const char *name, const char *dir, int n, uint64_t seed, char **path, al_err *err) {
+  if (al_mkdir_p(dir, err)) return -1;
+  char file[128];
+  snprintf(file, sizeof file, "probe-%s.csv", name);
+  *path = al_path_join(dir, file);
+  if (!al_probe_write(name, *path, n, seed, err)) return 0;
+  free(*path);
+  *path = NULL;
+  return -1;
 }

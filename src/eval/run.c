@@ -21,6 +21,14 @@ al_eval_cfg al_eval_cfg_default(void) {
   return c;
 }
 
+int al_provider_open(al_provider **out, const char *model, const al_http_cfg *http, const al_local_cfg *local,
+                     al_err *err) {
+  if (!http) return al_provider_local(out, model, local, err);
+  al_http_cfg h = *http;
+  h.model = model;
+  return al_provider_http(out, &h, err);
+}
+
 const al_metric *al_eval_metric(const al_eval_result *r, const char *name) {
   for (int i = 0; i < r->nm; i++)
     if (!strcmp(r->m[i].name, name)) return &r->m[i];

@@ -79,11 +79,7 @@ int al_scaling_run(const al_scaling_cfg *cfg, const al_task *t, al_trend_fit *fi
   for (int i = 0; i < n; i++) {
     const char *name = cfg->models[i];
     al_provider *p = NULL;
-    if (cfg->http) {
-      al_http_cfg h = *cfg->http;
-      h.model = name;
-      if (al_provider_http(&p, &h, err)) goto done;
-    } else if (al_provider_local(&p, name, &cfg->local, err)) goto done;
+    if (al_provider_open(&p, name, cfg->http, &cfg->local, err)) goto done;
     if (cfg->xvalues) x[i] = cfg->xvalues[i];
     else if (!strcmp(cfg->x, "params")) {
       if (p->nparams <= 0) {

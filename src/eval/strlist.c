@@ -152,3 +152,26 @@ int al_json_str_list(const json_t *v, char ***items, int *n, const char *where, 
   }
   return 0;
 }
+
+int al_split_commas(const char *s, char ***items, int *n, const char *what, al_err *err) {
+  *items = NULL;
+  *n = 0;
+  int cap = 0;
+  for (const char *p = s ? s : ""; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len) {
+      if (*n == cap) {
+        cap = cap ? 2 * cap : 8;
+        *items = al_realloc(*items, (size_t)cap * sizeof **items);
+      }
+      char *it = al_malloc(len + 1);
+      memcpy(it, p, len);
+      it[len] = 0;
+      (*items)[(*n)++] = it;
+    }
+    p += len + (e != NULL);
+  }
+  if (!*n) return al_fail(err, "%s: expected a comma-separated list, got '%s'", what, s ? s : "");
+  return 0;
+}

@@ -70,6 +70,13 @@ size_t tok_pretok_next(tok_pretok *p, const char *s, size_t n, size_t *pos, size
   if (at >= n) return 0;
   int rc = jit_ok ? pcre2_jit_match(code, (PCRE2_SPTR)s, n, at, 0, p->md, p->mc)
                   : pcre2_match(code, (PCRE2_SPTR)s, n, at, 0, p->md, NULL);
+  if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jit_ok) /* JIT stack exhausted: try the interpreter */
+    rc = pcre2_match(code, (PCRE2_SPTR)s, n, at, 0, p->md, NULL);
+  if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) { /* a resource limit: one byte, never lose input */
+    *start = at;
+    *pos = at + 1;
+    return 1;
+  }
   size_t ms = n, me = n;
   if (rc > 0) {
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);

@@ -35,6 +35,12 @@ typedef struct {
   /* heap of (count, pair number) */
   struct hent { int64_t count; uint32_t pair; } *heap;
   size_t nh, hcap;
+  /* a merge whose bytes equal an existing token reuses its id, so pairs with
+   * that id may already exist and grow: they are re-queued after the step */
+  int32_t reused;
+  int32_t fresh; /* the token made by the current merge (-1 while counting) */
+  uint32_t *grown;
+  size_t ngrown, grown_cap;
 } trainer;
 
 static int pair_before(const trainer *tr, uint32_t p, uint32_t q) { /* same count: lexicographic */
@@ -98,7 +104,15 @@ static void pair_add(trainer *tr, int32_t a, int32_t b, int64_t delta, int32_t w
     tr->np++;
   }
   tr->count[p] += delta;
-  if (delta > 0 && (tr->head[p] < 0 || tr->pool[tr->head[p]].word != w)) {
+  if (delta > 0 && !ins && (a == tr->reused || b == tr->reused)) {
+    if (tr->ngrown == tr->grown_cap) {
+      tr->grown_cap = tr->grown_cap ? 2 * tr->grown_cap : 256;
+      tr->grown = al_realloc(tr->grown, tr->grown_cap * sizeof *tr->grown);
+    }
+    tr->grown[tr->ngrown++] = p;
+  }
+  int listed = tr->fresh < 0 || a == tr->fresh || b == tr->fresh; /* else w is on the list already */
+  if (delta > 0 && listed && (tr->head[p] < 0 || tr->pool[tr->head[p]].word != w)) {
     if (tr->npool == tr->poolcap) {
       tr->poolcap = tr->poolcap ? 2 * tr->poolcap : 4096;
       tr->pool = al_realloc(tr->pool, tr->poolcap * sizeof *tr->pool);
@@ -152,7 +166,7 @@ static void count_words(trainer *tr, const char *text, size_t len, tok_smap *wor
 static void trainer_free(trainer *tr) {
   free(tr->sym), free(tr->woff), free(tr->wlen), free(tr->wcnt);
   tok_map64_free(&tr->index);
-  free(tr->count), free(tr->left), free(tr->right), free(tr->head), free(tr->pool), free(tr->heap);
+  free(tr->count), free(tr->left), free(tr->right), free(tr->head), free(tr->pool), free(tr->heap), free(tr->grown);
 }
 
 int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_err *err) {
@@ -161,6 +175,7 @@ int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_
     return al_fail(err, "BPE training: vocab_size %d is out of range 257..65536 (256 bytes + merges + <|endoftext|>)",
                    vocab_size);
   trainer tr = {0};
+  tr.reused = tr.fresh = -1;
   char why[256];
   tr.t = tok_new();
   for (int b = 0; b < 256; b++) {
@@ -215,9 +230,14 @@ int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_
     if (!e) tok_set(tr.t, ntok++, cat.data, cat.len, 0, why, sizeof why);
     tok_add_merge(tr.t, a, b, why, sizeof why);
     size_t first_new = tr.np;
+    tr.reused = e ? ab : -1;
+    tr.fresh = ab;
+    tr.ngrown = 0;
     for (int32_t o = tr.head[top.pair]; o >= 0; o = tr.pool[o].next) word_merge(&tr, tr.pool[o].word, a, b, ab);
     for (size_t p = first_new; p < tr.np; p++)
       if (tr.count[p] > 0) heap_push(&tr, tr.count[p], (uint32_t)p);
+    for (size_t k = 0; k < tr.ngrown; k++) /* duplicates are harmless: a merged pair's count drops to 0 */
+      if (tr.count[tr.grown[k]] > 0) heap_push(&tr, tr.count[tr.grown[k]], tr.grown[k]);
     al_progress_update(&prog, (uint64_t)(ntok - 256));
   }
   al_progress_finish(&prog);

@@ -78,7 +78,12 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
              const al_tok *tok, al_train_result *res, al_err *err) {
   if (check_cfg(m, cfg, err)) return -1;
   train_run r = {.m = m, .cfg = cfg};
-  if (al_loader_init(&r.loader, train, ntrain, cfg->batch, cfg->seq_len, cfg->seed, cfg->shuffle, err))
+  if (cfg->batch_fn) {
+    static const int32_t one_window[2] = {0, 0}; /* the loader only carries the step count */
+    al_tokens dummy = al_tokens_int32(one_window, 2);
+    if (al_loader_init(&r.loader, &dummy, 1, 1, 1, cfg->seed, 0, err)) return -1;
+    ntrain = 0;
+  } else if (al_loader_init(&r.loader, train, ntrain, cfg->batch, cfg->seq_len, cfg->seed, cfg->shuffle, err))
     return al_fail_prefix(err, "training data");
   for (int i = 0; i < ntrain; i++)
     for (size_t k = 0; k < train[i].n; k++)
@@ -87,6 +92,10 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
         return al_fail(err, "training data: token %d at position %zu is outside the model's vocabulary of %d",
                        al_tokens_at(&train[i], k), k, m->cfg.vocab_size);
       }
+  if (cfg->batch_fn) {
+    r.inputs = al_malloc((size_t)cfg->batch * cfg->seq_len * sizeof(int32_t));
+    r.targets = al_malloc((size_t)cfg->batch * cfg->seq_len * sizeof(int32_t));
+  }
   r.mom = al_alloc_floats(m->nparams);
   r.var = al_alloc_floats(m->nparams);
   int rc = 0, resumed = 0;
@@ -111,8 +120,12 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     double ts = al_now(), loss = 0;
     al_model_zero_grad(m);
     for (int k = 0; k < cfg->grad_accum; k++) {
-      al_loader_next(&r.loader);
-      loss += al_model_forward(m, r.loader.inputs, r.loader.targets, B, T);
+      const int32_t *in = r.loader.inputs, *tg = r.loader.targets;
+      if (cfg->batch_fn) {
+        cfg->batch_fn(cfg->batch_ctx, (uint64_t)r.step * cfg->grad_accum + k, r.inputs, r.targets);
+        in = r.inputs, tg = r.targets;
+      } else al_loader_next(&r.loader);
+      loss += al_model_forward(m, in, tg, B, T);
       al_model_backward(m, 1.0f / cfg->grad_accum);
     }
     loss /= cfg->grad_accum;
@@ -166,5 +179,7 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   al_loader_free(&r.loader);
   free(r.mom);
   free(r.var);
+  free(r.inputs);
+  free(r.targets);
   return rc;
 }

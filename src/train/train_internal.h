@@ -9,6 +9,7 @@ typedef struct {
   const al_train_cfg *cfg;
   al_loader loader;
   float *mom, *var; /* AdamW moments, nparams each */
+  int32_t *inputs, *targets; /* batches from cfg->batch_fn */
   long step;        /* optimizer steps completed */
   FILE *metrics;
 } train_run;
