@@ -1,9 +1,36 @@
 /* Matrix products through OpenBLAS sgemm, plus a streaming few-row kernel for
- * decoding, where one-row sgemm is far below the memory-bandwidth bound. */
+ * decoding, where one-row sgemm is far below the memory-bandwidth bound.
+ *
+ * Threads: OpenBLAS runs single-threaded (al_set_threads) and every product
+ * is split into row blocks across the OpenMP threads, each calling sgemm on
+ * its block. One pool of threads for everything: no OpenBLAS threads
+ * spinning against OpenMP's on a small machine, and block boundaries fixed
+ * by the thread count, so results are deterministic. */
 #include <cblas.h>
 #include <string.h>
 #include "alab/nn.h"
 #include <omp.h>
+
+/* C[M,N] = alpha op(A) op(B) + beta C (row-major), with the M rows of C
+ * split across threads: a thread's rows of op(A) start at row r0 of A when A
+ * is not transposed, at column r0 when it is. */
+static void gemm_rows(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                      float beta, float *C, int ldc) {
+  enum { MIN_ROWS = 16 };
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+#pragma omp parallel
+  {
+    int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    if (M < MIN_ROWS * nt) nt = 1; /* too small to split: thread 0 does it all */
+    if (id < nt) {
+      int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt);
+      const float *a = transA ? A + r0 : A + (long)r0 * lda;
+      if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, r1 - r0, N,
+                    K, 1.0f, a, lda, B, ldb, beta, C + (long)r0 * ldc, ldc);
+    }
+  }
+}
 
 /* out[N,OC] = inp[N,IC] @ W[IC,OC] + b */
 void nn_matmul_forward(float *out, const float *inp, const float *W, const float *b, int N, int IC, int OC) {
@@ -11,14 +38,14 @@ void nn_matmul_forward(float *out, const float *inp, const float *W, const float
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) memcpy(out + (long)n * OC, b, OC * sizeof(float));
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, OC, IC, 1.0f, inp, IC, W, OC, b ? 1.0f : 0.0f, out, OC);
+  gemm_rows(0, 0, N, OC, IC, inp, IC, W, OC, b ? 1.0f : 0.0f, out, OC);
 }
 
 /* dinp[N,IC] = dout[N,OC] @ W^T;  dW[IC,OC] += inp^T @ dout;  db[OC] += sum_n dout[n,:] */
 void nn_matmul_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W, int N,
                         int IC, int OC) {
-  if (dinp) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, IC, OC, 1.0f, dout, OC, W, OC, 0.0f, dinp, IC);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IC, OC, N, 1.0f, inp, IC, dout, OC, 1.0f, dW, OC);
+  if (dinp) gemm_rows(0, 1, N, IC, OC, dout, OC, W, OC, 0.0f, dinp, IC);
+  gemm_rows(1, 0, IC, OC, N, inp, IC, dout, OC, 1.0f, dW, OC);
   if (db) {
     /* columns split across threads: each sums its columns over all rows in order */
 #pragma omp parallel
@@ -78,12 +105,12 @@ void nn_lmhead_forward(float *logits, const float *x, const float *wte, int N, i
     }
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, V, C, 1.0f, x, C, wte, C, 0.0f, logits, V);
+  gemm_rows(0, 1, N, V, C, x, C, wte, C, 0.0f, logits, V);
 }
 
 /* dx[N,C] = dlogits[N,V] @ wte[V,C];  dwte[V,C] += dlogits^T @ x */
 void nn_lmhead_backward(float *dx, float *dwte, const float *dlogits, const float *x, const float *wte, int N, int C,
                         int V) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, V, 1.0f, dlogits, V, wte, C, 0.0f, dx, C);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, N, 1.0f, dlogits, V, x, C, 1.0f, dwte, C);
+  gemm_rows(0, 0, N, C, V, dlogits, V, wte, C, 0.0f, dx, C);
+  gemm_rows(1, 0, V, C, N, dlogits, V, x, C, 1.0f, dwte, C);
 }
