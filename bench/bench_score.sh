@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 cmake --build "$build" --target bench_score >/dev/null
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-"$build/tests/bench_score" "${2:-48}" "${3:-400}" "${4:-256}" "${5:-4}"
+"$build/tests/bench_score" "${2:-16}" "${3:-400}" "${4:-256}" "${5:-4}"

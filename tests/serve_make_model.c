@@ -1,14 +1,18 @@
-/* serve_make_model DIR: writes the serve tests' tiny model directory. */
+/* serve_make_model DIR [N_LAYER N_EMBD N_HEAD N_POSITIONS]: writes the serve
+ * tests' tiny model directory (or one of the given shape, for bench/). */
 #include <stdio.h>
+#include <stdlib.h>
 #include "serve_model.h"
 
 int main(int argc, char **argv) {
   al_err err;
-  if (argc != 2) {
-    fprintf(stderr, "usage: serve_make_model DIR\n");
+  if (argc != 2 && argc != 6) {
+    fprintf(stderr, "usage: serve_make_model DIR [N_LAYER N_EMBD N_HEAD N_POSITIONS]\n");
     return 2;
   }
-  if (serve_make_model(argv[1], &err)) {
+  int rc = argc == 2 ? serve_make_model(argv[1], &err)
+                     : serve_make_model_sized(argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), &err);
+  if (rc) {
     fprintf(stderr, "serve_make_model: %s\n", err.msg);
     return 1;
   }

@@ -1,5 +1,5 @@
 /* A tiny model directory for the serve tests: a random-init GPT-2 (2 layers,
- * 32 channels, context 128) with a small BPE tokenizer learned from a fixed
+ * 32 channels, context 128; other shapes for the benchmark) with a small BPE tokenizer learned from a fixed
  * text (so tokens span several bytes, some of them UTF-8 characters). */
 #ifndef ALAB_TEST_SERVE_MODEL_H
 #define ALAB_TEST_SERVE_MODEL_H
@@ -7,15 +7,16 @@
 #include "alab/model.h"
 #include "alab/tok.h"
 
-static int serve_make_model(const char *dir, al_err *err) {
+/* Shape: n_layer, n_embd, n_head, n_positions (the tests use 2, 32, 2, 128). */
+static int serve_make_model_sized(const char *dir, int n_layer, int n_embd, int n_head, int n_positions, al_err *err) {
   static const char text[] =
       "The quick brown fox jumps over the lazy dog. A café in Zürich serves crème brûlée — naïve but nice. "
       "the cat sat on the mat; the dog sat on the log. 1 2 3 4 5 6 7 8 9 10. Hello, world! Hello again, world.\n"
       "Alice is the mother of Bob. Bob is the son of Alice. \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text too.\n";
   al_tok *tok;
   if (al_tok_train(&tok, text, sizeof text - 1, 320, err)) return -1;
-  al_gpt2_config c = {.vocab_size = al_tok_vocab_size(tok), .n_positions = 128, .n_layer = 2, .n_head = 2, .n_embd = 32,
-                      .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_gpt2_config c = {.vocab_size = al_tok_vocab_size(tok), .n_positions = n_positions, .n_layer = n_layer,
+                      .n_head = n_head, .n_embd = n_embd, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
   al_model m;
   int rc = al_model_init(&m, &c, 1234, err);
   if (!rc) {
@@ -29,4 +30,6 @@ static int serve_make_model(const char *dir, al_err *err) {
   al_tok_free(tok);
   return rc;
 }
+
+static int serve_make_model(const char *dir, al_err *err) { return serve_make_model_sized(dir, 2, 32, 2, 128, err); }
 #endif

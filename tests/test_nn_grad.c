@@ -70,6 +70,21 @@ static void test_matmul(void) {
   for (int i = 0; i < c.N * c.OC; i++) md = fmax(md, fabs(o2[i] - c.out[i]));
   CHECK(md < 1e-5, "nn_matmul_rows differs from sgemm by %g", md);
   free(c.inp), free(c.W), free(c.b), free(c.R), free(c.out), free(dinp), free(dW), free(db), free(o2);
+  /* the register-tiled path (full 64-column tiles, row blocks, a column tail),
+   * and a row's result must not depend on how many rows share the call */
+  int IC = 70, OC = 200;
+  float *x = randv(8 * IC, 1), *W = randv(IC * OC, 1), *bb = randv(OC, 1);
+  float *ref = al_alloc_floats(8 * OC), *got = al_alloc_floats(8 * OC), *one = al_alloc_floats(OC);
+  nn_matmul_forward(ref, x, W, bb, 8, IC, OC);
+  for (int n = 1; n <= 8; n++) {
+    nn_matmul_rows(got, x, W, bb, n, IC, OC);
+    double d = 0;
+    for (int i = 0; i < n * OC; i++) d = fmax(d, fabs(got[i] - ref[i]));
+    CHECK(d < 1e-4, "nn_matmul_rows with %d rows differs from sgemm by %g", n, d);
+    nn_matmul_rows(one, x + (long)(n - 1) * IC, W, bb, 1, IC, OC);
+    CHECK(!memcmp(one, got + (long)(n - 1) * OC, OC * sizeof(float)), "row %d differs when computed alone", n - 1);
+  }
+  free(x), free(W), free(bb), free(ref), free(got), free(one);
 }
 
 /* ---- lm head ---- */

@@ -17,7 +17,7 @@
 #include "test.h"
 #include "test_provider_model.h"
 
-enum { MODE_ENGINE, MODE_FIXED, MODE_NOLOGPROBS, MODE_NOECHO };
+enum { MODE_ENGINE, MODE_FIXED, MODE_NOLOGPROBS, MODE_NOECHO, MODE_FUZZ };
 
 static struct {
   const al_model *m;
@@ -26,6 +26,7 @@ static struct {
   int inflight, max_inflight;
   char auth[256];
   json_t *last; /* the last request body */
+  al_rng rng;   /* MODE_FUZZ: mutations of FIXED */
   pthread_mutex_t mu;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -90,6 +91,20 @@ static char *answer(const char *url, const json_t *req, int *status) {
   if (!json_is_true(json_object_get(req, "echo")))
     return strdup("{\"choices\":[{\"text\":\" Paris\\nQ: next\"}]}");
   if (S.mode == MODE_FIXED) return strdup(FIXED);
+  if (S.mode == MODE_FUZZ) { /* 1-4 random byte edits of a valid response */
+    char *b = strdup(FIXED);
+    size_t n = strlen(b);
+    static const char alpha[] = "{}[]\",:0123456789.-enul ";
+    pthread_mutex_lock(&S.mu);
+    int k = 1 + (int)al_rng_below(&S.rng, 4);
+    for (int i = 0; i < k; i++) {
+      size_t at = al_rng_below(&S.rng, n);
+      if (al_rng_below(&S.rng, 4)) b[at] = alpha[al_rng_below(&S.rng, sizeof alpha - 1)];
+      else memmove(b + at, b + at + 1, n - at), n--;
+    }
+    pthread_mutex_unlock(&S.mu);
+    return b;
+  }
   if (S.mode == MODE_NOLOGPROBS) return strdup("{\"choices\":[{\"text\":\"x\",\"logprobs\":null}]}");
   if (S.mode == MODE_NOECHO)
     return strdup("{\"choices\":[{\"text\":\"!\",\"logprobs\":{\"tokens\":[\"!\"],\"token_logprobs\":[-0.1],"
@@ -239,6 +254,23 @@ int main(void) {
     CHECK(strstr(err.msg, "--api-tokenizer") != NULL, "suggests token-id mode: %s", err.msg);
   }
 
+  /* 2b. fuzz: mutated responses must give a score or an error, never a crash */
+  {
+    S.mode = MODE_FUZZ;
+    al_rng_seed(&S.rng, 3);
+    al_score_req f = {"Hello", " world!"};
+    int ok = 0, bad = 0;
+    for (int it = 0; it < 600; it++) {
+      al_score_res r;
+      if (!http->score(http, &f, 1, &r, &err)) {
+        ok++;
+        CHECK(r.ntokens >= 1 && r.token_lp != NULL, "fuzz: a score has tokens");
+        al_score_res_free(&r, 1);
+      } else bad++;
+    }
+    CHECK(ok > 10 && bad > 10, "fuzz: %d scored, %d rejected", ok, bad);
+  }
+
   /* 3. endpoints without prompt log-probs: a clear error, not a score */
   al_score_res r1;
   S.mode = MODE_NOLOGPROBS;
@@ -330,6 +362,33 @@ int main(void) {
     CHECK(res && !strstr(res, "sk-secret") && !strstr(res, "127.0.0.1") && strstr(res, "tiny-remote"),
           "results.json has the model name but no key or URL");
     free(res);
+    al_task_free(&t);
+    /* a generation task: the server answers " Paris\nQ: next"; the row's stop cuts at the newline */
+    snprintf(path, sizeof path, "%s/gen.jsonl", dir);
+    const char *gen = "{\"prompt\":\"Q: capital of France?\\nA:\",\"target\":\"Paris\",\"stop\":\"\\n\"}\n"
+                      "{\"prompt\":\"Q: capital of England?\\nA:\",\"targets\":[\"London\",\"Londres\"],\"stop\":\"\\n\"}\n";
+    al_write_file_atomic(path, gen, strlen(gen), &err);
+    CHECK_OK(al_task_load(&t, path, "auto", &err), err);
+    ec.out_dir = NULL;
+    CHECK_OK(al_eval_task(http, &t, &ec, &b, &err), err);
+    CHECK(al_eval_metric(&b, "accuracy")->mean == 0.5 && al_eval_metric(&b, "error")->mean == 0.5,
+          "generation accuracy %g", al_eval_metric(&b, "accuracy")->mean);
+    t.match = AL_MATCH_REGEX; /* "P.r" matches " Paris", "^Lon" matches neither */
+    free(t.ex[0].targets[0]);
+    t.ex[0].targets[0] = strdup("P.r");
+    CHECK_OK(al_eval_task(http, &t, &ec, &b, &err), err);
+    CHECK(al_eval_metric(&b, "accuracy")->mean == 0.5, "regex accuracy");
+    al_task_free(&t);
+    /* the reversal CSV through chat: per-direction accuracy (the reply never names the parent) */
+    snprintf(path, sizeof path, "%s/celebs.csv", dir);
+    const char *cel = "child,parent,parent_type\nTom Cruise,Mary Lee Pfeiffer,mother\nAnn,Hi there,father\n";
+    al_write_file_atomic(path, cel, strlen(cel), &err);
+    CHECK_OK(al_task_load(&t, path, "auto", &err), err);
+    ec.chat = 1;
+    CHECK_OK(al_eval_task(http, &t, &ec, &b, &err), err);
+    const al_metric *cp = al_eval_metric(&b, "accuracy[child->parent]"), *pc = al_eval_metric(&b, "accuracy[parent->child]");
+    CHECK(cp && pc && cp->n == 2 && cp->mean == 0.5 && pc->mean == 0, "reversal per direction: %g %g",
+          cp ? cp->mean : -1, pc ? pc->mean : -1);
     al_task_free(&t);
   }
 

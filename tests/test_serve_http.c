@@ -10,7 +10,10 @@
 #include "test.h"
 #include <curl/curl.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "alab/serve.h"
 #include "serve_model.h"
 
@@ -367,11 +370,27 @@ static void test_limits(const char *model_dir) {
   c.max_body = 2048;
   c.workers = 1;
   c.queue = 1;
+  c.timeout_s = 1;
   al_server *s;
   al_err err;
   CHECK_OK(al_server_start(&s, &c, &err), err);
   char b[128];
   snprintf(b, sizeof b, "http://127.0.0.1:%d", al_server_port(s));
+  /* a slow client (half a body, then nothing) is dropped after --timeout */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)al_server_port(s))};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect");
+  const char *part = "POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+  CHECK(write(fd, part, strlen(part)) == (ssize_t)strlen(part), "send half a request");
+  struct timeval tv = {.tv_sec = 10};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char junk[256];
+  double t0 = al_now();
+  ssize_t got = read(fd, junk, sizeof junk);
+  double waited = al_now() - t0;
+  CHECK(got == 0 && waited > 0.5 && waited < 5, "slow client closed after %.1f s (read %zd)", waited, got);
+  close(fd);
   const char *ok = "{\"prompt\": \"a\", \"max_tokens\": 2}";
   expect_error(b, "/v1/completions", ok, NULL, 401, "missing key");
   expect_error(b, "/v1/completions", ok, "Authorization: Bearer wrong", 401, "wrong key");
@@ -441,6 +460,7 @@ static void test_queue_full(const char *model_dir) {
 }
 
 int main(void) {
+  al_set_threads(1); /* the oracles are tiny; idle OpenMP threads would only spin against the server's */
   curl_global_init(CURL_GLOBAL_ALL);
   char *dir = test_tmpdir("serve_http");
   char *mdir = al_path_join(dir, "tiny");

@@ -3,8 +3,9 @@
  * synthetic data or accumulated with all earlier data (real included).
  *
  * Parts: "linear" (linear regression, exact closed forms), "gauss" (fitting a
- * Gaussian, exact expectations of the fitted variance), "lm" (language models
- * trained from scratch: src/exp/collapse_lm.c, added by the engine's owner).
+ * Gaussian, exact expectations of the fitted variance), "lm" (GPT-2 language
+ * models trained from scratch on the story world or a corpus, each generation
+ * on the previous one's sampled stories: src/exp/collapse_lm*.c).
  * Each part validates and records its settings in config.json before
  * anything runs, then adds one key to results.json and draws its plots. */
 #ifndef ALAB_COLLAPSE_H
@@ -74,6 +75,20 @@ typedef struct {
   /* gauss */
   int gauss_d, gauss_n, gauss_iters;
   double gauss_var;
+  /* lm: generation 0 trains on lm_tokens real tokens; generation k+1 on
+   * lm_tokens tokens of whole stories sampled from generation k (plus, for
+   * the accumulate policies, everything before) */
+  const char *lm_data;      /* "story" (the built-in story world) or a text/JSONL corpus */
+  const char *lm_tokenizer; /* bpe:N (trained once on the real data), byte, or a directory */
+  int64_t lm_tokens;        /* N */
+  int lm_gens;              /* generations, 0 included */
+  int lm_layers, lm_heads, lm_embd, lm_context;
+  int lm_batch;
+  double lm_lr, lm_epochs;  /* every generation trains lm_epochs passes over its data */
+  int64_t lm_steps;         /* > 0: every generation trains this many steps instead */
+  double lm_temperature;
+  int64_t lm_heldout;       /* real held-out tokens (the same for every generation) */
+  int lm_max_story;         /* tokens per sampled story, at most */
   int quick; /* reproduce's scale */
 } al_collapse_cfg;
 void al_collapse_defaults(al_collapse_cfg *c);
@@ -95,10 +110,24 @@ typedef struct {
  * Draws name.svg: a band (mean, 95% CI) per policy and its closed form dashed. */
 int al_collapse_plot(al_run *run, const char *name, const char *title, const char *ylabel, const int *policies, int npol,
                      const al_series_stats *st, al_err *err);
+/* The x axis of a series: index i is at x = first + i, named `name` in plots
+ * and metrics lines ("iteration" from 1, or "generation" from 0); ref_title
+ * (if non-NULL) draws the level ref as a dashed reference line. */
+typedef struct {
+  const char *name;
+  int first;
+  const char *ref_title;
+  double ref;
+} al_collapse_axis;
+int al_collapse_plot_axis(al_run *run, const char *name, const char *title, const char *ylabel, const al_collapse_axis *ax,
+                          const int *policies, int npol, const al_series_stats *st, al_err *err);
 /* One metrics line per policy and iteration: the fields of `setting` (not
  * released) plus policy, iter, quantity, mean, lo, hi and closed_form. */
 int al_collapse_metrics(al_run *run, const json_t *setting, const char *quantity, const int *policies, int npol,
                         const al_series_stats *st, al_err *err);
+/* The same with the axis's name and x in place of "iter". */
+int al_collapse_metrics_axis(al_run *run, const json_t *setting, const char *quantity, const al_collapse_axis *ax,
+                             const int *policies, int npol, const al_series_stats *st, al_err *err);
 /* {"replace": [per-iteration stats], ...} */
 json_t *al_collapse_series_json(const int *policies, int npol, const al_series_stats *st);
 /* A one-line summary of the last iteration of each policy into headline[]. */
@@ -109,5 +138,7 @@ int al_collapse_linear_resolve(const al_collapse_cfg *c, json_t *config, al_err 
 int al_collapse_linear_run(const al_collapse_cfg *c, al_run *run, json_t *results, al_err *err);
 int al_collapse_gauss_resolve(const al_collapse_cfg *c, json_t *config, al_err *err);
 int al_collapse_gauss_run(const al_collapse_cfg *c, al_run *run, json_t *results, al_err *err);
+int al_collapse_lm_resolve(const al_collapse_cfg *c, json_t *config, al_err *err);
+int al_collapse_lm_run(const al_collapse_cfg *c, al_run *run, json_t *results, al_err *err);
 
 #endif

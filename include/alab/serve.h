@@ -22,7 +22,9 @@ typedef struct {
   const char *host;      /* address to bind; "127.0.0.1" unless told otherwise */
   int port;              /* 0 = an ephemeral port (al_server_port says which) */
   const char *api_key;   /* non-NULL: every endpoint but /health needs "Authorization: Bearer KEY" */
-  int workers;           /* worker threads, one decoder each */
+  int workers;           /* worker threads */
+  int threads;           /* OpenMP threads of each worker (1: no barriers to wait on under load) */
+  int batch;             /* sequences a worker steps together, 1..8 (one KV cache each) */
   int queue;             /* requests waiting beyond the running ones before 503 */
   long max_body;         /* bytes; larger bodies get 413 */
   int max_prompt_tokens; /* longer prompts get 400 */

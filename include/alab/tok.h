@@ -19,7 +19,10 @@ int al_tok_load_files(al_tok **out, const char *vocab_path, const char *merges_p
 int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err);
 /* 256 bytes (id = byte value) + <|endoftext|> (id 256), no merges. */
 al_tok *al_tok_byte(void);
-/* Writes vocab.json + merges.txt into dir (atomically). */
+/* Writes vocab.json + merges.txt into dir (each atomically; merges.txt has
+ * the "#version: 0.2" header that Hugging Face GPT2Tokenizer expects). Only
+ * <|endoftext|> is special when read back: other special tokens (from a
+ * tokenizer.json) are written as their text and reload as plain tokens. */
 int al_tok_save(const al_tok *t, const char *dir, al_err *err);
 /* Learns merges from text until vocab_size (257..65536; the end-of-text token
  * is added last and counts). Deterministic. Ids 0..255 are the bytes (id =
@@ -43,7 +46,11 @@ int al_tok_eot(const al_tok *t); /* id of <|endoftext|>, -1 if none */
 
 /* Encodes text; special tokens (<|endoftext|>) are recognised only when
  * allow_special is set, else they are encoded as plain text. Appends to *ids
- * (a growable array with capacity *cap); returns the number appended, or -1. */
+ * (a growable array with capacity *cap); returns the number appended, or -1.
+ * Any bytes are accepted: on valid UTF-8 the result is GPT-2's (tiktoken
+ * "gpt2"); each maximal run of invalid UTF-8 is a pre-token of its own (BPE
+ * over its bytes), so decode(encode(x)) == x always. Thread-safe: each thread
+ * keeps its own cache of pre-token -> ids. */
 long al_tok_encode(const al_tok *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,
                    size_t *cap, al_err *err);
 /* The bytes of one token (not NUL-terminated); NULL for an id out of range. */

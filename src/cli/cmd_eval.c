@@ -13,14 +13,15 @@ int cmd_eval(int argc, char **argv) {
   int limit = 0, batch = 64, threads = 0, naive = 0, nboot = 1000, probe_n = 200, chat = 0, quiet = 0;
   int64_t seed = 1234;
   al_http_cfg http = al_http_cfg_default();
-  const char *api_base = http.base_url, *api_model = http.model, *api_key = http.api_key, *api_tok = NULL;
+  /* endpoint settings default to the environment, read after parsing (so --help never prints a key) */
+  const char *api_base = NULL, *api_model = NULL, *api_key = NULL, *api_tok = NULL;
   int concurrency = http.concurrency, retries = http.max_retries, max_tokens = 64;
   double timeout = http.timeout_s, temperature = 0;
   const flag_def flags[] = {
       {"model", FLAG_STRING, &model, "model directory (local provider)"},
-      {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (env ALAB_API_BASE)"},
-      {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (env ALAB_MODEL)"},
-      {"api-key", FLAG_STRING, &api_key, "API key (env ALAB_API_KEY; never logged or saved)"},
+      {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: env ALAB_API_BASE)"},
+      {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (default: env ALAB_MODEL)"},
+      {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
       {"api-tokenizer", FLAG_STRING, &api_tok, "tokenizer directory matching the endpoint's: score with token ids"},
       {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once"},
       {"api-retries", FLAG_INT, &retries, "retries on 429/5xx/transport errors (exponential backoff)"},
@@ -53,6 +54,9 @@ int cmd_eval(int argc, char **argv) {
   int rc = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (rc) return rc > 0 ? 0 : 2;
   al_quiet = quiet;
+  if (!api_base && !model) api_base = http.base_url; /* --model wins over the environment */
+  if (!api_model) api_model = http.model;
+  if (!api_key) api_key = http.api_key;
   al_err err = {{0}};
   if (write_probes) {
     for (int i = 0; i < al_nprobes; i++) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/collapse.h"
+#include "alab/reversal.h"
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
@@ -14,6 +15,7 @@
 
 static const al_exp_entry experiments[] = {
     {"collapse", al_collapse_reproduce, "Model collapse: replace vs accumulate (Gerstgrasser et al. 2024)"},
+    {"reversal", al_rev_reproduce, "The reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)"},
 };
 #define NEXP (int)(sizeof experiments / sizeof experiments[0])
 

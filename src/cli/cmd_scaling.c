@@ -38,13 +38,13 @@ int cmd_scaling(int argc, char **argv) {
   double alpha = 0.05;
   int64_t seed = 1234;
   al_http_cfg http = al_http_cfg_default();
-  const char *api_base = http.base_url, *api_key = http.api_key, *api_tok = NULL;
+  const char *api_base = NULL, *api_key = NULL, *api_tok = NULL; /* env defaults read after parsing */
   int concurrency = http.concurrency;
   const flag_def flags[] = {
       {"models", FLAG_STRING, &models_s, "comma-separated model directories (or endpoint model names with --api-base)"},
       {"family", FLAG_STRING, &fam, "a folder of model directories (e.g. from alab ladder) instead of --models"},
-      {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint serving the models (env ALAB_API_BASE)"},
-      {"api-key", FLAG_STRING, &api_key, "API key (env ALAB_API_KEY; never logged or saved)"},
+      {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint serving the models (default: env ALAB_API_BASE)"},
+      {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
       {"api-tokenizer", FLAG_STRING, &api_tok, "tokenizer directory matching the endpoint's: score with token ids"},
       {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once"},
       {"task", FLAG_STRING, &task, "task file (.csv or .jsonl)"},
@@ -72,6 +72,8 @@ int cmd_scaling(int argc, char **argv) {
   int rc = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (rc) return rc > 0 ? 0 : 2;
   al_quiet = quiet;
+  if (!api_base) api_base = http.base_url;
+  if (!api_key) api_key = http.api_key;
   al_err err = {{0}};
   if (!models_s == !fam || !task == !probe) {
     fprintf(stderr, "alab scaling: give --models or --family, and --task or --probe (see --help)\n");

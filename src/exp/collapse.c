@@ -7,15 +7,13 @@
 #include "alab/report.h"
 
 /* The parts, in the order they run. A part whose functions are NULL is not
- * built yet: "all" skips it and naming it is an error.
- * Language models: the engine's owner adds src/exp/collapse_lm.c with
- * al_collapse_lm_resolve / al_collapse_lm_run (same signatures as the linear
- * part: record settings under config["lm"], results under results["lm"],
- * metrics lines with "part":"lm", plots lm_*.svg) and fills them in here. */
+ * built yet: "all" skips it and naming it is an error. Each records its
+ * settings under config[name], its results under results[name], metrics
+ * lines with "part": name, and plots name_*.svg. */
 static const al_collapse_part parts[] = {
     {"linear", al_collapse_linear_resolve, al_collapse_linear_run},
     {"gauss", al_collapse_gauss_resolve, al_collapse_gauss_run},
-    {"lm", NULL, NULL},
+    {"lm", al_collapse_lm_resolve, al_collapse_lm_run},
 };
 #define NPARTS (int)(sizeof parts / sizeof parts[0])
 
@@ -33,6 +31,22 @@ void al_collapse_defaults(al_collapse_cfg *c) {
   c->gauss_n = 50;
   c->gauss_iters = 50;
   c->gauss_var = 1;
+  /* lm: quick scale (3 seeds of 13 models each in a few minutes on 2 cores) */
+  c->lm_data = "story";
+  c->lm_tokenizer = "bpe:512";
+  c->lm_tokens = 40000;
+  c->lm_gens = 5;
+  c->lm_layers = 2;
+  c->lm_heads = 4;
+  c->lm_embd = 64;
+  c->lm_context = 64;
+  c->lm_batch = 8;
+  c->lm_lr = 1e-2;
+  c->lm_epochs = 8;
+  c->lm_steps = 0;
+  c->lm_temperature = 1;
+  c->lm_heldout = 16384;
+  c->lm_max_story = 1024;
 }
 
 /* Which parts run: chosen[k] for parts[k]. */
@@ -116,6 +130,8 @@ int al_collapse_reproduce(const char *dir, int quick, al_err *err) {
     c.d = "10,50";
     c.T = "100,1000";
     c.iters = 20;
+    c.lm_tokens = 100000; /* language models: 2.5x the data, twice the depth (estimated 5x the quick time) */
+    c.lm_layers = 4;
   }
   return al_collapse_run(&c, dir, err);
 }
@@ -124,11 +140,17 @@ int al_collapse_reproduce(const char *dir, int quick, al_err *err) {
 
 int al_collapse_plot(al_run *run, const char *name, const char *title, const char *ylabel, const int *policies, int npol,
                      const al_series_stats *st, al_err *err) {
+  al_collapse_axis ax = {.name = "iteration", .first = 1};
+  return al_collapse_plot_axis(run, name, title, ylabel, &ax, policies, npol, st, err);
+}
+
+int al_collapse_plot_axis(al_run *run, const char *name, const char *title, const char *ylabel, const al_collapse_axis *ax,
+                          const int *policies, int npol, const al_series_stats *st, al_err *err) {
   int ni = st[0].iters, ns = 0;
-  al_plot_series ps[2 * AL_NPOLICIES];
+  al_plot_series ps[2 * AL_NPOLICIES + 1];
   char cf_title[AL_NPOLICIES][64];
-  double *buf = al_malloc(sizeof(double) * (size_t)ni * (1 + 3 * npol)), *x = buf;
-  for (int n = 0; n < ni; n++) x[n] = n + 1;
+  double *buf = al_malloc(sizeof(double) * (size_t)ni * (2 + 3 * npol)), *x = buf, *ref = buf + (size_t)ni * (1 + 3 * npol);
+  for (int n = 0; n < ni; n++) x[n] = ax->first + n, ref[n] = ax->ref;
   for (int p = 0; p < npol; p++) {
     double *mean = buf + (size_t)ni * (1 + 3 * p), *lo = mean + ni, *hi = lo + ni;
     for (int n = 0; n < ni; n++) mean[n] = st[p].stat[n].mean, lo[n] = st[p].stat[n].lo, hi[n] = st[p].stat[n].hi;
@@ -139,7 +161,9 @@ int al_collapse_plot(al_run *run, const char *name, const char *title, const cha
       ps[ns++] = (al_plot_series){.title = cf_title[p], .style = AL_PLOT_LINE, .color = p + 1, .n = ni, .x = x, .y = st[p].closed_form};
     }
   }
-  al_plot pl = {.title = title, .xlabel = "iteration", .ylabel = ylabel};
+  if (ax->ref_title)
+    ps[ns++] = (al_plot_series){.title = ax->ref_title, .style = AL_PLOT_LINE, .color = npol + 1, .n = ni, .x = x, .y = ref};
+  al_plot pl = {.title = title, .xlabel = ax->name, .ylabel = ylabel};
   int rc = al_plot_svg(run->dir, name, &pl, ps, ns, err);
   free(buf);
   return rc < 0 ? -1 : 0;
@@ -149,11 +173,17 @@ static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); 
 
 int al_collapse_metrics(al_run *run, const json_t *setting, const char *quantity, const int *policies, int npol,
                         const al_series_stats *st, al_err *err) {
+  al_collapse_axis ax = {.name = "iter", .first = 1};
+  return al_collapse_metrics_axis(run, setting, quantity, &ax, policies, npol, st, err);
+}
+
+int al_collapse_metrics_axis(al_run *run, const json_t *setting, const char *quantity, const al_collapse_axis *ax,
+                             const int *policies, int npol, const al_series_stats *st, al_err *err) {
   for (int p = 0; p < npol; p++)
     for (int n = 0; n < st[p].iters; n++) {
       json_t *rec = json_deep_copy(setting);
       json_object_set_new(rec, "policy", json_string(al_policy_names[policies[p]]));
-      json_object_set_new(rec, "iter", json_integer(n + 1));
+      json_object_set_new(rec, ax->name, json_integer(ax->first + n));
       json_object_set_new(rec, "quantity", json_string(quantity));
       json_object_set_new(rec, "mean", num(st[p].stat[n].mean));
       json_object_set_new(rec, "lo", num(st[p].stat[n].lo));

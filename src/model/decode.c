@@ -74,54 +74,53 @@ static void matmul(float *out, const float *inp, const float *W, const float *b,
   else nn_matmul_forward(out, inp, W, b, n, IC, OC);
 }
 
-/* Attention of n new rows (positions p..p+n-1) against the cache of layer l. */
-static void chunk_attention(al_decoder *d, int l, int p, int n) {
+/* One head of one query row at position t against cache positions 0..t of
+ * layer l: o[hs] = softmax(q.k / sqrt(hs)) v; s is scratch for t+1 scores. */
+static void attend_head(const al_decoder *d, int l, int t, int h, const float *q, float *s, float *o) {
   const al_gpt2_config *c = &d->m->cfg;
-  int C = c->n_embd, H = c->n_head, hs = C / H, T = d->maxT;
-  float scale = 1.0f / sqrtf((float)hs);
+  int C = c->n_embd, hs = C / c->n_head, T = d->maxT;
+  float scale = 1.0f / sqrtf((float)hs), mx = -INFINITY;
   const float *K = d->kcache + (size_t)l * T * C, *Vc = d->vcache + (size_t)l * T * C;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int r = 0; r < n; r++)
-    for (int h = 0; h < H; h++) {
-      int t = p + r;
-      const float *q = d->qkv + (size_t)r * 3 * C + h * hs;
-      float *s = d->scores + ((size_t)r * H + h) * T, mx = -INFINITY;
-      for (int t2 = 0; t2 <= t; t2++) {
-        const float *k = K + (size_t)t2 * C + h * hs;
-        float dot = 0.0f;
+  for (int t2 = 0; t2 <= t; t2++) {
+    const float *k = K + (size_t)t2 * C + h * hs;
+    float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-        for (int i = 0; i < hs; i++) dot += q[i] * k[i];
-        s[t2] = dot * scale;
-        mx = s[t2] > mx ? s[t2] : mx;
-      }
-      float sum = 0.0f;
-      for (int t2 = 0; t2 <= t; t2++) {
-        s[t2] = expf(s[t2] - mx);
-        sum += s[t2];
-      }
-      float inv = 1.0f / sum, *o = d->atty + (size_t)r * C + h * hs;
-      memset(o, 0, hs * sizeof(float));
-      for (int t2 = 0; t2 <= t; t2++) {
-        const float *v = Vc + (size_t)t2 * C + h * hs;
-        float w = s[t2] * inv;
+    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+    s[t2] = dot * scale;
+    mx = s[t2] > mx ? s[t2] : mx;
+  }
+  float sum = 0.0f;
+  for (int t2 = 0; t2 <= t; t2++) {
+    s[t2] = expf(s[t2] - mx);
+    sum += s[t2];
+  }
+  float inv = 1.0f / sum;
+  memset(o, 0, hs * sizeof(float));
+  for (int t2 = 0; t2 <= t; t2++) {
+    const float *v = Vc + (size_t)t2 * C + h * hs;
+    float w = s[t2] * inv;
 #pragma omp simd
-        for (int i = 0; i < hs; i++) o[i] += w * v[i];
-      }
-    }
+    for (int i = 0; i < hs; i++) o[i] += w * v[i];
+  }
 }
 
-/* Runs n <= CHUNK tokens at the current position. Logits for all n rows if
- * all_rows, else for the last row only (stored as row 0). */
-static void feed_chunk(al_decoder *d, const int32_t *tok, int n, int all_rows) {
+/* The forward pass of n rows (n <= CHUNK), row r being token tok[r] at
+ * position pos[r] of decoder ds[r]; ds[0] lends its scratch. Every row's key
+ * and value go into its decoder's cache before any row attends, so rows of
+ * one decoder at consecutive positions see each other causally, and rows of
+ * different decoders never mix. Logits are computed for rows first..n-1 into
+ * ds[0]->logits. Each row's numbers do not depend on the other rows. */
+static void forward_rows(al_decoder **ds, const int *pos, const int32_t *tok, int n, int first) {
+  al_decoder *d = ds[0];
   const al_model *m = d->m;
   const al_gpt2_config *c = &m->cfg;
-  int C = c->n_embd, V = c->vocab_size, T = d->maxT, p = d->pos;
+  int C = c->n_embd, H = c->n_head, hs = C / H, V = c->vocab_size, T = d->maxT;
   float eps = c->layer_norm_epsilon;
   const float *wte = m->params + m->tensors[0].offset, *wpe = m->params + m->tensors[1].offset;
   for (int r = 0; r < n; r++) {
-    const float *e = wte + (size_t)tok[r] * C, *pe = wpe + (size_t)(p + r) * C;
+    const float *e = wte + (size_t)tok[r] * C, *pe = wpe + (size_t)pos[r] * C;
     for (int i = 0; i < C; i++) d->x[(size_t)r * C + i] = e[i] + pe[i];
-    d->history[p + r] = tok[r];
+    ds[r]->history[pos[r]] = tok[r];
   }
   for (int l = 0; l < c->n_layer; l++) {
     const al_tensor *t = &m->tensors[2 + 12 * l];
@@ -129,10 +128,15 @@ static void feed_chunk(al_decoder *d, const int32_t *tok, int n, int all_rows) {
     nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(0), P(1), n, C, eps);
     matmul(d->qkv, d->ln, P(2), P(3), n, C, 3 * C);
     for (int r = 0; r < n; r++) {
-      memcpy(d->kcache + ((size_t)l * T + p + r) * C, d->qkv + (size_t)r * 3 * C + C, C * sizeof(float));
-      memcpy(d->vcache + ((size_t)l * T + p + r) * C, d->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
+      size_t at = ((size_t)l * T + pos[r]) * C;
+      memcpy(ds[r]->kcache + at, d->qkv + (size_t)r * 3 * C + C, C * sizeof(float));
+      memcpy(ds[r]->vcache + at, d->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
     }
-    chunk_attention(d, l, p, n);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int r = 0; r < n; r++)
+      for (int h = 0; h < H; h++)
+        attend_head(ds[r], l, pos[r], h, d->qkv + (size_t)r * 3 * C + h * hs, d->scores + ((size_t)r * H + h) * T,
+                    d->atty + (size_t)r * C + h * hs);
     matmul(d->tmp, d->atty, P(4), P(5), n, C, C);
     nn_residual_forward(d->x, d->x, d->tmp, (long)n * C);
     nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(6), P(7), n, C, eps);
@@ -143,10 +147,21 @@ static void feed_chunk(al_decoder *d, const int32_t *tok, int n, int all_rows) {
 #undef P
   }
   const float *lnfw = m->params + m->tensors[m->ntensors - 2].offset, *lnfb = m->params + m->tensors[m->ntensors - 1].offset;
-  int first = all_rows ? 0 : n - 1, rows = n - first;
-  nn_layernorm_forward(d->ln, NULL, NULL, d->x + (size_t)first * C, lnfw, lnfb, rows, C, eps);
-  nn_lmhead_forward(d->logits, d->ln, wte, rows, C, V);
-  d->nlogits = rows;
+  nn_layernorm_forward(d->ln, NULL, NULL, d->x + (size_t)first * C, lnfw, lnfb, n - first, C, eps);
+  nn_lmhead_forward(d->logits, d->ln, wte, n - first, C, V);
+}
+
+/* Runs n <= CHUNK tokens at the current position. Logits for all n rows if
+ * all_rows, else for the last row only (stored as row 0). */
+static void feed_chunk(al_decoder *d, const int32_t *tok, int n, int all_rows) {
+  al_decoder *ds[CHUNK];
+  int pos[CHUNK];
+  for (int r = 0; r < n; r++) {
+    ds[r] = d;
+    pos[r] = d->pos + r;
+  }
+  forward_rows(ds, pos, tok, n, all_rows ? 0 : n - 1);
+  d->nlogits = all_rows ? n : 1;
   d->pos += n;
 }
 
@@ -172,6 +187,29 @@ int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_a
 
 const float *al_decoder_logits(const al_decoder *d) {
   return d->nlogits ? d->logits + (size_t)(d->nlogits - 1) * d->m->cfg.vocab_size : NULL;
+}
+
+/* One token for each of n <= SMALL_ROWS decoders of one model, as one n-row
+ * chunk (weights streamed once for all rows): each decoder ends exactly as if
+ * it had been fed its token alone. */
+int al_decoder_step_many(al_decoder **ds, const int32_t *tokens, int n, al_err *err) {
+  if (n < 1 || n > SMALL_ROWS) return al_fail(err, "al_decoder_step_many: %d decoders (1..%d)", n, SMALL_ROWS);
+  int pos[SMALL_ROWS];
+  for (int r = 0; r < n; r++) {
+    if (ds[r]->m != ds[0]->m) return al_fail(err, "al_decoder_step_many: decoder %d has another model", r);
+    if (check_tokens(ds[r], tokens + r, 1, err)) return -1;
+    for (int q = 0; q < r; q++)
+      if (ds[q] == ds[r]) return al_fail(err, "al_decoder_step_many: decoder %d is given twice", r);
+    pos[r] = ds[r]->pos;
+  }
+  forward_rows(ds, pos, tokens, n, 0);
+  int V = ds[0]->m->cfg.vocab_size;
+  for (int r = n - 1; r >= 0; r--) { /* row r to decoder r (row 0 is already in place) */
+    if (r) memcpy(ds[r]->logits, ds[0]->logits + (size_t)r * V, (size_t)V * sizeof(float));
+    ds[r]->nlogits = 1;
+    ds[r]->pos++;
+  }
+  return 0;
 }
 
 float al_logsumexp(const float *x, int n) {

@@ -61,31 +61,53 @@ void nn_matmul_backward(float *dinp, float *dW, float *db, const float *dout, co
   }
 }
 
-/* Streams W row by row: out[r,:] += inp[r,i] * W[i,:] for all r at once, so W
- * is read from memory once however many rows there are. Columns are split
- * across threads in blocks; each output element is summed in index order. */
-void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
-  enum { COLS = 256, ROWS = 8 };
-  int nblocks = (OC + COLS - 1) / COLS;
-#pragma omp parallel for schedule(static)
-  for (int blk = 0; blk < nblocks; blk++) {
-    int c0 = blk * COLS, w = OC - c0 < COLS ? OC - c0 : COLS;
-    for (int r0 = 0; r0 < n; r0 += ROWS) {
-      int nr = n - r0 < ROWS ? n - r0 : ROWS;
-      float acc[ROWS][COLS];
-      for (int r = 0; r < nr; r++)
-        for (int c = 0; c < w; c++) acc[r][c] = b ? b[c0 + c] : 0.0f;
-      for (int i = 0; i < IC; i++) {
-        const float *wrow = W + (long)i * OC + c0;
-        for (int r = 0; r < nr; r++) {
-          float x = inp[(long)(r0 + r) * IC + i];
-#pragma omp simd
-          for (int c = 0; c < w; c++) acc[r][c] += x * wrow[c];
-        }
-      }
-      for (int r = 0; r < nr; r++) memcpy(out + (long)(r0 + r) * OC + c0, acc[r], w * sizeof(float));
+/* Few-row product for decoding: out[r,:] = b + sum_i inp[r,i] * W[i,:].
+ * W is streamed once per block of ROWS rows. Each thread owns blocks of
+ * COLS columns; a (ROWS x COLS) tile of accumulators stays in vector
+ * registers for the whole pass over W's rows (GCC vector extensions, lowered
+ * to the machine's widest vectors). Every output element sums in index order
+ * whatever n is, so a row's result does not depend on the other rows. */
+typedef float vf16 __attribute__((vector_size(64)));
+
+static inline vf16 load16(const float *p) {
+  vf16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+enum { COLS = 64, ROWS = 4, NV = COLS / 16 };
+
+/* out rows [0, nr) x columns [c0, c0 + COLS), nr <= ROWS */
+static void rows_tile(float *out, const float *inp, const float *W, const float *b, int nr, int IC, int OC, int c0) {
+  vf16 acc[ROWS][NV];
+  for (int r = 0; r < ROWS; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = b ? load16(b + c0 + 16 * v) : (vf16){0};
+  for (int i = 0; i < IC; i++) {
+    const float *w = W + (long)i * OC + c0;
+    vf16 wv[NV];
+    for (int v = 0; v < NV; v++) wv[v] = load16(w + 16 * v);
+    for (int r = 0; r < ROWS; r++) {
+      if (r >= nr) break;
+      float x = inp[(long)r * IC + i];
+      for (int v = 0; v < NV; v++) acc[r][v] += x * wv[v];
     }
   }
+  for (int r = 0; r < nr; r++) memcpy(out + (long)r * OC + c0, acc[r], sizeof acc[r]);
+}
+
+void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
+  int nfull = OC / COLS, tail = nfull * COLS;
+#pragma omp parallel for schedule(static)
+  for (int blk = 0; blk < nfull; blk++)
+    for (int r0 = 0; r0 < n; r0 += ROWS)
+      rows_tile(out + (long)r0 * OC, inp + (long)r0 * IC, W, b, n - r0 < ROWS ? n - r0 : ROWS, IC, OC, blk * COLS);
+  if (tail < OC) /* leftover columns, plain loops in the same summation order */
+    for (int r = 0; r < n; r++)
+      for (int c = tail; c < OC; c++) {
+        float acc = b ? b[c] : 0.0f;
+        for (int i = 0; i < IC; i++) acc += inp[(long)r * IC + i] * W[(long)i * OC + c];
+        out[(long)r * OC + c] = acc;
+      }
 }
 
 /* logits[N,V] = x[N,C] @ wte[V,C]^T */

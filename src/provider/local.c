@@ -146,9 +146,9 @@ static int local_score(al_provider *p, const al_score_req *reqs, int n, al_score
           al_fail(err, "request %d: empty prompt and the tokenizer has no <|endoftext|> to start from", i);
           goto done;
         }
-        c.prompt[i].ids = al_malloc(sizeof(int32_t));
+        if (c.prompt[i].cap < 1) c.prompt[i].ids = al_realloc(c.prompt[i].ids, sizeof(int32_t)), c.prompt[i].cap = 1;
         c.prompt[i].ids[0] = eot;
-        c.prompt[i].n = c.prompt[i].cap = 1;
+        c.prompt[i].n = 1;
       }
     }
     if (encode(L->tok, reqs[i].continuation, &c.cont[i], err)) goto fail_req;

@@ -28,7 +28,10 @@ void al_serve_defaults(al_serve_cfg *c) {
   memset(c, 0, sizeof *c);
   c->host = "127.0.0.1";
   c->port = 8000;
-  c->workers = 1;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  c->workers = cores > 1 ? (cores < 8 ? (int)cores : 8) : 1;
+  c->threads = 1;
+  c->batch = SV_BATCH;
   c->queue = 64;
   c->max_body = 4 << 20;
   c->max_prompt_tokens = 1 << 20;
@@ -276,7 +279,7 @@ int al_server_start(al_server **out, const al_serve_cfg *cfg, al_err *err) {
     free(s);
     return -1;
   }
-  if (sv_pool_start(&s->pool, &s->m, cfg->workers, cfg->queue, err)) goto fail;
+  if (sv_pool_start(&s->pool, &s->m, cfg, err)) goto fail;
   s->pool_started = 1;
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
   if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -315,11 +318,12 @@ int al_serve_run(const al_serve_cfg *cfg, al_err *err) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL); /* every thread inherits this; the main thread waits below */
   signal(SIGPIPE, SIG_IGN);
+  al_set_threads(cfg->threads); /* the main thread's team; each worker sets its own */
   al_server *s;
   if (al_server_start(&s, cfg, err)) return -1;
-  printf("alab serve: model '%s' (%zu parameters, context %d) listening on http://%s%s%s:%d\n", s->m.id,
-         s->m.model.nparams, s->m.model.cfg.n_positions, strchr(cfg->host, ':') ? "[" : "", cfg->host,
-         strchr(cfg->host, ':') ? "]" : "", s->port);
+  printf("alab serve: model '%s' (%zu parameters, context %d), %d workers x %d sequences, listening on http://%s%s%s:%d\n",
+         s->m.id, s->m.model.nparams, s->m.model.cfg.n_positions, cfg->workers, cfg->batch, strchr(cfg->host, ':') ? "[" : "",
+         cfg->host, strchr(cfg->host, ':') ? "]" : "", s->port);
   fflush(stdout);
   int sig;
   sigwait(&set, &sig);

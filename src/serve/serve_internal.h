@@ -18,7 +18,7 @@
 #define SV_MAX_STOP 8     /* stop strings per request */
 #define SV_MAX_STOP_LEN 256
 #define SV_MAX_CHOICES 128 /* prompts x n per request */
-#define SV_BATCH 8        /* sequences a worker steps together */
+#define SV_BATCH 8        /* most sequences a worker steps together */
 
 /* An error to send: HTTP status and the OpenAI error object. */
 typedef struct {
@@ -141,11 +141,12 @@ typedef struct {
   pthread_cond_t cv;
   sv_job *head, *tail;
   int queued, cap, stopping;
-  int nworkers, started;
+  int nworkers, started, batch;
   sv_worker *workers;
 } sv_pool;
 
-int sv_pool_start(sv_pool *p, const sv_model *m, int nworkers, int queue_cap, al_err *err);
+/* Workers, their OpenMP threads, batch and queue size from the config. */
+int sv_pool_start(sv_pool *p, const sv_model *m, const al_serve_cfg *c, al_err *err);
 /* Queues a job (taking a reference); -1 when the queue is full. */
 int sv_pool_submit(sv_pool *p, sv_job *j);
 void sv_pool_stop(sv_pool *p);

@@ -198,7 +198,7 @@ static int step(sv_worker *w, sv_slot *s) {
 /* Takes the next choice of the job at the head of the queue (p->mu held). */
 static int admit(sv_pool *p, sv_worker *w) {
   sv_job *j = p->head;
-  if (!j || w->nactive == SV_BATCH) return 0;
+  if (!j || w->nactive == p->batch) return 0;
   sv_slot *s = &w->slot[w->nactive];
   s->job = j;
   s->c = &j->choices[j->next_choice++];
@@ -245,15 +245,22 @@ static void *worker_main(void *arg) {
       sv_slot *s = &w->slot[old];
       if (!prefill(w, s) || !step(w, s)) retire(w, old);
     }
-    /* every older sequence: feed the token sampled last step, sample the next
-     * (downwards, so a retired slot is refilled from one already done) */
-    for (int i = old - 1; i >= 0; i--) {
-      sv_slot *s = &w->slot[i];
+    /* every older sequence: feed the token sampled last step (one batch, the
+     * weights read once for all), then sample the next; downwards, so a
+     * retired slot is refilled from one already done */
+    if (old > 0) {
+      al_decoder *ds[SV_BATCH];
+      int32_t toks[SV_BATCH];
       al_err err;
-      if (al_decoder_feed(s->d, &s->next, 1, NULL, &err)) {
-        fail_job(s->job, "decoding", &err);
-        retire(w, i);
-      } else if (!step(w, s)) retire(w, i);
+      for (int i = 0; i < old; i++) {
+        ds[i] = w->slot[i].d;
+        toks[i] = w->slot[i].next;
+      }
+      int rc = al_decoder_step_many(ds, toks, old, &err);
+      for (int i = old - 1; i >= 0; i--) {
+        if (rc) fail_job(w->slot[i].job, "decoding", &err);
+        if (rc || !step(w, &w->slot[i])) retire(w, i);
+      }
     }
     pthread_mutex_lock(&p->mu);
   }
@@ -261,23 +268,26 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-int sv_pool_start(sv_pool *p, const sv_model *m, int nworkers, int queue_cap, al_err *err) {
+int sv_pool_start(sv_pool *p, const sv_model *m, const al_serve_cfg *c, al_err *err) {
   memset(p, 0, sizeof *p);
+  int nworkers = c->workers;
   if (nworkers < 1 || nworkers > 256) return al_fail(err, "--workers must be between 1 and 256 (got %d)", nworkers);
-  if (queue_cap < 0) return al_fail(err, "--queue must be >= 0 (got %d)", queue_cap);
+  if (c->threads < 1 || c->threads > 256) return al_fail(err, "--threads must be between 1 and 256 (got %d)", c->threads);
+  if (c->batch < 1 || c->batch > SV_BATCH) return al_fail(err, "--batch must be between 1 and %d (got %d)", SV_BATCH, c->batch);
+  if (c->queue < 1) return al_fail(err, "--queue must be >= 1 (got %d)", c->queue);
   p->m = m;
-  p->cap = queue_cap;
+  p->cap = c->queue;
+  p->batch = c->batch;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
   p->workers = al_calloc((size_t)nworkers, sizeof *p->workers);
   p->nworkers = nworkers;
-  int threads = omp_get_max_threads() / nworkers;
   size_t T = (size_t)m->model.cfg.n_positions;
   for (int i = 0; i < nworkers; i++) {
     sv_worker *w = &p->workers[i];
     w->pool = p;
-    w->nthreads = threads > 0 ? threads : 1;
-    for (int b = 0; b < SV_BATCH; b++) w->dec[b] = al_decoder_new(&m->model);
+    w->nthreads = c->threads;
+    for (int b = 0; b < p->batch; b++) w->dec[b] = al_decoder_new(&m->model);
     w->scratch = al_sample_scratch(m->model.cfg.vocab_size);
     w->lp = al_malloc(T * sizeof(float));
     w->top_id = al_malloc(T * SV_MAX_TOP * sizeof(int32_t));
@@ -301,7 +311,7 @@ void sv_pool_stop(sv_pool *p) {
   for (int i = 0; i < p->started; i++) pthread_join(p->workers[i].th, NULL);
   for (int i = 0; p->workers && i < p->nworkers; i++) {
     sv_worker *w = &p->workers[i];
-    for (int b = 0; b < SV_BATCH; b++) al_decoder_free(w->dec[b]);
+    for (int b = 0; b < SV_BATCH; b++) al_decoder_free(w->dec[b]); /* NULL past the batch */
     free(w->scratch);
     free(w->lp);
     free(w->top_id);

@@ -18,7 +18,7 @@
 
 #define CACHE_SLOTS 4
 #define CACHE_MAX_PIECE 64          /* longer pieces are merged every time */
-#define CACHE_MAX_ENTRIES (1 << 20) /* then the cache starts over */
+#define CACHE_MAX_ENTRIES (1 << 18) /* then the cache starts over (~16 MB per thread) */
 #define SMALL_PIECE 48              /* array scan up to this many bytes */
 
 typedef struct {
@@ -216,17 +216,22 @@ static size_t encode_ordinary(const al_tok *t, enc_scratch *s, enc_cache *c, con
   return k;
 }
 
-/* The earliest special token at or after `from` (longest on ties); -1 if none. */
-static int32_t next_special(const al_tok *t, const char *text, size_t len, size_t from, size_t *at) {
+/* The earliest special token at or after `from` (longest on ties); -1 if
+ * none. next[k] caches where special k next occurs (SIZE_MAX: not yet
+ * searched, len: nowhere), so each special is searched for once per
+ * occurrence rather than once per special found. */
+static int32_t next_special(const al_tok *t, const char *text, size_t len, size_t from, size_t *next, size_t *at) {
   int32_t best = -1;
   size_t best_at = len, best_n = 0;
   for (int k = 0; k < t->n_special; k++) {
     size_t n;
     const char *sp = tok_bytes_of(t, t->special_ids[k], &n);
-    const char *hit = memmem(text + from, len - from, sp, n);
-    if (!hit) continue;
-    size_t pos = (size_t)(hit - text);
-    if (pos < best_at || (pos == best_at && n > best_n)) best = t->special_ids[k], best_at = pos, best_n = n;
+    if (next[k] == SIZE_MAX || (next[k] < from && next[k] < len)) {
+      const char *hit = memmem(text + from, len - from, sp, n);
+      next[k] = hit ? (size_t)(hit - text) : len;
+    }
+    if (next[k] < best_at || (next[k] == best_at && next[k] < len && n > best_n))
+      best = t->special_ids[k], best_at = next[k], best_n = n;
   }
   *at = best_at;
   return best;
@@ -245,16 +250,21 @@ long al_tok_encode(const al_tok *t, const char *text, size_t len, int allow_spec
   enc_scratch *s = scratch();
   enc_cache *c = cache_for(s, t);
   int32_t *out = *ids + *n;
-  size_t k = 0, pos = 0;
-  while (allow_special && t->n_special && pos < len) {
+  size_t k = 0, pos = 0, *next = NULL;
+  if (allow_special && t->n_special) {
+    next = al_malloc((size_t)t->n_special * sizeof *next);
+    for (int i = 0; i < t->n_special; i++) next[i] = SIZE_MAX;
+  }
+  while (next && pos < len) {
     size_t at, sn;
-    int32_t sp = next_special(t, text, len, pos, &at);
+    int32_t sp = next_special(t, text, len, pos, next, &at);
     if (sp < 0) break;
     k += encode_ordinary(t, s, c, text + pos, at - pos, out + k);
     out[k++] = sp;
     tok_bytes_of(t, sp, &sn);
     pos = at + sn;
   }
+  free(next);
   k += encode_ordinary(t, s, c, text + pos, len - pos, out + k);
   *n += k;
   return (long)k;

@@ -109,29 +109,33 @@ static int parse_merges(al_tok *t, const char *path, const char *s, size_t n, al
   return 0;
 }
 
-int al_tok_load_files(al_tok **out, const char *vocab_path, const char *merges_path, al_err *err) {
+int tok_parse_files(al_tok **out, const char *vocab_text, size_t vlen, const char *vocab_path, const char *merges_text,
+                    size_t mlen, const char *merges_path, al_err *err) {
   *out = NULL;
-  char *text = NULL;
-  size_t len;
   json_t *vocab = NULL;
   al_tok *t = NULL;
   int rc = -1;
-  if (al_read_file(vocab_path, &text, &len, err) || check_utf8(vocab_path, text, len, err) ||
-      al_json_parse(text, len, vocab_path, &vocab, err))
-    goto done;
-  free(text);
-  text = NULL;
+  if (check_utf8(vocab_path, vocab_text, vlen, err) || al_json_parse(vocab_text, vlen, vocab_path, &vocab, err)) goto done;
   t = tok_new();
   if (add_vocab(t, vocab, vocab_path, err) || tok_finish(t, vocab_path, err)) goto done;
-  if (al_read_file(merges_path, &text, &len, err) || check_utf8(merges_path, text, len, err) ||
-      parse_merges(t, merges_path, text, len, err))
-    goto done;
+  if (check_utf8(merges_path, merges_text, mlen, err) || parse_merges(t, merges_path, merges_text, mlen, err)) goto done;
   rc = 0;
 done:
-  free(text);
   json_decref(vocab);
   if (rc) al_tok_free(t);
   else *out = t;
+  return rc;
+}
+
+int al_tok_load_files(al_tok **out, const char *vocab_path, const char *merges_path, al_err *err) {
+  *out = NULL;
+  char *v = NULL, *m = NULL;
+  size_t vl, ml;
+  int rc = -1;
+  if (!al_read_file(vocab_path, &v, &vl, err) && !al_read_file(merges_path, &m, &ml, err))
+    rc = tok_parse_files(out, v, vl, vocab_path, m, ml, merges_path, err);
+  free(v);
+  free(m);
   return rc;
 }
 
@@ -164,17 +168,13 @@ static int add_added_tokens(al_tok *t, const json_t *added, const char *path, al
   return 0;
 }
 
-int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err) {
+int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const char *path, al_err *err) {
   *out = NULL;
-  char *text = NULL;
-  size_t len;
   json_t *root = NULL;
   al_tok *t = NULL;
   int rc = -1;
   char where[4200];
-  if (al_read_file(path, &text, &len, err) || check_utf8(path, text, len, err) ||
-      al_json_parse(text, len, path, &root, err))
-    goto done;
+  if (check_utf8(path, text, len, err) || al_json_parse(text, len, path, &root, err)) goto done;
   const json_t *model = json_object_get(root, "model");
   if (!json_is_object(model)) {
     al_fail(err, "%s: field 'model' is missing or not an object", path);
@@ -217,10 +217,19 @@ int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err) {
   if (add_added_tokens(t, json_object_get(root, "added_tokens"), path, err)) goto done;
   rc = 0;
 done:
-  free(text);
   json_decref(root);
   if (rc) al_tok_free(t);
   else *out = t;
+  return rc;
+}
+
+int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err) {
+  *out = NULL;
+  char *text;
+  size_t len;
+  if (al_read_file(path, &text, &len, err)) return -1;
+  int rc = tok_parse_tokenizer_json(out, text, len, path, err);
+  free(text);
   return rc;
 }
 

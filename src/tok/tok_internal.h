@@ -128,6 +128,11 @@ static inline const char *tok_bytes_of(const al_tok *t, int32_t id, size_t *n) {
   return t->bytes.data + t->tok_off[id];
 }
 
+/* The loaders on text in memory (the names are used in messages). */
+int tok_parse_files(al_tok **out, const char *vocab_text, size_t vlen, const char *vocab_path, const char *merges_text,
+                    size_t mlen, const char *merges_path, al_err *err);
+int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const char *path, al_err *err);
+
 /* ---- pre-tokenizer (the GPT-2 pattern) ---- */
 typedef struct tok_pretok tok_pretok;
 tok_pretok *tok_pretok_new(void);

@@ -127,25 +127,37 @@ static void word_pairs(trainer *tr, int32_t w, int64_t sign) {
   for (uint32_t i = 0; i + 1 < tr->wlen[w]; i++) pair_add(tr, s[i], s[i + 1], sign * tr->wcnt[w], w);
 }
 
-/* Merges (a, b) -> ab in word w, left to right; returns 1 if it occurred. */
-static int word_merge(trainer *tr, int32_t w, int32_t a, int32_t b, int32_t ab) {
+/* Merges (a, b) -> ab in word w, left to right without overlap, updating
+ * only the pairs around each occurrence at i: (s[i-1], a), (a, b) and
+ * (b, s[i+2]) go; (left neighbour, ab) and (ab, s[i+2]) come. Back-to-back
+ * occurrences share the pair between them: the first removes it, the second
+ * adds (ab, ab). */
+static void word_merge(trainer *tr, int32_t w, int32_t a, int32_t b, int32_t ab) {
   int32_t *s = tr->sym + tr->woff[w];
-  uint32_t n = tr->wlen[w], i = 0;
-  while (i + 1 < n && !(s[i] == a && s[i + 1] == b)) i++;
-  if (i + 1 >= n) return 0;
-  word_pairs(tr, w, -1);
-  uint32_t o = 0;
-  for (i = 0; i < n;) {
-    if (i + 1 < n && s[i] == a && s[i + 1] == b) s[o++] = ab, i += 2;
-    else s[o++] = s[i++];
+  uint32_t n = tr->wlen[w], i = 0, o = 0;
+  int64_t c = tr->wcnt[w];
+  int prev_merged = 0; /* the last output symbol came from a merge ending at i - 1 */
+  while (i < n) {
+    if (i + 1 < n && s[i] == a && s[i + 1] == b) {
+      if (o > 0 && !prev_merged) pair_add(tr, s[o - 1], a, -c, w); /* s[o - 1] is the original s[i - 1] */
+      pair_add(tr, a, b, -c, w);
+      if (i + 2 < n) pair_add(tr, b, s[i + 2], -c, w);
+      if (o > 0) pair_add(tr, s[o - 1], ab, +c, w);
+      int next_merges = i + 3 < n && s[i + 2] == a && s[i + 3] == b;
+      if (i + 2 < n && !next_merges) pair_add(tr, ab, s[i + 2], +c, w);
+      s[o++] = ab;
+      i += 2;
+      prev_merged = 1;
+    } else {
+      s[o++] = s[i++];
+      prev_merged = 0;
+    }
   }
   tr->wlen[w] = o;
-  word_pairs(tr, w, +1);
-  return 1;
 }
 
 /* Counts words of every document (text split at <|endoftext|>). */
-static void count_words(trainer *tr, const char *text, size_t len, tok_smap *words) {
+static void count_words(const char *text, size_t len, tok_smap *words) {
   static const char EOT[] = "<|endoftext|>";
   tok_pretok *pre = tok_pretok_new();
   size_t doc = 0;
@@ -184,7 +196,7 @@ int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_
   }
   tok_smap words;
   tok_smap_init(&words, 1 << 16);
-  count_words(&tr, text, len, &words);
+  count_words(text, len, &words);
   tr.nw = words.n;
   tr.sym = al_malloc((words.keys.len + 1) * sizeof *tr.sym);
   tr.woff = al_malloc((tr.nw + 1) * sizeof *tr.woff);
@@ -234,6 +246,7 @@ int al_tok_train(al_tok **out, const char *text, size_t len, int vocab_size, al_
     tr.fresh = ab;
     tr.ngrown = 0;
     for (int32_t o = tr.head[top.pair]; o >= 0; o = tr.pool[o].next) word_merge(&tr, tr.pool[o].word, a, b, ab);
+    tr.count[top.pair] = 0; /* already 0: every occurrence was merged; never pick a pair twice */
     for (size_t p = first_new; p < tr.np; p++)
       if (tr.count[p] > 0) heap_push(&tr, tr.count[p], (uint32_t)p);
     for (size_t k = 0; k < tr.ngrown; k++) /* duplicates are harmless: a merged pair's count drops to 0 */

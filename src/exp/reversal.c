@@ -1,0 +1,289 @@
+/* `alab reversal`: Berglund et al. 2023, Experiment 1, on models alab trains.
+ *
+ * One run: the facts (generated into DIR/data, or a folder in the paper's
+ * layout), one base model shared by every seed (pretrained on the story world
+ * with the base seed, or --base), then for each variant (augmented: every
+ * training template; no augmentation: each fact in one template, repeated to
+ * the same number of examples) and each seed a finetune of the base (the seed
+ * sets the data order and the mixed-in text) and an evaluation of every slot
+ * (group x order x template set). Across seeds: mean accuracy with a 95%
+ * t-interval; per slot, the paired t-test of log p(correct) - log p(random)
+ * over examples, each example's difference averaged over seeds. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/dataset.h"
+#include "alab/exp.h"
+#include "alab/json.h"
+#include "alab/report.h"
+#include "exp/reversal_internal.h"
+
+
+void al_rev_defaults(al_rev_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->per_group = 10;
+  c->train_templates = 30;
+  c->test_templates = 10;
+  c->seeds = 3;
+  c->seed = 1;
+  c->tokenizer = "bpe:2048";
+  c->stories = 300;
+  c->layers = 2;
+  c->heads = 4;
+  c->embd = 128;
+  c->context = 64;
+  c->pretrain_steps = 100;
+  c->epochs = 4;
+  c->lr = 3e-3;
+  c->mix = 0.125;
+  c->batch = 16;
+  c->augment = 2;
+  c->eval_max = 200;
+}
+
+static int check_cfg(const al_rev_cfg *c, al_err *err) {
+  if (c->seeds < 1 || c->seeds > 99) return al_fail(err, "--seeds must be 1..99 (got %d)", c->seeds);
+  if (c->augment < 0 || c->augment > 2) return al_fail(err, "--augment must be 0, 1 or 2 (got %d)", c->augment);
+  if (!(c->epochs > 0) || !(c->lr > 0)) return al_fail(err, "--epochs and --lr must be positive");
+  if (!(c->mix >= 0 && c->mix < 1)) return al_fail(err, "--mix must be in [0, 1) (got %g)", c->mix);
+  if (c->batch < 1) return al_fail(err, "--batch must be positive");
+  if (!c->base && (c->stories < 10 || c->pretrain_steps < 0))
+    return al_fail(err, "--stories must be at least 10 and --pretrain-steps >= 0");
+  if (c->eval_max < 0) return al_fail(err, "--eval-max must be >= 0");
+  return 0;
+}
+
+/* One finetune + evaluation: fills R's entries for (v, s) and appends
+ * metrics records to recs. Runs inside a parallel loop over jobs, so it
+ * touches nothing shared but its own entries. */
+static int run_one(const al_rev_cfg *c, const al_model *base, const al_tok *tok, const al_rev_data *d,
+                   const rev_examples *train, const rev_examples *slots, const rev_examples *noaug, const int32_t *text,
+                   size_t ntext, int v, int s, rev_results *R, json_t *recs, al_err *err) {
+  al_model m;
+  if (al_model_alloc(&m, &base->cfg, err)) return -1;
+  memcpy(m.params, base->params, sizeof(float) * base->nparams);
+  rev_ft_cfg f = {c->epochs, c->lr, c->mix, c->batch, (uint64_t)c->seed * 1000003u + (uint64_t)s};
+  al_train_result tr = {0};
+  double t0 = al_now();
+  int rc = rev_finetune(&m, train, text, ntext, &f, &tr, err);
+  if (!rc) R->loss[v][s] = tr.final_loss;
+  double t1 = al_now();
+  for (int k = 0; k < AL_REV_NSLOTS && !rc; k++) {
+    if (!d->slot[k].n) continue;
+    /* without augmentation, "training templates" are the lines it trained on */
+    int own = v == 1 && k % 2 == AL_REV_TMPL_TRAIN && (k / 2) % 2 == AL_REV_TRAINED;
+    const al_rev_set *set = own ? &d->noaug_trained[k / 4] : &d->slot[k];
+    al_rev_score sc;
+    if ((rc = rev_score(&m, tok, set, own ? &noaug[k / 4] : &slots[k], c->eval_max, &sc, err))) break;
+    R->n[v][k] = sc.n;
+    R->acc[v][k][s] = sc.n ? (double)sc.correct / sc.n : NAN;
+    memcpy(R->lc[v][k] + (size_t)s * sc.n, sc.lp_correct, sizeof(double) * sc.n);
+    memcpy(R->lr[v][k] + (size_t)s * sc.n, sc.lp_random, sizeof(double) * sc.n);
+    al_rev_paired pt = al_rev_paired_test(sc.lp_correct, sc.lp_random, sc.n);
+    R->pseed[v][k][s] = pt.p;
+    char key[96];
+    rev_slot_key(k, key, sizeof key);
+    json_array_append_new(recs, json_pack("{s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:o}", "variant", rev_variant_names[v],
+                                          "seed", s, "slot", key, "n", sc.n, "accuracy", rev_num(R->acc[v][k][s]),
+                                          "logprob_diff", rev_num(pt.mean), "t", rev_num(pt.t), "p", rev_num(pt.p)));
+    rev_score_free(&sc);
+  }
+  json_array_append_new(recs, json_pack("{s:s, s:i, s:o, s:f, s:f}", "variant", rev_variant_names[v], "seed", s,
+                                        "final_loss", rev_num(tr.final_loss), "finetune_s", t1 - t0, "eval_s", al_now() - t1));
+  R->secs[v][s] = al_now() - t0;
+  al_model_free(&m);
+  return rc;
+}
+
+/* The base model and tokenizer; text/ntext: story tokens to mix in. */
+static int make_base(const al_rev_cfg *c, const al_rev_data *d, al_model *base, al_tok **tok, int32_t **text, size_t *ntext,
+                     json_t *info, al_err *err) {
+  char spec[64];
+  snprintf(spec, sizeof spec, "story:%ld", c->stories);
+  char *story;
+  size_t slen;
+  if (al_dataset_text(spec, &story, &slen, err)) return -1;
+  int rc = 0;
+  if (c->base) {
+    rc = al_model_load_dir(base, c->base, err);
+    if (!rc && (rc = al_tok_load(tok, c->base, err))) al_model_free(base);
+    if (rc) al_fail_prefix(err, "--base %s", c->base);
+  } else {
+    rc = rev_make_tokenizer(tok, c->tokenizer, story, slen, &d->train, err);
+  }
+  if (!rc) rc = al_tokenize_docs(*tok, story, slen, text, ntext, NULL, err);
+  free(story);
+  if (rc) {
+    if (c->base) al_model_free(base), al_tok_free(*tok);
+    else if (*tok) al_tok_free(*tok);
+    return -1;
+  }
+  if (!c->base) {
+    al_gpt2_config g = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
+                        .n_head = c->heads, .n_embd = c->embd, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+    al_train_result tr = {0};
+    double t0 = al_now();
+    if (al_gpt2_config_check(&g, err) || rev_pretrain(base, &g, *text, *ntext, c->pretrain_steps, c->batch, c->seed, &tr, err)) {
+      al_tok_free(*tok), free(*text);
+      return -1;
+    }
+    json_object_set_new(info, "pretrain_loss", rev_num(c->pretrain_steps ? tr.final_loss : NAN));
+    json_object_set_new(info, "pretrain_s", json_real(al_now() - t0));
+    json_object_set_new(info, "pretrain_tokens_per_s", rev_num(tr.tokens_per_s));
+  }
+  json_object_set_new(info, "vocab_size", json_integer(al_tok_vocab_size(*tok)));
+  json_object_set_new(info, "parameters", json_integer((json_int_t)base->nparams));
+  return 0;
+}
+
+int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_err *err) {
+  if (check_cfg(c, err)) return -1;
+  /* Parallel over jobs, single-threaded kernels: tiny models on a shared
+   * machine run several times faster this way than with threads waiting
+   * at every kernel's barrier. */
+  int nthreads = c->threads > 0 ? c->threads : omp_get_num_procs(), saved_threads = al_get_threads();
+  al_set_threads(1);
+  al_run run;
+  if (al_run_open(&run, dir, err)) {
+    al_set_threads(saved_threads);
+    return -1;
+  }
+  double t_start = al_now();
+  char *data_dir = c->data ? al_strdup(c->data) : al_run_path(&run, "data");
+  json_t *config = json_pack(
+      "{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:f, s:i, s:i, s:i, s:b}",
+      "experiment", "reversal", "data", data_dir, "base", c->base, "per_group", c->per_group, "train_templates",
+      c->train_templates, "test_templates", c->test_templates, "seeds", c->seeds, "seed", (json_int_t)c->seed,
+      "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads", c->heads, "embd",
+      c->embd, "context", c->context, "pretrain_steps", (json_int_t)c->pretrain_steps, "epochs", c->epochs, "lr", c->lr,
+      "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
+  int rc = al_run_save_json(&run, "config.json", config, err);
+  if (!rc && !c->data) {
+    al_rev_gen_cfg g = {c->per_group, c->train_templates, c->test_templates, (uint64_t)c->seed, c->names_dir};
+    rc = al_rev_generate(&g, data_dir, err);
+  }
+  al_rev_data d;
+  memset(&d, 0, sizeof d);
+  if (!rc) rc = al_rev_read(&d, data_dir, (uint64_t)c->seed, err);
+  al_model base;
+  al_tok *tok = NULL;
+  int32_t *text = NULL;
+  size_t ntext = 0;
+  json_t *info = json_object();
+  int have_base = 0;
+  if (!rc) rc = make_base(c, &d, &base, &tok, &text, &ntext, info, err);
+  have_base = !rc;
+  /* tokens of every set */
+  rev_examples train[2], slots[AL_REV_NSLOTS], noaug[AL_REV_NGROUPS];
+  memset(train, 0, sizeof train);
+  memset(slots, 0, sizeof slots);
+  memset(noaug, 0, sizeof noaug);
+  for (int g = 0; g < AL_REV_NGROUPS && !rc; g++) rc = rev_tokenize(&noaug[g], tok, &d.noaug_trained[g], err);
+  for (int v = 0; v < 2 && !rc; v++) rc = rev_tokenize(&train[v], tok, v ? &d.train_noaug : &d.train, err);
+  for (int k = 0; k < AL_REV_NSLOTS && !rc; k++) rc = rev_tokenize(&slots[k], tok, &d.slot[k], err);
+  rev_results R;
+  memset(&R, 0, sizeof R);
+  R.seeds = c->seeds;
+  for (int v = 0; v < 2; v++) {
+    R.loss[v] = al_calloc(c->seeds, sizeof(double));
+    R.secs[v] = al_calloc(c->seeds, sizeof(double));
+    for (int k = 0; k < AL_REV_NSLOTS; k++) {
+      int n = d.slot[k].n + 1; /* noaug_trained[g] is never longer */
+      R.acc[v][k] = al_calloc(c->seeds, sizeof(double));
+      R.pseed[v][k] = al_calloc(c->seeds, sizeof(double));
+      R.lc[v][k] = al_calloc((size_t)n * c->seeds, sizeof(double));
+      R.lr[v][k] = al_calloc((size_t)n * c->seeds, sizeof(double));
+    }
+  }
+  if (!rc) {
+    json_object_set_new(info, "people", json_integer(d.npeople));
+    json_object_set_new(info, "train_examples", json_integer(d.train.n));
+    json_object_set_new(info, "unassigned_train_lines", json_integer(d.unassigned));
+    json_object_set_new(info, "seq_len", json_integer(train[0].maxlen));
+    al_log("reversal: %d people, %d training examples (longest %d tokens), base of %zu parameters", d.npeople, d.train.n,
+           train[0].maxlen, base.nparams);
+  }
+  /* the jobs: (variant, seed), in parallel, each single-threaded inside */
+  int jobs[200], njobs = 0;
+  for (int v = 0; v < 2; v++) {
+    if ((c->augment == 1 && v == 1) || (c->augment == 0 && v == 0)) continue;
+    R.ran[v] = 1;
+    for (int s = 0; s < c->seeds; s++) jobs[njobs++] = v * 100 + s;
+  }
+  if (rc) njobs = 0;
+  json_t *recs[200] = {0};
+  int failed = 0, quiet = al_quiet;
+  al_quiet = 1; /* concurrent progress bars would interleave: one line per finished job instead */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (int j = 0; j < njobs; j++) {
+    int v = jobs[j] / 100, s = jobs[j] % 100, bad;
+#pragma omp atomic read
+    bad = failed;
+    if (bad) continue;
+    al_err e;
+    recs[j] = json_array();
+    if (run_one(c, &base, tok, &d, &train[v], slots, noaug, text, ntext, v, s, &R, recs[j], &e)) {
+#pragma omp critical(rev_run_err)
+      if (!failed) {
+        failed = 1;
+        *err = e;
+      }
+    } else if (!quiet) {
+      fprintf(stderr, "reversal: %s seed %d done in %.1f s (final loss %.3f)\n", rev_variant_names[v], s, R.secs[v][s],
+              R.loss[v][s]);
+    }
+  }
+  al_quiet = quiet;
+  if (failed) rc = -1;
+  for (int j = 0; j < njobs; j++) {
+    if (!recs[j]) continue;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs[j], i, r) if (!rc) rc = al_run_metric(&run, json_incref(r), err);
+    json_decref(recs[j]);
+  }
+  json_t *results = NULL;
+  if (!rc) {
+    results = rev_results_json(c, &d, &R, info, al_now() - t_start);
+    rc = al_run_save_json(&run, "results.json", results, err);
+    if (!rc) rc = rev_plots(c, &run, &d, &R, err);
+    if (!rc) {
+      al_index_entry e = {.name = "reversal", .subdir = ".", .summary = "The reversal curse (Berglund et al. 2023)"};
+      rc = al_report_index(run.dir, "alab reversal", &e, 1, err);
+    }
+  }
+  if (rc) al_run_abort(&run);
+  else rc = al_run_close(&run, err);
+  if (!rc && results_out) *results_out = json_incref(results);
+  json_decref(results);
+  json_decref(info);
+  json_decref(config);
+  for (int v = 0; v < 2; v++) {
+    rev_examples_free(&train[v]);
+    free(R.loss[v]), free(R.secs[v]);
+    for (int k = 0; k < AL_REV_NSLOTS; k++)
+      free(R.acc[v][k]), free(R.pseed[v][k]), free(R.lc[v][k]), free(R.lr[v][k]);
+  }
+  for (int k = 0; k < AL_REV_NSLOTS; k++) rev_examples_free(&slots[k]);
+  for (int g = 0; g < AL_REV_NGROUPS; g++) rev_examples_free(&noaug[g]);
+  if (have_base) al_model_free(&base);
+  if (tok) al_tok_free(tok);
+  free(text);
+  al_rev_free(&d);
+  free(data_dir);
+  al_set_threads(saved_threads);
+  return rc;
+}
+
+int al_rev_reproduce(const char *dir, int quick, al_err *err) {
+  al_rev_cfg c;
+  al_rev_defaults(&c);
+  c.quick = quick;
+  if (!quick) { /* the paper's sizes: 30 people per group, every example scored, 5 seeds */
+    c.per_group = 30;
+    c.seeds = 5;
+    c.eval_max = 0;
+  }
+  return al_rev_run(&c, dir, NULL, err);
+}
