@@ -435,7 +435,7 @@ static void test_collapse_shows(const char *tmp) {
   c.policies = "replace,accumulate";
   c.seeds = 3;
   c.lm_tokens = 20000;
-  c.lm_gens = 4;
+  c.lm_gens = 3;
   char *dir = al_path_join(tmp, "slow");
   double t0 = al_now();
   CHECK_OK(al_collapse_run(&c, dir, &err), err);
@@ -450,7 +450,7 @@ static void test_collapse_shows(const char *tmp) {
   double r_lo = json_real_value(json_object_get(rc, "lo")), a_hi = json_real_value(json_object_get(ac, "hi"));
   CHECK(rc && r_lo > 0, "replace: test loss rises from generation 0, paired 95%% CI lower bound %g > 0", r_lo);
   CHECK(ac && a_hi < r_lo, "accumulate's change (CI upper %g) stays below replace's (CI lower %g)", a_hi, r_lo);
-  json_t *rl = json_array_get(json_object_get(loss, "replace"), 3), *al = json_array_get(json_object_get(loss, "accumulate"), 3);
+  json_t *rl = json_array_get(json_object_get(loss, "replace"), 2), *al = json_array_get(json_object_get(loss, "accumulate"), 2);
   double rl_lo = json_real_value(json_object_get(rl, "lo")), al_hi = json_real_value(json_object_get(al, "hi"));
   CHECK(rl && al && al_hi < rl_lo, "last generation: accumulate's interval (hi %g) below replace's (lo %g)", al_hi, rl_lo);
   json_decref(r);

@@ -126,7 +126,7 @@ typedef struct {
   int batch;
   int augment;  /* 1: augmented only, 0: no-augmentation only, 2: both (the ablation) */
   int eval_max; /* examples scored per slot (evenly strided; 0: all) */
-  int threads;  /* 0: leave as is */
+  int threads;  /* finetunes run at once, each single-threaded (0: one per core) */
   int quick;
 } al_rev_cfg;
 void al_rev_defaults(al_rev_cfg *c);

@@ -32,7 +32,7 @@ int cmd_reversal(int argc, char **argv) {
       {"batch", FLAG_INT, &c.batch, "sequences per batch"},
       {"augment", FLAG_INT, &c.augment, "1: paraphrase augmentation, 0: without (one template per fact), 2: both (the ablation)"},
       {"eval-max", FLAG_INT, &c.eval_max, "examples scored per slot, evenly strided (0: all)"},
-      {"threads", FLAG_INT, &c.threads, "threads (0: all cores)"},
+      {"threads", FLAG_INT, &c.threads, "finetunes run at once, each single-threaded (0: one per core)"},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };

@@ -120,12 +120,12 @@ static const struct {
 } Q[LM_NQ] = {
     [LM_TEST_TOKEN] = {"test_nats_per_token", "test_loss", "test cross-entropy on real held-out data", "nats per token", 0},
     [LM_TEST_BYTE] = {"test_nats_per_byte", NULL, NULL, NULL, 0},
-    [LM_EXCESS] = {"excess_nats_per_byte", "excess", "test cross-entropy above the story world's exact entropy",
+    [LM_EXCESS] = {"excess_nats_per_byte", "excess", "test loss above the exact entropy",
                    "excess nats per byte", 1},
     [LM_DISTINCT2] = {"distinct_2", NULL, NULL, NULL, 0},
-    [LM_DISTINCT4] = {"distinct_4", "distinct4", "distinct word 4-grams of the samples / all", "distinct-4", 0},
+    [LM_DISTINCT4] = {"distinct_4", "distinct4", "distinct word 4-grams of samples", "distinct-4", 0},
     [LM_WORDS] = {"story_words", "story_words", "mean words per sampled story", "words", 0},
-    [LM_VALID] = {"valid_fraction", "valid", "sampled stories the story world's grammar accepts", "fraction", 1},
+    [LM_VALID] = {"valid_fraction", "valid", "samples the grammar accepts", "fraction", 1},
     [LM_VALID_LOGPROB] = {"valid_logprob", NULL, NULL, NULL, 1},
     [LM_CUT] = {"cut_fraction", NULL, NULL, NULL, 0},
     [LM_TRAIN_TOKENS] = {"train_tokens", NULL, NULL, NULL, 0},
@@ -248,8 +248,8 @@ static int report(const lm_cfg *c, const lm_result *r, al_run *run, json_t *resu
     if (isfinite(ref)) ax.ref_title = q == LM_TEST_TOKEN ? "true entropy of the held-out text" : "real data";
     char name[64], title[300];
     snprintf(name, sizeof name, "lm_%s", Q[q].plot);
-    snprintf(title, sizeof title, "Language models (%s, N=%ld tokens): %s (mean, 95%% CI over %d seeds)",
-             c->story ? "story world" : "corpus", c->tokens, Q[q].title, c->seeds);
+    snprintf(title, sizeof title, "LM, %s, N=%ld: %s (%d seeds, 95%% CI)", c->story ? "story world" : "corpus", c->tokens,
+             Q[q].title, c->seeds);
     rc = al_collapse_plot_axis(run, name, title, Q[q].ylabel, &ax, c->policies, c->npol, st[q], err);
   }
   json_decref(setting);

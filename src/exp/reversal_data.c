@@ -254,6 +254,7 @@ static int read_all(al_rev_data *d, const char *dir, uint64_t seed, al_err *err)
       if (append_file(&d->train, path, &found, err)) return -1;
     }
     if (!found) {
+      free_set(&d->train);
       snprintf(path, sizeof path, "%s/all_prompts_train.jsonl", dir);
       return read_set(&d->train, path, 1, err) < 0 ? -1 : al_fail(err, "unreachable");
     }
