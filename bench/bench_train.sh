@@ -61,7 +61,7 @@ read -r L H C T V B S <<<"$(spec gpt2)"
 bw=$("$work/sgemm_peak" $threads bw | awk '{print $2}')
 echo "(memory read bandwidth: $bw GB/s with $threads threads)"
 for envname in default tuned; do
-  d=$(run_env $envname "$alab" sample --model "$work/m_gpt2" --tokens 128 --temperature 0 --stop-at-eot off \
+  d=$(run_env $envname "$alab" sample --model "$work/m_gpt2" --tokens 128 --temperature 0 --no-stop-at-eot \
       --threads $threads 2>&1 >/dev/null | sed -n 's/.*(\([0-9.]*\) tokens\/s).*/\1/p')
   t=$(run_env $envname /usr/bin/python3 "$root/bench/train_torch.py" "$L" "$H" "$C" 1024 "$V" 1 128 $threads decode | awk '{print $2}')
   python3 -c "a,t=$d,$t; bytes=4*($V*$C+$L*12*$C*$C); print('decode %-7s alab %.1f tok/s, torch %.1f tok/s, ratio %.2fx, alab reads %.0f MB/token -> %.1f GB/s' % ('$envname', a, t, a/t, bytes/1e6, a*bytes/1e9) + ' = %.0f%% of the bound' % (100*a*bytes/1e9/$bw))"

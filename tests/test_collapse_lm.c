@@ -358,6 +358,7 @@ static void test_bad_settings(const char *tmp) {
   BAD(lm_gens, 1, "--lm-gens 1: need 2 to 50");
   BAD(lm_gens, 0, "--lm-gens 0");
   BAD(lm_gens, 51, "--lm-gens 51");
+  BAD(lm_tokens, 100000000, "would hold more than 2^28 tokens");
   BAD(lm_steps, -1, "--lm-steps -1");
   BAD(lm_heads, 3, "divisible by lm-heads");
   BAD(lm_layers, 0, "need positive sizes");

@@ -7,6 +7,11 @@
 #define ALAB_NN_H
 #include <stdint.h>
 
+/* Elementwise kernels on fewer elements than this run on the calling thread:
+ * below it a parallel region costs more than it saves (decoding one token
+ * runs hundreds of them). */
+#define NN_PARALLEL_MIN 32768
+
 /* out[N,OC] = inp[N,IC] @ W[IC,OC] + b[OC]  (HF Conv1D layout; b may be NULL) */
 void nn_matmul_forward(float *out, const float *inp, const float *W, const float *b, int N, int IC, int OC);
 /* dinp = dout @ W^T (overwritten; skipped if NULL); dW += inp^T @ dout; db += sum_rows dout */

@@ -1,6 +1,8 @@
 /* The `alab` command: dispatches to a subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "alab/base.h"
 #include "cli/commands.h"
 
@@ -9,7 +11,22 @@ static void usage(void) {
   for (int i = 0; i < alab_ncommands; i++) printf("  %-12s %s\n", alab_commands[i].name, alab_commands[i].summary);
 }
 
+/* OpenMP threads that wait at a barrier spin by default. On a machine with
+ * other work (a laptop, ctest -j, a second alab) a spinning thread holds a
+ * core its partner needs, and every one of the hundreds of parallel regions
+ * per step can cost a scheduler quantum: measured here, GPT-2 small decoding
+ * with 2 threads beside one other busy process fell from 55 to 1 token/s.
+ * libgomp reads its wait policy when it loads, before main, so unless the
+ * user chose one, alab sets OMP_WAIT_POLICY=PASSIVE and re-executes itself
+ * once. Set OMP_WAIT_POLICY=ACTIVE for spinning on a machine of your own. */
+static void passive_openmp(char **argv) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
+}
+
 int main(int argc, char **argv) {
+  passive_openmp(argv);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage();
     return argc < 2 ? 2 : 0;

@@ -51,6 +51,9 @@ int lm_cfg_of(const al_collapse_cfg *c, lm_cfg *l, al_err *err) {
     return al_fail(err, "--lm-tokens %lld: must be in [1, 2^28] (tokens per generation)", (long long)c->lm_tokens);
   if (l->gens < 2 || l->gens > LM_MAX_GENS)
     return al_fail(err, "--lm-gens %d: need 2 to %d generations (generation 0 and at least one more)", l->gens, LM_MAX_GENS);
+  if ((long long)c->lm_tokens * l->gens > (1LL << 28))
+    return al_fail(err, "--lm-tokens %lld x --lm-gens %d: accumulate's last generation would hold more than 2^28 tokens",
+                   (long long)c->lm_tokens, l->gens);
   if (l->model.n_layer < 1 || l->model.n_head < 1 || l->model.n_embd < 1 || l->model.n_embd % l->model.n_head)
     return al_fail(err, "--lm-layers %d, --lm-heads %d, --lm-embd %d: need positive sizes with lm-embd divisible by lm-heads",
                    l->model.n_layer, l->model.n_head, l->model.n_embd);

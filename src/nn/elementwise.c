@@ -35,7 +35,7 @@ void nn_embedding_backward(float *dwte, float *dwpe, const float *dx, const int3
 }
 
 void nn_residual_forward(float *out, const float *a, const float *b, long n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= NN_PARALLEL_MIN)
   for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 

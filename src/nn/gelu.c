@@ -32,7 +32,7 @@ static inline float tanh_inline(float u) { return 1.0f - 2.0f / (exp_inline(2.0f
 
 /* Threads take contiguous spans; each span is a plain vectorizable loop. */
 #define SPANS(n, body)                                                        \
-  _Pragma("omp parallel") {                                                   \
+  _Pragma("omp parallel if ((n) >= NN_PARALLEL_MIN)") {                       \
     int nt_ = omp_get_num_threads(), id_ = omp_get_thread_num();              \
     long lo = (n) * id_ / nt_, hi = (n) * (id_ + 1) / nt_;                    \
     body                                                                      \

@@ -5,7 +5,7 @@
 
 void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
                           int N, int C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)N * C >= NN_PARALLEL_MIN)
   for (int n = 0; n < N; n++) {
     const float *x = inp + (long)n * C;
     float *y = out + (long)n * C;
