@@ -30,6 +30,11 @@ void al_dataset_close(al_dataset *d);
  * fresh array: doc0 EOT doc1 EOT ... */
 int al_tokenize_docs(const al_tok *tok, const char *text, size_t len, int32_t **ids, size_t *n, uint64_t *ndocs,
                      al_err *err);
+/* Bytes of text per token over the validation segments (decoding them; the
+ * end-of-text token counts as its 13 bytes, as the story world's entropy
+ * per byte counts separators). 0 when there is no validation data. */
+double al_dataset_val_bytes_per_token(const al_dataset *d, const al_tok *tok);
+
 /* A tokenizer from a spec: "byte", "bpe:N" (train a BPE of vocabulary N on
  * the text of data_spec, at most the first 64 MB), or a directory holding
  * tokenizer files. */

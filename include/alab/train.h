@@ -45,7 +45,8 @@ typedef struct {
   long steps_done;
   double final_loss;   /* mean training loss of the last step */
   double val_loss;     /* last held-out loss (NAN if no validation data) */
-  double tokens_per_s; /* steady state: after 2 warm-up steps when there are more than 4 */
+  double tokens_per_s; /* steady state: optimizer steps only (no evaluation or checkpoints), after 2
+                        * warm-up steps when there are more than 4 */
   double seconds;
 } al_train_result;
 

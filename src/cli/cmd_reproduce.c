@@ -43,7 +43,7 @@ int cmd_reproduce(int argc, char **argv) {
   };
   flag_cmd cmd = {"alab reproduce --out DIR [--quick]",
                   "Runs every experiment alab has into one run directory and writes index.html, which links each "
-                  "experiment's results and embeds its plots. Experiments: collapse.",
+                  "experiment's results and embeds its plots. Experiments: collapse, reversal.",
                   defs, sizeof defs / sizeof defs[0]};
   int r = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (r) return r > 0 ? 0 : 2;
@@ -58,7 +58,9 @@ int cmd_reproduce(int argc, char **argv) {
       int found = 0;
       for (int k = 0; k < NEXP; k++) found |= strlen(experiments[k].name) == len && !strncmp(experiments[k].name, p, len);
       if (!found) {
-        fprintf(stderr, "alab reproduce: --only: unknown experiment '%.*s' (known: collapse)\n", (int)len, p);
+        fprintf(stderr, "alab reproduce: --only: unknown experiment '%.*s' (known:", (int)len, p);
+        for (int k = 0; k < NEXP; k++) fprintf(stderr, " %s", experiments[k].name);
+        fprintf(stderr, ")\n");
         return 2;
       }
       if (!comma) break;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dataset.h"
+#include "alab/synth.h"
 #include "alab/train.h"
 #include "cli/flags.h"
 
@@ -86,6 +87,14 @@ int cmd_train(int argc, char **argv) {
   if (al_train(&m, &tc, ds.train, ds.ntrain, ds.val, ds.nval, tok, &res, &err)) goto fail;
   printf("trained %ld steps in %.1f s (%.0f tokens/s): loss %.4f, val loss %.4f -> %s\n", res.steps_done, res.seconds,
          res.tokens_per_s, res.final_loss, res.val_loss, out);
+  long nstories = 0;
+  uint64_t sseed = 0;
+  double bpt = al_dataset_val_bytes_per_token(&ds, tok), truth = 0;
+  if (al_dataset_story_spec(data, &nstories, &sseed, NULL) == 1 && bpt > 0 && res.val_loss == res.val_loss) {
+    al_synth_entropy_estimate(sseed, nstories, &truth);
+    printf("val loss %.4f nats/byte (%.2f bytes/token); the story world's true entropy is %.4f nats/byte\n",
+           res.val_loss / bpt, bpt, truth);
+  }
   goto done;
 fail:
   fprintf(stderr, "alab train: %s\n", err.msg);

@@ -114,3 +114,14 @@ int al_tokenizer_from_spec(al_tok **out, const char *spec, const char *data_spec
   }
   return al_tok_load(out, spec, err);
 }
+
+double al_dataset_val_bytes_per_token(const al_dataset *d, const al_tok *tok) {
+  size_t tokens = 0, bytes = 0;
+  for (int s = 0; s < d->nval; s++)
+    for (size_t i = 0; i < d->val[s].n; i++) {
+      size_t len = 0;
+      if (al_tok_token(tok, al_tokens_at(&d->val[s], i), &len)) bytes += len;
+      tokens++;
+    }
+  return tokens ? (double)bytes / tokens : 0.0;
+}

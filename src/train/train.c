@@ -111,8 +111,10 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   al_model_zero_grad(m);
   int B = cfg->batch, T = cfg->seq_len;
   double tokens_per_step = (double)B * T * cfg->grad_accum, t0 = al_now(), last_loss = NAN, val_loss = NAN;
-  long start_step = r.step, timed_from = r.step;
-  double timed_t0 = t0;
+  /* steady-state rate: the optimizer steps' own time (no evaluation or
+   * checkpoint writes), skipping 2 warm-up steps when there are more than 4 */
+  long start_step = r.step, timed_steps = 0;
+  double timed_secs = 0;
   al_progress prog;
   al_progress_start(&prog, "train", cfg->steps, "step");
   prog.done = r.step;
@@ -138,9 +140,10 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     }
     r.step++;
     last_loss = loss;
-    if (r.step - start_step == 2 && cfg->steps - start_step > 4) { /* steady-state rate: skip 2 warm-up steps */
-      timed_from = r.step;
-      timed_t0 = al_now();
+    double step_secs = al_now() - ts;
+    if (r.step - start_step > 2 || cfg->steps - start_step <= 4) {
+      timed_steps++;
+      timed_secs += step_secs;
     }
     if (!isfinite(loss)) {
       rc = al_fail(err, "training diverged at step %ld (loss %g): lower the learning rate", r.step, loss);
@@ -151,8 +154,7 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
       vl = al_eval_loss(m, val, nval, B, T, cfg->eval_batches);
       val_loss = vl;
     }
-    double el = al_now() - ts;
-    train_metrics_write(&r, r.step, loss, lr, gnorm, el > 0 ? tokens_per_step / el : 0, al_now() - t0, vl);
+    train_metrics_write(&r, r.step, loss, lr, gnorm, step_secs > 0 ? tokens_per_step / step_secs : 0, al_now() - t0, vl);
     if (val_loss == val_loss) snprintf(prog.extra, sizeof prog.extra, "loss %.4f val %.4f", loss, val_loss);
     else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
     al_progress_update(&prog, r.step);
@@ -172,8 +174,7 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     res->final_loss = last_loss;
     res->val_loss = val_loss;
     res->seconds = secs;
-    double tsecs = al_now() - timed_t0;
-    res->tokens_per_s = tsecs > 0 ? (r.step - timed_from) * tokens_per_step / tsecs : 0;
+    res->tokens_per_s = timed_secs > 0 ? timed_steps * tokens_per_step / timed_secs : 0;
   }
   if (r.metrics) fclose(r.metrics);
   al_loader_free(&r.loader);

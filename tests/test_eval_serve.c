@@ -1,0 +1,120 @@
+/* The evaluation harness's HTTP provider pointed at a real `alab serve`
+ * gives the same task results as the local provider on the same model:
+ * loss, accuracy and length-normalised accuracy to 1e-5, and the same
+ * prediction for every example. Both are the `alab` binary, over loopback. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "alab/json.h"
+#include "serve_model.h"
+#include "test.h"
+
+/* Starts `alab serve` on an ephemeral port; returns its pid and port. */
+static pid_t start_server(const char *model, int *port) {
+  int fd[2];
+  if (pipe(fd)) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], 1);
+    close(fd[0]);
+    execl(getenv("ALAB_BIN"), "alab", "serve", "--model", model, "--port", "0", "--workers", "1", (char *)NULL);
+    _exit(127);
+  }
+  close(fd[1]);
+  FILE *f = fdopen(fd[0], "r");
+  char line[1024];
+  *port = 0;
+  while (fgets(line, sizeof line, f)) {
+    char *p = strstr(line, "listening on http://");
+    if (p && (p = strrchr(p, ':'))) {
+      *port = atoi(p + 1);
+      break;
+    }
+  }
+  /* keep the pipe open in the background: the server may print more */
+  return pid;
+}
+
+static void compare_metric(json_t *a, json_t *b, const char *name) {
+  json_t *ma = json_object_get(json_object_get(json_object_get(a, "metrics"), name), "mean");
+  json_t *mb = json_object_get(json_object_get(json_object_get(b, "metrics"), name), "mean");
+  CHECK(ma && mb, "metric %s missing", name);
+  if (!ma || !mb) return;
+  double x = json_number_value(ma), y = json_number_value(mb);
+  printf("%s: local %.9f http %.9f\n", name, x, y);
+  CHECK(fabs(x - y) <= 1e-5 * fmax(1, fabs(x)), "%s: local %.9f vs http %.9f", name, x, y);
+}
+
+static int predictions(const char *dir, int *pred, int max) {
+  char *p = al_path_join(dir, "examples.jsonl"), *text;
+  al_err err;
+  int n = 0;
+  if (al_read_file(p, &text, NULL, &err) == 0) {
+    for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+      json_t *j = json_loads(line, 0, NULL);
+      pred[n++] = j ? (int)json_integer_value(json_object_get(j, "prediction")) : -2;
+      json_decref(j);
+    }
+    free(text);
+  }
+  free(p);
+  return n;
+}
+
+int main(void) {
+  al_err err;
+  char *dir = test_tmpdir("eval_serve"), *model = al_path_join(dir, "model"), *task = al_path_join(dir, "task.csv");
+  CHECK_OK(serve_make_model(model, &err), err);
+  const char *csv =
+      "prompt,classes,answer_index\n"
+      "\"The cat sat on the\",\"[' mat', ' log', ' dog']\",0\n"
+      "\"Hello, world! Hello again,\",\"[' world', ' fox']\",0\n"
+      "\"Alice is the mother of\",\"[' Bob', ' Alice', ' the']\",0\n"
+      "\"1 2 3 4\",\"[' 5', ' 6']\",0\n"
+      "\"The quick brown fox jumps over the lazy\",\"[' dog', ' cat', ' log', ' mat']\",2\n"
+      "\"A caf\xc3\xa9 in\",\"[' Z\xc3\xbcrich', ' Bern']\",1\n";
+  CHECK_OK(al_write_file_atomic(task, csv, strlen(csv), &err), err);
+  int port = 0;
+  pid_t pid = start_server(model, &port);
+  CHECK(pid > 0 && port > 0, "alab serve did not start");
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "'%s' eval --quiet --model '%s' --task '%s' --out '%s/local' >/dev/null", getenv("ALAB_BIN"),
+           model, task, dir);
+  CHECK(system(cmd) == 0, "local eval failed");
+  snprintf(cmd, sizeof cmd,
+           "'%s' eval --quiet --api-base http://127.0.0.1:%d/v1 --api-model model --api-tokenizer '%s' --task '%s' --out '%s/http' >/dev/null",
+           getenv("ALAB_BIN"), port, model, task, dir);
+  CHECK(system(cmd) == 0, "http eval (token ids) failed");
+  snprintf(cmd, sizeof cmd,
+           "'%s' eval --quiet --api-base http://127.0.0.1:%d/v1 --api-model model --task '%s' --out '%s/http_text' >/dev/null",
+           getenv("ALAB_BIN"), port, task, dir);
+  CHECK(system(cmd) == 0, "http eval (text prompts) failed");
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  const char *runs[] = {"http", "http_text"};
+  char path[4096];
+  snprintf(path, sizeof path, "%s/local/results.json", dir);
+  json_t *a = NULL, *b = NULL;
+  CHECK_OK(al_json_load_file(path, &a, &err), err);
+  int pl[16], ph[16], nl = 0, nh = 0;
+  snprintf(path, sizeof path, "%s/local", dir);
+  nl = predictions(path, pl, 16);
+  for (int r = 0; r < 2; r++) {
+    snprintf(path, sizeof path, "%s/%s/results.json", dir, runs[r]);
+    CHECK_OK(al_json_load_file(path, &b, &err), err);
+    if (a && b) {
+      compare_metric(a, b, "loss");
+      compare_metric(a, b, "accuracy");
+      compare_metric(a, b, "accuracy_norm");
+    }
+    json_decref(b);
+    b = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, runs[r]);
+    nh = predictions(path, ph, 16);
+    CHECK(nl == 6 && nh == nl && !memcmp(pl, ph, nl * sizeof(int)), "%s: predictions differ from the local provider's", runs[r]);
+  }
+  json_decref(a);
+  free(model), free(task), free(dir);
+  return test_summary();
+}
