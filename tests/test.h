@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "alab/base.h"
 
 static int test_passed, test_failed;
@@ -52,6 +53,20 @@ static inline char *test_tmpdir(const char *name) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
   if (system(cmd) != 0) { fprintf(stderr, "cannot make %s\n", dir); exit(2); }
   return dir;
+}
+
+/* Runs a shell command; returns its exit status (-1 if it did not exit),
+ * with everything it printed on stdout in *out (NUL-terminated; free it). */
+static inline int test_sh(const char *cmd, char **out) {
+  FILE *f = popen(cmd, "r");
+  al_buf b = {0};
+  char chunk[4096];
+  size_t n;
+  while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0) al_buf_append(&b, chunk, n);
+  al_buf_append(&b, "", 1);
+  int st = f ? pclose(f) : -1;
+  *out = b.data;
+  return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static inline double rel_err(double a, double b) {

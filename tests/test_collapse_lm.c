@@ -384,18 +384,6 @@ static void test_bad_settings(const char *tmp) {
   free(bad);
 }
 
-static int sh(const char *cmd, char **out) {
-  FILE *f = popen(cmd, "r");
-  al_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) al_buf_append(&b, chunk, n);
-  al_buf_append(&b, "", 1);
-  int st = pclose(f);
-  *out = b.data;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli(const char *tmp) {
   const char *bin = getenv("ALAB_BIN");
   CHECK(bin && access(bin, X_OK) == 0, "ALAB_BIN is the alab binary");
@@ -416,13 +404,13 @@ static void test_cli(const char *tmp) {
   char cmd[2048], *out;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     snprintf(cmd, sizeof cmd, "'%s' collapse --part lm --quiet --out '%s/cli_bad' %s 2>&1", bin, tmp, bad[i].args);
-    int code = sh(cmd, &out);
+    int code = test_sh(cmd, &out);
     CHECK(code == bad[i].code && strstr(out, bad[i].needle), "`collapse --part lm %s`: exit %d, output: %s", bad[i].args, code,
           out);
     free(out);
   }
   snprintf(cmd, sizeof cmd, "'%s' collapse --help 2>&1", bin);
-  CHECK(sh(cmd, &out) == 0 && strstr(out, "--lm-tokens") && strstr(out, "--lm-steps"), "help lists the lm flags");
+  CHECK(test_sh(cmd, &out) == 0 && strstr(out, "--lm-tokens") && strstr(out, "--lm-steps"), "help lists the lm flags");
   free(out);
 }
 

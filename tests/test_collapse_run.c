@@ -25,19 +25,6 @@ static int has_file(const char *dir, const char *name) {
   return ok;
 }
 
-/* Runs a shell command; returns its exit status, output in *out. */
-static int sh(const char *cmd, char **out) {
-  FILE *f = popen(cmd, "r");
-  al_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) al_buf_append(&b, chunk, n);
-  al_buf_append(&b, "", 1);
-  int st = pclose(f);
-  *out = b.data;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_library_run(const char *tmp) {
   al_err err;
   al_collapse_cfg c;
@@ -220,15 +207,15 @@ static void test_cli(const char *tmp) {
   char cmd[2048], *out;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     snprintf(cmd, sizeof cmd, "'%s' collapse --quiet --out '%s/cli_bad' %s 2>&1", bin, tmp, bad[i].args);
-    int code = sh(cmd, &out);
+    int code = test_sh(cmd, &out);
     CHECK(code == bad[i].code && strstr(out, bad[i].needle), "`collapse %s`: exit %d, output: %s", bad[i].args, code, out);
     free(out);
   }
   snprintf(cmd, sizeof cmd, "'%s' collapse 2>&1", bin);
-  CHECK(sh(cmd, &out) == 2 && strstr(out, "--out DIR is required"), "collapse without --out: %s", out);
+  CHECK(test_sh(cmd, &out) == 2 && strstr(out, "--out DIR is required"), "collapse without --out: %s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "'%s' reproduce --only nothing --out '%s/r' 2>&1", bin, tmp);
-  CHECK(sh(cmd, &out) == 2 && strstr(out, "unknown experiment 'nothing'"), "reproduce --only: %s", out);
+  CHECK(test_sh(cmd, &out) == 2 && strstr(out, "unknown experiment 'nothing'"), "reproduce --only: %s", out);
   free(out);
   /* reproduce --quick end to end: tests/test_reproduce.c */
 }
