@@ -111,9 +111,10 @@ typedef struct {
 } layer_params;
 
 static layer_params layer_at(float *base, const al_model *m, int l) {
-  layer_params p;
-  float **f = (float **)&p;
-  for (int i = 0; i < 12; i++) f[i] = base + m->tensors[2 + 12 * l + i].offset;
+  const al_tensor *t = &m->tensors[2 + 12 * l]; /* the layer's 12 tensors, in build_table's order */
+  layer_params p = {base + t[0].offset, base + t[1].offset, base + t[2].offset,  base + t[3].offset,
+                    base + t[4].offset, base + t[5].offset, base + t[6].offset,  base + t[7].offset,
+                    base + t[8].offset, base + t[9].offset, base + t[10].offset, base + t[11].offset};
   return p;
 }
 
