@@ -1,4 +1,4 @@
-/* A ~1M-parameter model trained for a few minutes on the built-in story
+/* A ~1M-parameter model trained for 400 steps (~30 s on 2 cores) on the story
  * world reaches a validation loss clearly below the unigram entropy of the
  * same text: it learned more than token frequencies.
  *
