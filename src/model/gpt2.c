@@ -10,7 +10,7 @@
 #include <string.h>
 #include "alab/model.h"
 #include "alab/nn.h"
-#include "model/acts.h"
+#include "model/gpt2_acts.h"
 
 int al_gpt2_config_check(const al_gpt2_config *c, al_err *err) {
   if (c->vocab_size < 2 || c->vocab_size > (1 << 24)) return al_fail(err, "vocab_size %d out of range [2, 16777216]", c->vocab_size);

@@ -1,6 +1,6 @@
 /* One allocation for all training activations of a (B, T) shape. */
 #include <stdlib.h>
-#include "model/acts.h"
+#include "model/gpt2_acts.h"
 
 /* Hands out consecutive 64-byte aligned slices of `block` (or only counts
  * when block is NULL). */
