@@ -115,13 +115,40 @@ static void test_errors(void) {
   for (int i = 0; i < 101; i++) strcat(body, i ? ",7" : "7");
   strcat(body, "]}");
   expect_error(body, SV_COMPLETION, 400, "context_length_exceeded");
-  strcpy(body, "{\"max_tokens\": 40, \"prompt\": [");
+  /* an echoed prompt (scoring) that does not fit with max_tokens is refused, never cut */
+  strcpy(body, "{\"max_tokens\": 40, \"echo\": true, \"prompt\": [");
   for (int i = 0; i < 90; i++) strcat(body, i ? ",7" : "7");
   strcat(body, "]}");
   expect_error(body, SV_COMPLETION, 400, "context_length_exceeded");
+  /* generation is fitted as the local provider fits it: max_tokens <= 127, the prompt cut from the left */
+  strcpy(body, "{\"max_tokens\": 40, \"prompt\": [");
+  for (int i = 0; i < 90; i++) strcat(body, i == 0 ? "1" : i == 1 ? ",2" : i == 2 ? ",3" : ",7");
+  strcat(body, "]}");
+  sv_request r;
+  sv_error e;
+  CHECK(parse(body, SV_COMPLETION, &r, &e) == 0 && r.max_tokens == 40 && r.prompt_len[0] == 88 && r.truncated == 2 &&
+            r.prompts[0][0] == 3 && r.prompts[0][1] == 7,
+        "generation: 90 + 40 tokens fit 128 by dropping the first 2 (len %d, truncated %ld)", r.prompt_len[0], r.truncated);
+  sv_request_free(&r);
+  /* an empty prompt names lm-eval's max_gen_toks >= max_length; a model name is compared whole (no NUL cut) */
+  CHECK(parse("{\"prompt\": [[]], \"max_tokens\": 4}", SV_COMPLETION, &r, &e) == -1 && strstr(e.msg, "max_gen_toks"),
+        "empty prompt: %s", e.msg);
+  expect_error("{\"prompt\": \"a\", \"model\": \"tiny\\u0000zz\"}", SV_COMPLETION, 404, "model_not_found");
+  /* the body is bounded before jansson builds it: nesting, then the count of values */
+  al_buf deep = {0};
+  al_buf_printf(&deep, "{\"prompt\": \"a\", \"x\": ");
+  for (int i = 0; i < 40; i++) al_buf_append(&deep, "[", 1);
+  for (int i = 0; i < 40; i++) al_buf_append(&deep, "]", 1);
+  al_buf_append(&deep, "}", 2);
+  expect_error(deep.data, SV_COMPLETION, 400, "invalid_json");
+  deep.len = 0;
+  al_buf_printf(&deep, "{\"prompt\": \"a\", \"x\": [");
+  for (long i = 0; i < sv_max_values(&M) + 1; i++) al_buf_append(&deep, i ? ",[]" : "[]", i ? 3 : 2);
+  al_buf_append(&deep, "]}", 3);
+  expect_error(deep.data, SV_COMPLETION, 400, "too_many_values");
+  al_buf_free(&deep);
   /* tokenizer endpoints */
   json_t *out = NULL;
-  sv_error e;
   CHECK(sv_tokenize("{\"prompt\": 3}", 13, &M, &out, &e) == -1 && e.status == 400, "tokenize: prompt must be a string");
   CHECK(sv_detokenize("{\"tokens\": [1, 999]}", 20, &M, &out, &e) == -1 && e.status == 400, "detokenize: range");
   CHECK(sv_detokenize("{\"tokens\": \"x\"}", 15, &M, &out, &e) == -1 && e.status == 400, "detokenize: type");

@@ -21,7 +21,7 @@ typedef struct {
   const char *model_id;  /* the id clients name; NULL = the directory's base name */
   const char *host;      /* address to bind; "127.0.0.1" unless told otherwise */
   int port;              /* 0 = an ephemeral port (al_server_port says which) */
-  const char *api_key;   /* non-NULL: every endpoint but /health needs "Authorization: Bearer KEY" */
+  const char *api_key;   /* non-NULL (and not empty): every endpoint but /health needs "Authorization: Bearer KEY" */
   int workers;           /* worker threads */
   int threads;           /* OpenMP threads of each worker (1: no barriers to wait on under load) */
   int batch;             /* sequences a worker steps together, 1..8 (one KV cache each) */
@@ -30,7 +30,9 @@ typedef struct {
   int max_prompt_tokens; /* longer prompts get 400 */
   int max_tokens;        /* largest max_tokens a request may ask for */
   int timeout_s;         /* idle connection timeout (slow clients are dropped) */
-  int max_connections;   /* concurrent connections accepted */
+  int request_timeout_s; /* a request's head and body must arrive within this many seconds */
+  int max_connections;   /* connections served at once (each has a thread); more get 503 */
+  int max_connections_per_ip; /* connections (waiting or served) of one client address */
 } al_serve_cfg;
 
 void al_serve_defaults(al_serve_cfg *c);

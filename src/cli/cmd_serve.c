@@ -1,5 +1,7 @@
 /* alab serve: an OpenAI-compatible HTTP server over a model directory. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "alab/serve.h"
 #include "cli/flags.h"
 
@@ -7,12 +9,16 @@ int cmd_serve(int argc, char **argv) {
   al_serve_cfg c;
   al_serve_defaults(&c);
   int64_t max_body = c.max_body;
+  const char *key_file = NULL;
   const flag_def flags[] = {
       {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files)"},
       {"model-id", FLAG_STRING, &c.model_id, "the model id clients send (default: the directory's name)"},
       {"host", FLAG_STRING, &c.host, "address to listen on (loopback unless told otherwise)"},
       {"port", FLAG_INT, &c.port, "port to listen on (0: any free port, printed at start)"},
-      {"api-key", FLAG_STRING, &c.api_key, "require 'Authorization: Bearer KEY' on every endpoint but /health"},
+      {"api-key", FLAG_STRING, &c.api_key,
+       "require 'Authorization: Bearer KEY' on every endpoint but /health (visible in ps: prefer --api-key-file or env "
+       "ALAB_SERVE_API_KEY)"},
+      {"api-key-file", FLAG_STRING, &key_file, "read the API key from this file's first line"},
       {"workers", FLAG_INT, &c.workers, "worker threads (default: the cores, at most 8)"},
       {"threads", FLAG_INT, &c.threads, "OpenMP threads per worker"},
       {"batch", FLAG_INT, &c.batch, "sequences a worker decodes together, 1..8 (each holds a KV cache)"},
@@ -20,8 +26,12 @@ int cmd_serve(int argc, char **argv) {
       {"max-body", FLAG_I64, &max_body, "largest request body in bytes (413 beyond)"},
       {"max-prompt-tokens", FLAG_INT, &c.max_prompt_tokens, "longest prompt in tokens (400 beyond)"},
       {"max-tokens", FLAG_INT, &c.max_tokens, "largest max_tokens a request may ask for"},
-      {"timeout", FLAG_INT, &c.timeout_s, "seconds an idle or slow connection is kept"},
-      {"max-connections", FLAG_INT, &c.max_connections, "concurrent connections accepted"},
+      {"timeout", FLAG_INT, &c.timeout_s, "seconds a connection may send nothing while its body is read"},
+      {"request-timeout", FLAG_INT, &c.request_timeout_s,
+       "seconds a client has to send a request's head (from connecting) and then its body (408 beyond)"},
+      {"max-connections", FLAG_INT, &c.max_connections, "requests served at once (one thread each); more get 503 with Retry-After"},
+      {"max-connections-per-ip", FLAG_INT, &c.max_connections_per_ip,
+       "connections one client address may hold, waiting or served (503 beyond)"},
   };
   const flag_cmd cmd = {"alab serve --model DIR [flags]",
                         "Serves a model over an OpenAI-compatible HTTP API: /v1/completions (echo and log-probs, for "
@@ -40,7 +50,26 @@ int cmd_serve(int argc, char **argv) {
   }
   c.max_body = (long)max_body;
   al_err err;
-  if (al_serve_run(&c, &err)) {
+  char *key = NULL; /* the key: --api-key, else --api-key-file, else ALAB_SERVE_API_KEY */
+  if (!c.api_key && key_file) {
+    if (al_read_file(key_file, &key, NULL, &err)) {
+      fprintf(stderr, "alab serve: --api-key-file: %s\n", err.msg);
+      return 2;
+    }
+    key[strcspn(key, "\r\n")] = 0;
+    c.api_key = key;
+  }
+  if (!c.api_key) c.api_key = getenv("ALAB_SERVE_API_KEY");
+  if (c.api_key && !c.api_key[0]) {
+    fprintf(stderr, "alab serve: the API key is empty (%s); give a key, or none for an open server\n",
+            key ? key_file : getenv("ALAB_SERVE_API_KEY") == c.api_key ? "ALAB_SERVE_API_KEY" : "--api-key");
+    free(key);
+    return 2;
+  }
+  int rc2 = al_serve_run(&c, &err);
+  if (key) memset(key, 0, strlen(key));
+  free(key);
+  if (rc2) {
     fprintf(stderr, "alab: %s\n", err.msg);
     return 1;
   }

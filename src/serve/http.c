@@ -1,9 +1,19 @@
-/* The HTTP side of `alab serve` on libmicrohttpd: one thread per connection
- * (so a connection may wait for its job, and an SSE stream may block until
- * the next token), a connection limit, an idle timeout for slow clients, a
- * body limit checked before and while reading, Bearer-token auth, routing,
- * and server start/stop. */
+/* The HTTP side of `alab serve` on libmicrohttpd: connections come from the
+ * gate (gate.c) with a checked request head; one thread per connection (so a
+ * connection may wait for its job, and an SSE stream may block until the
+ * next token); one request per connection (every response says
+ * "Connection: close", so every request passes the gate); a body limit and a
+ * deadline while the body is read; at most SV_PARSE_SLOTS bodies parsed at
+ * once; Bearer-token auth; routing; server start/stop.
+ *
+ * Memory: a connection holds at most its body (--max-body) and a 64 KiB
+ * buffer; a body being parsed costs at most about 8x its size (the jansson
+ * tree, bounded by the value count checked first, and the prompt's token
+ * ids). So the server's memory is bounded by the model, the workers' KV
+ * caches, --max-connections x (--max-body + 64 KiB + a thread's stack in
+ * use) and SV_PARSE_SLOTS x 8 x --max-body (README gives the figures). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <signal.h>
@@ -13,6 +23,8 @@
 #include <unistd.h>
 #include "serve/serve_internal.h"
 
+#define SV_PARSE_SLOTS 4 /* request bodies parsed at once */
+
 struct al_server {
   al_serve_cfg cfg;
   sv_model m;
@@ -20,8 +32,12 @@ struct al_server {
   sv_pool pool;
   int pool_started;
   struct MHD_Daemon *daemon;
-  int port;
+  sv_gate *gate;
+  int gate_started, listen_fd, port;
   uint64_t seed_state;
+  pthread_mutex_t parse_mu;
+  pthread_cond_t parse_cv;
+  int parsing;
 };
 
 void al_serve_defaults(al_serve_cfg *c) {
@@ -33,17 +49,28 @@ void al_serve_defaults(al_serve_cfg *c) {
   c->threads = 1;
   c->batch = SV_BATCH;
   c->queue = 64;
-  c->max_body = 4 << 20;
+  c->max_body = 1 << 20;
   c->max_prompt_tokens = 1 << 20;
   c->max_tokens = 4096;
   c->timeout_s = 60;
+  c->request_timeout_s = 20;
   c->max_connections = 256;
+  c->max_connections_per_ip = 64;
 }
 
 typedef struct {
   al_buf body;
+  double t0; /* when the head arrived: the body must follow within --request-timeout */
   int too_big, responded;
 } sv_conn;
+
+/* Every response closes its connection, so the next request passes the gate. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r) {
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *obj) {
   char *s = json_dumps(obj, JSON_COMPACT);
@@ -51,9 +78,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
   if (!s) return MHD_NO;
   struct MHD_Response *r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
+  return queue(c, status, r);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, const sv_error *e) {
@@ -63,9 +88,8 @@ static enum MHD_Result send_error(struct MHD_Connection *c, const sv_error *e) {
   struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   if (e->status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-  enum MHD_Result ret = MHD_queue_response(c, (unsigned)e->status, r);
-  MHD_destroy_response(r);
-  return ret;
+  if (e->status == 503) MHD_add_response_header(r, "Retry-After", "1");
+  return queue(c, (unsigned)e->status, r);
 }
 
 static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt, const char *arg) {
@@ -74,16 +98,32 @@ static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *co
   return send_error(c, &e);
 }
 
-/* "Authorization: Bearer KEY", compared in constant time. */
+/* "Authorization: Bearer KEY" (the scheme is case-insensitive, RFC 9110),
+ * compared in a time that depends only on the key's length. */
 static int authorized(const al_server *s, struct MHD_Connection *c) {
   const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-  if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0) return 0;
   const char *got = h + 7, *want = s->cfg.api_key;
-  size_t n = strlen(want);
-  if (strlen(got) != n) return 0;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < n; i++) diff |= (unsigned char)(got[i] ^ want[i]);
+  while (*got == ' ') got++;
+  size_t n = strlen(want), gl = strlen(got);
+  unsigned char diff = gl != n;
+  for (size_t i = 0; i < n; i++) diff |= (unsigned char)((i < gl ? got[i] : 0) ^ want[i]);
   return diff == 0;
+}
+
+/* At most SV_PARSE_SLOTS bodies are parsed at once (each may cost 8x its size). */
+static void parse_begin(al_server *s) {
+  pthread_mutex_lock(&s->parse_mu);
+  while (s->parsing >= SV_PARSE_SLOTS) pthread_cond_wait(&s->parse_cv, &s->parse_mu);
+  s->parsing++;
+  pthread_mutex_unlock(&s->parse_mu);
+}
+
+static void parse_end(al_server *s) {
+  pthread_mutex_lock(&s->parse_mu);
+  s->parsing--;
+  pthread_cond_signal(&s->parse_cv);
+  pthread_mutex_unlock(&s->parse_mu);
 }
 
 static uint64_t fresh_seed(al_server *s) {
@@ -119,8 +159,11 @@ static void sse_done(void *cls) {
 static enum MHD_Result completions(al_server *s, struct MHD_Connection *c, sv_kind kind, sv_conn *cc) {
   sv_request r;
   sv_error e;
-  if (sv_parse_request(cc->body.data ? cc->body.data : "", cc->body.len, kind, &s->m, &s->lim, fresh_seed(s), &r, &e))
-    return send_error(c, &e);
+  parse_begin(s);
+  int prc = sv_parse_request(cc->body.data ? cc->body.data : "", cc->body.len, kind, &s->m, &s->lim, fresh_seed(s), &r, &e);
+  parse_end(s);
+  al_buf_free(&cc->body);
+  if (prc) return send_error(c, &e);
   sv_job *j = sv_job_new(&s->m, &r);
   if (sv_pool_submit(&s->pool, j)) {
     sv_job_unref(j);
@@ -130,9 +173,7 @@ static enum MHD_Result completions(al_server *s, struct MHD_Connection *c, sv_ki
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, j, sse_done);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return queue(c, MHD_HTTP_OK, resp);
   }
   pthread_mutex_lock(&j->mu);
   while (!j->done) pthread_cond_wait(&j->cv, &j->mu);
@@ -143,7 +184,7 @@ static enum MHD_Result completions(al_server *s, struct MHD_Connection *c, sv_ki
 }
 
 static enum MHD_Result route(al_server *s, struct MHD_Connection *c, const char *url, const char *method, sv_conn *cc) {
-  int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+  int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
   const char *body = cc->body.data ? cc->body.data : "";
   json_t *out = NULL;
   sv_error e;
@@ -159,19 +200,19 @@ static enum MHD_Result route(al_server *s, struct MHD_Connection *c, const char 
   }
   if (known < 0) return fail(c, 404, "not_found", "no endpoint %.200s", url);
   if (routes[known].post ? !post : !get)
-    return fail(c, 405, "method_not_allowed", "use %s for this endpoint", routes[known].post ? "POST" : "GET");
+    return fail(c, 405, "method_not_allowed", "use %s for this endpoint", routes[known].post ? "POST" : "GET (or HEAD)");
   switch (known) {
     case 0: return send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
     case 1: return send_json(c, MHD_HTTP_OK, sv_models_json(&s->m));
     case 2: return send_json(c, MHD_HTTP_OK, sv_tokenizer_info_json(&s->m));
     case 3: return completions(s, c, SV_COMPLETION, cc);
     case 4: return completions(s, c, SV_CHAT, cc);
-    case 5:
-      if (sv_tokenize(body, cc->body.len, &s->m, &out, &e)) return send_error(c, &e);
-      return send_json(c, MHD_HTTP_OK, out);
-    default:
-      if (sv_detokenize(body, cc->body.len, &s->m, &out, &e)) return send_error(c, &e);
-      return send_json(c, MHD_HTTP_OK, out);
+    default: {
+      parse_begin(s);
+      int rc = known == 5 ? sv_tokenize(body, cc->body.len, &s->m, &out, &e) : sv_detokenize(body, cc->body.len, &s->m, &out, &e);
+      parse_end(s);
+      return rc ? send_error(c, &e) : send_json(c, MHD_HTTP_OK, out);
+    }
   }
 }
 
@@ -181,21 +222,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   al_server *s = cls;
   sv_conn *cc = *con_cls;
   (void)version;
-  if (!cc) {
+  if (!cc) { /* the head (checked by the gate, Content-Length included) */
     cc = al_calloc(1, sizeof *cc);
     *con_cls = cc;
+    cc->t0 = al_now();
     if (s->cfg.api_key && strcmp(url, "/health") != 0 && !authorized(s, c)) {
       cc->responded = 1;
       return fail(c, 401, "invalid_api_key", "%s", "missing or wrong API key (send 'Authorization: Bearer KEY')");
     }
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cfg.max_body) {
-      cc->responded = 1;
-      return fail(c, 413, "request_too_large", "the request body of %.30s bytes is over the limit (--max-body)", cl);
-    }
     return MHD_YES;
   }
   if (*upload_size) {
+    if (!cc->responded && al_now() - cc->t0 > s->cfg.request_timeout_s) { /* a body trickling in */
+      cc->responded = 1;
+      al_buf_free(&cc->body);
+      *upload_size = 0;
+      return fail(c, 408, "request_timeout", "the request body did not arrive within %s", "--request-timeout");
+    }
     if (!cc->responded && !cc->too_big) {
       if (cc->body.len + *upload_size > (size_t)s->cfg.max_body) {
         cc->too_big = 1;
@@ -209,6 +252,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   cc->responded = 1;
   if (cc->too_big) return fail(c, 413, "request_too_large", "the request body is over the limit (%s)", "--max-body");
   return route(s, c, url, method, cc);
+}
+
+/* A connection handed over by the gate has closed: give its slot back. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode code) {
+  al_server *s = cls;
+  (void)socket_context;
+  if (code != MHD_CONNECTION_NOTIFY_CLOSED) return;
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && s->gate_started) sv_gate_closed(s->gate, ci->client_addr);
+}
+
+static int handoff(void *ctx, int fd, const struct sockaddr *addr, socklen_t len) {
+  al_server *s = ctx;
+  return MHD_add_connection(s->daemon, fd, addr, len) == MHD_YES ? 0 : -1;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why) {
@@ -251,7 +308,8 @@ void sv_model_free(sv_model *m) {
   memset(m, 0, sizeof *m);
 }
 
-static int resolve(const char *host, int port, struct sockaddr_storage *ss, al_err *err) {
+/* A listening socket on host:port; its fd, or -1 with err. */
+static int listen_on(const char *host, int port, al_err *err) {
   struct addrinfo hints = {0}, *res;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -260,43 +318,71 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, al_e
   snprintf(ports, sizeof ports, "%d", port);
   int rc = getaddrinfo(host, ports, &hints, &res);
   if (rc) return al_fail(err, "serve: --host %s: %s", host, gai_strerror(rc));
-  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    freeaddrinfo(res);
+    return al_fail(err, "serve: cannot listen on %s:%d: %s", host, port, strerror(e));
+  }
   freeaddrinfo(res);
-  return 0;
+  return fd;
+}
+
+static int bound_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &len)) return -1;
+  return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int al_server_start(al_server **out, const al_serve_cfg *cfg, al_err *err) {
   if (cfg->port < 0 || cfg->port > 65535) return al_fail(err, "serve: --port must be 0..65535 (got %d)", cfg->port);
-  if (cfg->max_body < 1 || cfg->max_tokens < 0 || cfg->max_prompt_tokens < 1 || cfg->timeout_s < 1 || cfg->max_connections < 1)
-    return al_fail(err, "serve: --max-body, --max-prompt-tokens, --timeout and the connection limit must be positive, --max-tokens >= 0");
+  if (cfg->max_body < 1 || cfg->max_tokens < 0 || cfg->max_prompt_tokens < 1 || cfg->timeout_s < 1 ||
+      cfg->request_timeout_s < 1 || cfg->max_connections < 1 || cfg->max_connections_per_ip < 1)
+    return al_fail(err, "serve: --max-body, --max-prompt-tokens, --timeout, --request-timeout and the connection limits must "
+                        "be positive, --max-tokens >= 0");
+  if (cfg->api_key && !cfg->api_key[0])
+    return al_fail(err, "serve: the API key is empty (an empty key would let 'Authorization: Bearer ' in); give a key or none");
   al_server *s = al_calloc(1, sizeof *s);
   s->cfg = *cfg;
   s->lim.max_prompt_tokens = cfg->max_prompt_tokens;
   s->lim.max_tokens = cfg->max_tokens;
   s->seed_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-  struct sockaddr_storage ss;
-  if (resolve(cfg->host, cfg->port, &ss, err) || load_model(&s->m, cfg, err)) {
+  pthread_mutex_init(&s->parse_mu, NULL);
+  pthread_cond_init(&s->parse_cv, NULL);
+  s->listen_fd = listen_on(cfg->host, cfg->port, err);
+  if (s->listen_fd < 0 || load_model(&s->m, cfg, err)) {
+    if (s->listen_fd >= 0) close(s->listen_fd);
     free(s);
     return -1;
   }
+  s->port = bound_port(s->listen_fd);
   if (sv_pool_start(&s->pool, &s->m, cfg, err)) goto fail;
   s->pool_started = 1;
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
-  if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-                               (unsigned)cfg->max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+  /* connections come from the gate; MHD's own limit is a backstop above the gate's */
+  s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                                   MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+                               0, NULL, NULL, on_request, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections + 64,
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                               MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
   if (!s->daemon) {
-    al_fail(err, "serve: cannot listen on %s:%d (in use, or not an address of this machine?)", cfg->host, cfg->port);
+    al_fail(err, "serve: cannot start the HTTP daemon");
     goto fail;
   }
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = info ? info->port : cfg->port;
+  sv_gate_cfg g = {.max_active = cfg->max_connections, .max_per_ip = cfg->max_connections_per_ip,
+                   .request_timeout_s = cfg->request_timeout_s, .max_body = cfg->max_body, .handoff = handoff, .ctx = s};
+  if (sv_gate_start(&s->gate, s->listen_fd, &g, err)) goto fail;
+  s->gate_started = 1;
   *out = s;
   return 0;
 fail:
+  if (s->daemon) MHD_stop_daemon(s->daemon);
   if (s->pool_started) sv_pool_stop(&s->pool);
   sv_model_free(&s->m);
+  close(s->listen_fd);
   free(s);
   return -1;
 }
@@ -305,7 +391,10 @@ int al_server_port(const al_server *s) { return s->port; }
 
 void al_server_stop(al_server *s) {
   if (!s) return;
-  if (s->daemon) MHD_stop_daemon(s->daemon); /* joins connection threads: their jobs finish first */
+  sv_gate_stop(s->gate);      /* no new connections */
+  MHD_stop_daemon(s->daemon); /* joins connection threads: their jobs finish first */
+  sv_gate_free(s->gate);
+  close(s->listen_fd);
   if (s->pool_started) sv_pool_stop(&s->pool);
   sv_model_free(&s->m);
   free(s);

@@ -65,14 +65,44 @@ static int check_model(const json_t *root, const sv_model *m, sv_error *e) {
   json_t *v = opt(root, "model");
   if (!v) return 0;
   if (!json_is_string(v)) return sv_fail(e, 400, "invalid_type", "model", "'model' must be a string");
-  if (strcmp(json_string_value(v), m->id) != 0)
+  if (json_string_length(v) != strlen(m->id) || memcmp(json_string_value(v), m->id, json_string_length(v)) != 0)
     return sv_fail(e, 404, "model_not_found", "model", "the model '%.200s' does not exist (this server serves '%.200s')",
                    json_string_value(v), m->id);
   return 0;
 }
 
-static int parse_body(const char *body, size_t len, json_t **root, sv_error *e) {
+/* A cheap pass over the body before jansson sees it: parsing costs about 60
+ * bytes per JSON value (a 4 MB body of "[]," is 1.4M values), so the values
+ * (counted as the '[', '{', ',' and ':' outside strings, an upper bound) and
+ * the nesting are bounded first. */
+static int prescan(const char *s, size_t len, long max_values, sv_error *e) {
+  long values = 0;
+  int depth = 0, in_str = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (in_str) {
+      if (c == '\\') i++;
+      else if (c == '"') in_str = 0;
+      continue;
+    }
+    if (c == '"') in_str = 1;
+    else if (c == '[' || c == '{') {
+      values++;
+      if (++depth > SV_MAX_DEPTH)
+        return sv_fail(e, 400, "invalid_json", NULL, "the request body nests deeper than %d levels", SV_MAX_DEPTH);
+    } else if (c == ']' || c == '}') depth--;
+    else if (c == ',' || c == ':') values++;
+    if (values > max_values)
+      return sv_fail(e, 400, "too_many_values", NULL,
+                     "the request body has more than %ld JSON values (this model's limit: prompts x context + 4096)",
+                     max_values);
+  }
+  return 0;
+}
+
+static int parse_body(const char *body, size_t len, long max_values, json_t **root, sv_error *e) {
   al_err err;
+  if (prescan(body, len, max_values, e)) return -1;
   if (al_json_parse(body, len, "request body", root, &err)) return sv_fail(e, 400, "invalid_json", NULL, "%s", err.msg);
   if (!json_is_object(*root)) {
     json_decref(*root);
@@ -216,6 +246,53 @@ static int parse_stop(const json_t *root, sv_request *r, sv_error *e) {
   return 0;
 }
 
+/* What must fit the context of ctx tokens: the prompt and max_tokens.
+ * A request that echoes its prompt (scoring) is never cut: a prompt longer
+ * than the context, or one with max_tokens that does not fit, is 400
+ * context_length_exceeded, as vLLM does. Any other request is fitted as the
+ * local provider fits it (so `alab eval` gets one result locally and over
+ * HTTP): max_tokens is cut to ctx - 1, then the prompt loses its first
+ * tokens until prompt + max_tokens <= ctx (llama.cpp's left truncation).
+ * Without max_tokens: 16 for completions, what fits (at least 16) for chat. */
+static int limit_context(sv_request *r, sv_kind kind, int ctx, const sv_limits *lim, long long *max_tokens, int given,
+                         sv_error *e) {
+  int longest = 0;
+  for (int i = 0; i < r->nprompts; i++) {
+    if (r->prompt_len[i] == 0)
+      return sv_fail(e, 400, "invalid_value", "prompt",
+                     "prompt %d is empty (lm-evaluation-harness sends empty prompts when max_gen_toks >= max_length: set "
+                     "max_gen_toks below max_length in --model_args)", i);
+    if (r->prompt_len[i] > lim->max_prompt_tokens)
+      return sv_fail(e, 400, "context_length_exceeded", "prompt", "prompt %d has %d tokens; this server's limit is %d (--max-prompt-tokens)",
+                     i, r->prompt_len[i], lim->max_prompt_tokens);
+    if (r->prompt_len[i] > longest) longest = r->prompt_len[i];
+  }
+  if (!given) *max_tokens = kind == SV_COMPLETION ? 16 : ctx - longest > 16 ? ctx - longest : 16;
+  if (*max_tokens > lim->max_tokens) *max_tokens = lim->max_tokens;
+  if (r->echo) {
+    if (longest + *max_tokens <= ctx) return 0;
+    if (!given && longest <= ctx) {
+      *max_tokens = ctx - longest;
+      return 0;
+    }
+    return sv_fail(e, 400, "context_length_exceeded", longest > ctx ? "prompt" : "max_tokens",
+                   "this model's context is %d tokens, but %lld were requested (%d in the prompt, %lld to generate); an "
+                   "echoed prompt is never truncated: send at most %d tokens (lm-evaluation-harness: max_length=%d in "
+                   "--model_args; alab eval: --api-tokenizer DIR truncates as the local provider does)",
+                   ctx, longest + *max_tokens, longest, *max_tokens, ctx - (int)*max_tokens, ctx);
+  }
+  if (*max_tokens > ctx - 1) *max_tokens = ctx - 1;
+  int keep = ctx - (int)*max_tokens;
+  for (int i = 0; i < r->nprompts; i++)
+    if (r->prompt_len[i] > keep) {
+      int drop = r->prompt_len[i] - keep;
+      memmove(r->prompts[i], r->prompts[i] + drop, (size_t)keep * sizeof(int32_t));
+      r->prompt_len[i] = keep;
+      r->truncated += drop;
+    }
+  return 0;
+}
+
 static int parse_fields(const json_t *root, sv_kind kind, const sv_model *m, const sv_limits *lim, uint64_t fresh_seed,
                         sv_request *r, sv_error *e) {
   int ctx = m->model.cfg.n_positions;
@@ -245,21 +322,9 @@ static int parse_fields(const json_t *root, sv_kind kind, const sv_model *m, con
   }
   if (n * r->nprompts > SV_MAX_CHOICES)
     return sv_fail(e, 400, "invalid_value", "n", "prompts x n must be at most %d", SV_MAX_CHOICES);
-  int longest = 0;
-  for (int i = 0; i < r->nprompts; i++) {
-    if (r->prompt_len[i] == 0) return sv_fail(e, 400, "invalid_value", "prompt", "prompt %d is empty", i);
-    if (r->prompt_len[i] > lim->max_prompt_tokens || r->prompt_len[i] > ctx)
-      return sv_fail(e, 400, "context_length_exceeded", "prompt", "prompt %d has %d tokens; the limit is %d", i,
-                     r->prompt_len[i], lim->max_prompt_tokens < ctx ? lim->max_prompt_tokens : ctx);
-    if (r->prompt_len[i] > longest) longest = r->prompt_len[i];
-  }
-  if (max_tokens < 0) { /* not given: OpenAI's default of 16 for completions, as much as fits for chat */
-    max_tokens = kind == SV_COMPLETION ? 16 : lim->max_tokens;
-    if (max_tokens > ctx - longest) max_tokens = ctx - longest;
-  } else if (longest + max_tokens > ctx)
-    return sv_fail(e, 400, "context_length_exceeded", "max_tokens",
-                   "this model's context is %d tokens, but %d were requested (%d in the prompt, %lld to generate)", ctx,
-                   (int)(longest + max_tokens), longest, max_tokens);
+  if (limit_context(r, kind, ctx, lim, &max_tokens, opt(root, "max_tokens") || (kind == SV_CHAT && opt(root, "max_completion_tokens")),
+                    e))
+    return -1;
   r->max_tokens = (int)max_tokens;
   r->n = (int)n;
   r->logprobs = (int)logprobs;
@@ -280,7 +345,7 @@ int sv_parse_request(const char *body, size_t len, sv_kind kind, const sv_model 
   r->kind = kind;
   r->logprobs = -1;
   json_t *root;
-  if (parse_body(body, len, &root, e)) return -1;
+  if (parse_body(body, len, sv_max_values(m), &root, e)) return -1;
   int rc = parse_fields(root, kind, m, lim, fresh_seed, r, e);
   json_decref(root);
   if (rc) sv_request_free(r);
@@ -297,7 +362,7 @@ void sv_request_free(sv_request *r) {
 
 int sv_tokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e) {
   json_t *root;
-  if (parse_body(body, len, &root, e)) return -1;
+  if (parse_body(body, len, sv_max_values(m), &root, e)) return -1;
   json_t *p = json_object_get(root, "prompt");
   int special = 1, rc = -1, n = 0;
   int32_t *ids = NULL;
@@ -320,7 +385,7 @@ done:
 
 int sv_detokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e) {
   json_t *root;
-  if (parse_body(body, len, &root, e)) return -1;
+  if (parse_body(body, len, sv_max_values(m), &root, e)) return -1;
   json_t *t = json_object_get(root, "tokens");
   int32_t *ids = NULL;
   int n = 0, rc = -1;

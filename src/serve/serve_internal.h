@@ -5,11 +5,14 @@
  *              cannot be the start of a stop string)
  *   respond.c  every JSON body the server sends
  *   worker.c   the bounded queue and the worker pool that runs sequences
+ *   gate.c     the accept loop: request heads, per-address and overload
+ *              limits, slow clients, before libmicrohttpd sees a connection
  *   http.c     libmicrohttpd glue: routing, auth, limits, SSE */
 #ifndef ALAB_SERVE_INTERNAL_H
 #define ALAB_SERVE_INTERNAL_H
 #include <jansson.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include "alab/model.h"
 #include "alab/serve.h"
 #include "alab/tok.h"
@@ -19,6 +22,7 @@
 #define SV_MAX_STOP_LEN 256
 #define SV_MAX_CHOICES 128 /* prompts x n per request */
 #define SV_BATCH 8        /* most sequences a worker steps together */
+#define SV_MAX_DEPTH 32   /* nesting of a request body */
 
 /* An error to send: HTTP status and the OpenAI error object. */
 typedef struct {
@@ -59,10 +63,15 @@ typedef struct {
   int n, echo;
   int logprobs; /* -1: none; else top-k per token (0: only the chosen token) */
   int stream, include_usage;
+  long truncated; /* prompt tokens dropped from the left to fit the context */
   int nstop;
   char *stop[SV_MAX_STOP];
   size_t stop_len[SV_MAX_STOP];
 } sv_request;
+
+/* JSON values a request body may hold before it is parsed: enough for
+ * SV_MAX_CHOICES prompts of a full context as token ids. */
+static inline long sv_max_values(const sv_model *m) { return (long)SV_MAX_CHOICES * m->model.cfg.n_positions + 4096; }
 
 /* Parses a /v1/completions or /v1/chat/completions body. A request without a
  * seed gets `fresh_seed`. Fills e (4xx) on any problem. */
@@ -150,6 +159,26 @@ int sv_pool_start(sv_pool *p, const sv_model *m, const al_serve_cfg *c, al_err *
 /* Queues a job (taking a reference); -1 when the queue is full. */
 int sv_pool_submit(sv_pool *p, sv_job *j);
 void sv_pool_stop(sv_pool *p);
+
+/* ---- the gate (gate.c) ---- */
+typedef struct {
+  int max_active;           /* connections handed over at once (--max-connections) */
+  int max_per_ip;           /* waiting + handed-over connections of one address */
+  double request_timeout_s; /* from connecting to a complete request head */
+  long max_body;            /* a larger Content-Length gets 413 */
+  /* hands a connection with a checked head over; 0 if taken (else it is closed) */
+  int (*handoff)(void *ctx, int fd, const struct sockaddr *addr, socklen_t len);
+  void *ctx;
+} sv_gate_cfg;
+typedef struct sv_gate sv_gate;
+/* Starts the accept thread on a listening socket (which it does not own). */
+int sv_gate_start(sv_gate **g, int listen_fd, const sv_gate_cfg *c, al_err *err);
+/* A handed-over connection from addr has closed. */
+void sv_gate_closed(sv_gate *g, const struct sockaddr *addr);
+/* Stops accepting (waiting connections are closed); handed-over ones may
+ * still report closes until sv_gate_free. */
+void sv_gate_stop(sv_gate *g);
+void sv_gate_free(sv_gate *g);
 
 /* ---- JSON bodies (respond.c) ---- */
 json_t *sv_error_json(const sv_error *e);

@@ -148,7 +148,7 @@ static int prefill(sv_worker *w, sv_slot *s) {
     rc = al_decoder_feed(s->d, prompt, np - 1, NULL, &err);
     for (int i = 0; r->echo && i < np; i++) sv_choice_add(c, m, prompt[i], NAN, NULL, NULL);
   }
-  c->gen_start = c->sent_bytes = c->text.len;
+  c->gen_start = c->text.len; /* an echoed prompt is streamed too (sent_bytes stays 0) */
   if (!rc && r->max_tokens > 0) rc = al_decoder_feed(s->d, prompt + np - 1, 1, NULL, &err);
   if (rc) {
     fail_job(j, "prompt", &err);
@@ -170,10 +170,6 @@ static int step(sv_worker *w, sv_slot *s) {
   const float *z = al_decoder_logits(s->d);
   int32_t tok = al_sample_logits(z, m->vocab, &r->sample, &s->rng, w->scratch);
   c->generated++;
-  if (tok == m->eot) {
-    c->finish = "stop";
-    return 0;
-  }
   int32_t top_id[SV_MAX_TOP];
   float top_lp[SV_MAX_TOP], lp = NAN;
   if (c->k >= 0) {
@@ -182,7 +178,10 @@ static int step(sv_worker *w, sv_slot *s) {
     top_k(z, m->model.cfg.vocab_size, lse, c->k, top_id, top_lp);
   }
   sv_choice_add(c, m, tok, lp, top_id, top_lp);
-  if (!sv_choice_check_stop(c, r) && c->generated >= r->max_tokens) c->finish = "length";
+  if (tok == m->eot) { /* the generated token, as OpenAI and vLLM list it, but not part of the text */
+    c->text.len = c->off[c->ntok - 1];
+    c->finish = "stop";
+  } else if (!sv_choice_check_stop(c, r) && c->generated >= r->max_tokens) c->finish = "length";
   if (!c->finish && al_decoder_pos(s->d) >= m->model.cfg.n_positions) c->finish = "length";
   if (r->stream && !c->finish) {
     pthread_mutex_lock(&j->mu);
