@@ -36,7 +36,17 @@ static void test_csv(void) {
   al_table_free(&t);
   CHECK_FAILS_WITH(al_csv_parse("a,b\n1,2\n3\n", 10, "bad.csv", &t, &err), err, "bad.csv:3: row has 1 fields");
   CHECK_FAILS_WITH(al_csv_parse("a,b\n1,\"2\n", 9, "q.csv", &t, &err), err, "q.csv:2: quoted field never closed");
-  CHECK_FAILS_WITH(al_csv_parse("a,b\n1,\"2\"x\n", 11, "q.csv", &t, &err), err, "q.csv:2: unexpected character");
+  CHECK_FAILS_WITH(al_csv_parse("a,b\n1,\"2\"x\n", 11, "q.csv", &t, &err), err, "q.csv:2:6: unexpected character 'x' after a closing quote");
+  /* the column counts from the last line break, inside a multi-line field too */
+  CHECK_FAILS_WITH(al_csv_parse("a,b\n\n\"x\ny\"z,1\n", 14, "m.csv", &t, &err), err, "m.csv:4:3: unexpected character 'z'");
+  CHECK_FAILS_WITH(al_csv_parse("a,b\n1,2\"3\n", 10, "u.csv", &t, &err), err, "u.csv:2:4: a '\"' inside an unquoted field");
+  CHECK_FAILS_WITH(al_csv_parse("a,b\r\n\r\n1,2\r\n3\r\n", 15, "c.csv", &t, &err), err, "c.csv:4: row has 1 fields");
+  /* RFC 4180: spaces are part of a field */
+  const char *sp = "a,b\n x , y \n";
+  CHECK_OK(al_csv_parse(sp, strlen(sp), "s.csv", &t, &err), err);
+  CHECK(t.n == 1 && !strcmp(col(&t, 0, "a"), " x ") && !strcmp(col(&t, 0, "b"), " y "), "spaces kept: '%s'",
+        t.n ? col(&t, 0, "a") : "");
+  al_table_free(&t);
   CHECK_FAILS_WITH(al_csv_parse("a,a\n1,2\n", 8, "d.csv", &t, &err), err, "appears twice");
   CHECK_FAILS_WITH(al_csv_parse("", 0, "z.csv", &t, &err), err, "empty file");
   CHECK_FAILS_WITH(al_csv_parse("a\n\xff\xfe\n", 5, "u.csv", &t, &err), err, "u.csv:2: column 'a' is not valid UTF-8");

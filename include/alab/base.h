@@ -95,9 +95,11 @@ int al_get_threads(void);
 typedef struct { double mean, sd, se, lo, hi; int n; } al_stat;
 /* Mean, sample sd, standard error and the 95% t-interval of x[0..n). */
 al_stat al_stat_of(const double *x, int n);
-/* Two-sided Student t quantile t_{1-alpha/2, df} (alpha = 0.05 gives 95%). */
+/* Student t quantile: the t with P(T <= t) = p (p = 0.975 gives the 95%
+ * interval's t_{0.975, df}); NAN unless 0 < p < 1 and 1 <= df <= 1e30. */
 double al_t_quantile(double p, double df);
-/* Two-sided p-value of a t statistic with df degrees of freedom. */
+/* Two-sided p-value P(|T| > |t|) of a t statistic with df degrees of
+ * freedom; NAN for a NaN t or df outside [1, 1e30]. */
 double al_t_pvalue(double t, double df);
 
 #endif

@@ -21,7 +21,7 @@
 #include "alab/base.h"
 #include "alab/provider.h"
 
-/* ---- SHA-256 (FIPS 180-4) ---- */
+/* ---- SHA-256 (FIPS 180-4, nettle) ---- */
 void al_sha256(const void *data, size_t len, uint8_t out[32]);
 /* 64 lowercase hex digits + NUL */
 void al_sha256_hex(const void *data, size_t len, char out[65]);
@@ -33,9 +33,11 @@ typedef struct {
   int *lines;    /* the line each row starts on (1-based) */
   int n;
 } al_table;
-/* RFC 4180 CSV: header row; fields separated by commas; a quoted field may
- * hold commas, doubled quotes ("") and line breaks; records end in LF or
- * CRLF; a UTF-8 byte-order mark is skipped; blank lines are skipped. */
+/* RFC 4180 CSV (libcsv, strict): header row; fields separated by commas; a
+ * quoted field may hold commas, doubled quotes ("") and line breaks; records
+ * end in LF, CRLF or CR; spaces around fields are kept; a UTF-8 byte-order
+ * mark and blank lines are skipped; a '"' inside an unquoted field is an
+ * error. A syntax error names the file, line and column ("t.csv:3:7: ..."). */
 int al_csv_parse(const char *text, size_t len, const char *where, al_table *t, al_err *err);
 int al_jsonl_parse(const char *text, size_t len, const char *where, al_table *t, al_err *err);
 /* By extension: .csv -> CSV, .jsonl/.json -> JSONL (a .json file holding one

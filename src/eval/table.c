@@ -1,6 +1,8 @@
-/* Tables read unchanged from the papers' files: RFC 4180 CSV and JSONL.
+/* Tables read unchanged from the papers' files: RFC 4180 CSV (libcsv,
+ * Debian libcsv-dev) and JSONL.
  * Each row becomes a JSON object (CSV values are strings) with the line it
  * starts on, so every later error can name file and line. */
+#include <csv.h>
 #include <string.h>
 #include <strings.h>
 #include "alab/eval.h"
@@ -23,129 +25,132 @@ void al_table_free(al_table *t) {
   memset(t, 0, sizeof *t);
 }
 
-/* One CSV record: fields appended to *fields (each a NUL-terminated string in
- * its own al_buf); *pos advances past the record's line break. Returns the
- * number of fields, 0 at end of input, -1 on a syntax error. */
+/* The fields of the CSV record being read, each a NUL-terminated al_buf. */
 typedef struct {
   al_buf *f;
   int n, cap;
 } csv_fields;
-
-static al_buf *field_new(csv_fields *fs) {
-  if (fs->n == fs->cap) {
-    fs->cap = fs->cap ? 2 * fs->cap : 16;
-    fs->f = al_realloc(fs->f, (size_t)fs->cap * sizeof *fs->f);
-  }
-  al_buf *b = &fs->f[fs->n++];
-  memset(b, 0, sizeof *b);
-  return b;
-}
 
 static void fields_clear(csv_fields *fs) {
   for (int i = 0; i < fs->n; i++) al_buf_free(&fs->f[i]);
   fs->n = 0;
 }
 
-static int csv_record(const char *s, size_t len, size_t *pos, int *line, csv_fields *fs, const char *where,
-                      al_err *err) {
-  size_t i = *pos;
-  fields_clear(fs);
-  if (i >= len) return 0;
-  for (;;) {
-    al_buf *b = field_new(fs);
-    al_buf_append(b, "", 0);
-    if (i < len && s[i] == '"') {
-      int start_line = *line;
-      i++;
-      for (;;) {
-        if (i >= len) return al_fail(err, "%s:%d: quoted field never closed (a '\"' is missing)", where, start_line);
-        if (s[i] == '"') {
-          if (i + 1 < len && s[i + 1] == '"') {
-            al_buf_append(b, "\"", 1);
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (s[i] == '\n') (*line)++;
-        al_buf_append(b, &s[i], 1);
-        i++;
-      }
-      if (i < len && s[i] != ',' && s[i] != '\n' && !(s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') &&
-          !(s[i] == '\r' && i + 1 == len))
-        return al_fail(err, "%s:%d: unexpected character '%c' after a closing quote (expected ',' or end of line)",
-                       where, *line, s[i]);
-    } else {
-      size_t j = i;
-      while (j < len && s[j] != ',' && s[j] != '\n' && !(s[j] == '\r' && (j + 1 == len || s[j + 1] == '\n'))) j++;
-      al_buf_append(b, s + i, j - i);
-      i = j;
-    }
-    b->data[b->len] = 0;
-    if (i < len && s[i] == ',') {
-      i++;
-      continue;
-    }
-    if (i < len && s[i] == '\r') i++;
-    if (i < len && s[i] == '\n') i++;
-    (*line)++;
-    break;
+/* What the libcsv callbacks build: the header, then one JSON row per record. */
+typedef struct {
+  const char *where;
+  al_table *t;
+  csv_fields hdr, rec;
+  int have_hdr, cap;
+  int line, start, in_rec; /* current line; line the open record started on */
+  int failed;
+  al_err *err;
+} csv_reader;
+
+static void on_field(void *s, size_t len, void *data) {
+  csv_reader *r = data;
+  csv_fields *fs = &r->rec;
+  if (fs->n == fs->cap) {
+    fs->cap = fs->cap ? 2 * fs->cap : 16;
+    fs->f = al_realloc(fs->f, (size_t)fs->cap * sizeof *fs->f);
   }
-  *pos = i;
-  return fs->n;
+  al_buf *b = &fs->f[fs->n++];
+  memset(b, 0, sizeof *b);
+  al_buf_append(b, s, len);
+  al_buf_append(b, "", 1);
+  b->len = len; /* the NUL stays after the data */
 }
 
-int al_csv_parse(const char *text, size_t len, const char *where, al_table *t, al_err *err) {
-  memset(t, 0, sizeof *t);
-  size_t pos = 0;
-  if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) pos = 3;
-  int line = 1, cap = 0, rc = -1;
-  csv_fields hdr = {0}, fs = {0};
-  int nh;
-  do { /* skip blank lines before the header */
-    nh = csv_record(text, len, &pos, &line, &hdr, where, err);
-  } while (nh == 1 && hdr.f[0].len == 0);
-  if (nh < 0) goto done;
-  if (nh == 0) {
-    al_fail(err, "%s: empty file (a CSV task needs a header row)", where);
+/* End of a record: the header, or a row checked against it. A record that is
+ * one empty field (a line holding only "") is skipped like a blank line. */
+static void on_record(int c, void *data) {
+  csv_reader *r = data;
+  csv_fields *fs = &r->rec;
+  r->in_rec = 0;
+  if (r->failed || (fs->n == 1 && fs->f[0].len == 0)) goto done;
+  if (!r->have_hdr) {
+    for (int a = 0; a < fs->n; a++)
+      for (int b = a + 1; b < fs->n; b++)
+        if (!strcmp(fs->f[a].data, fs->f[b].data)) {
+          r->failed = al_fail(r->err, "%s:%d: column '%s' appears twice in the header", r->where, r->start,
+                              fs->f[a].data);
+          goto done;
+        }
+    r->hdr = *fs;
+    memset(fs, 0, sizeof *fs);
+    r->have_hdr = 1;
+    return;
+  }
+  if (fs->n != r->hdr.n) {
+    r->failed = al_fail(r->err, "%s:%d: row has %d fields but the header has %d", r->where, r->start, fs->n, r->hdr.n);
     goto done;
   }
-  for (int a = 0; a < nh; a++)
-    for (int b = a + 1; b < nh; b++)
-      if (!strcmp(hdr.f[a].data, hdr.f[b].data)) {
-        al_fail(err, "%s:1: column '%s' appears twice in the header", where, hdr.f[a].data);
-        goto done;
-      }
-  for (;;) {
-    int start = line;
-    int nf = csv_record(text, len, &pos, &line, &fs, where, err);
-    if (nf < 0) goto done;
-    if (nf == 0) break;
-    if (nf == 1 && fs.f[0].len == 0) continue; /* blank line */
-    if (nf != nh) {
-      al_fail(err, "%s:%d: row has %d fields but the header has %d", where, start, nf, nh);
+  json_t *row = json_object();
+  for (int k = 0; k < fs->n; k++) {
+    json_t *v = json_stringn(fs->f[k].data, fs->f[k].len);
+    if (!v || json_object_set_new(row, r->hdr.f[k].data, v)) {
+      json_decref(row);
+      r->failed = al_fail(r->err, "%s:%d: column '%s' is not valid UTF-8", r->where, r->start, r->hdr.f[k].data);
       goto done;
     }
-    json_t *row = json_object();
-    for (int k = 0; k < nf; k++) {
-      json_t *v = json_stringn(fs.f[k].data, fs.f[k].len);
-      if (!v || json_object_set_new(row, hdr.f[k].data, v)) {
-        json_decref(row);
-        al_fail(err, "%s:%d: column '%s' is not valid UTF-8", where, start, hdr.f[k].data);
-        goto done;
-      }
-    }
-    table_push(t, row, start, &cap);
   }
-  rc = 0;
+  table_push(r->t, row, r->start, &r->cap);
 done:
-  fields_clear(&hdr);
-  fields_clear(&fs);
-  free(hdr.f);
-  free(fs.f);
-  if (rc) al_table_free(t);
-  return rc;
+  (void)c;
+  fields_clear(fs);
+}
+
+/* RFC 4180 keeps spaces around fields: none is trimmed. */
+static int no_space(unsigned char c) {
+  (void)c;
+  return 0;
+}
+
+/* The input goes to libcsv in pieces that end at a CR or LF, so a record can
+ * only end at a piece's last byte: a piece that starts outside a record and
+ * holds more than line breaks starts one on the current line. On a syntax
+ * error libcsv returns the offset of the byte it rejected, which gives the
+ * column. */
+int al_csv_parse(const char *text, size_t len, const char *where, al_table *t, al_err *err) {
+  memset(t, 0, sizeof *t);
+  csv_reader r = {.where = where, .t = t, .line = 1, .err = err};
+  struct csv_parser p;
+  if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) return al_fail(err, "%s: out of memory", where);
+  csv_set_space_func(&p, no_space);
+  size_t pos = len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0, line_at = pos;
+  while (pos < len && !r.failed) {
+    size_t end = pos;
+    while (end < len && text[end] != '\n' && text[end] != '\r') end++;
+    if (end < len) end++;
+    size_t k = pos;
+    while (k < end && (text[k] == '\n' || text[k] == '\r')) k++;
+    if (!r.in_rec && k < end) r.in_rec = 1, r.start = r.line;
+    size_t done = csv_parse(&p, text + pos, end - pos, on_field, on_record, &r);
+    if (done < end - pos && !r.failed) {
+      size_t at = pos + done;
+      int col = (int)(at - line_at) + 1;
+      if (csv_error(&p) != CSV_EPARSE)
+        r.failed = al_fail(err, "%s:%d: %s", where, r.line, csv_strerror(csv_error(&p)));
+      else if (text[at] == '"')
+        r.failed = al_fail(err, "%s:%d:%d: a '\"' inside an unquoted field (quote the whole field and write the '\"' "
+                                "as '\"\"')", where, r.line, col);
+      else
+        r.failed = al_fail(err, "%s:%d:%d: unexpected character '%c' after a closing quote (expected ',' or end of "
+                                "line)", where, r.line, col, text[at]);
+    }
+    if (text[end - 1] == '\n') r.line++, line_at = end;
+    pos = end;
+  }
+  if (!r.failed && csv_fini(&p, on_field, on_record, &r) && !r.failed)
+    r.failed = al_fail(err, "%s:%d: quoted field never closed (a '\"' is missing)", where, r.start);
+  if (!r.failed && !r.have_hdr) r.failed = al_fail(err, "%s: empty file (a CSV task needs a header row)", where);
+  csv_free(&p);
+  fields_clear(&r.hdr);
+  fields_clear(&r.rec);
+  free(r.hdr.f);
+  free(r.rec.f);
+  if (r.failed) al_table_free(t);
+  return r.failed ? -1 : 0;
 }
 
 int al_jsonl_parse(const char *text, size_t len, const char *where, al_table *t, al_err *err) {
