@@ -6,19 +6,21 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export function makeModel(name) {
+// The model directory is ROOT/NAME/MODEL (its base name is the served model id);
+// extra arguments go to serve_make_model (e.g. ['eot']).
+export function makeModel(name, extra = [], model = 'tiny') {
   const root = path.join(process.env.ALAB_TEST_TMP || '/tmp/alab-test', name);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  const dir = path.join(root, 'tiny');
-  execFileSync(process.env.SERVE_MAKE_MODEL, [dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const dir = path.join(root, model);
+  execFileSync(process.env.SERVE_MAKE_MODEL, [dir, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
 }
 
 // Resolves to { url, port, pid, stop() } once the server prints its URL.
-export function startServer(modelDir, extra = []) {
+export function startServer(modelDir, extra = [], env = process.env) {
   const proc = spawn(process.env.ALAB_BIN, ['serve', '--model', modelDir, '--port', '0', ...extra],
-                     { stdio: ['ignore', 'pipe', 'inherit'] });
+                     { stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('alab serve did not start: ' + out)), 30000);
