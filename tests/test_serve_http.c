@@ -414,6 +414,127 @@ static void test_limits(const char *model_dir) {
   al_server_stop(s);
 }
 
+/* One raw exchange on a fresh connection: sends req[0..len), reads until the
+ * server closes; returns the bytes read into out (NUL-terminated). */
+static size_t raw(int port, const char *req, size_t len, char *out, size_t cap) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = {.tv_sec = 10};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t got = 0;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    for (size_t sent = 0; sent < len;) {
+      ssize_t w = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+      if (w <= 0) break;
+      sent += (size_t)w;
+    }
+    for (ssize_t r; got + 1 < cap && (r = read(fd, out + got, cap - 1 - got)) > 0;) got += (size_t)r;
+  }
+  out[got] = 0;
+  close(fd);
+  return got;
+}
+
+/* A raw response: its status, one status line, and an OpenAI-shaped JSON error body. */
+static void expect_raw_error(int port, const char *req, size_t len, int want, const char *what) {
+  static char out[1 << 16];
+  raw(port, req, len, out, sizeof out);
+  int status = 0;
+  sscanf(out, "HTTP/1.%*d %d", &status);
+  const char *body = strstr(out, "\r\n\r\n");
+  json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL;
+  int lines = !strncmp(out, "HTTP/1.", 7); /* a response sent twice shows a second status line */
+  for (const char *p = out; (p = strstr(p, "\r\nHTTP/1.")); p++) lines++;
+  CHECK(status == want && lines == 1 && json_is_string(json_object_get(json_object_get(j, "error"), "message")),
+        "%s: status %d (want %d), %d status lines, body %.80s", what, status, want, lines, body ? body + 4 : "(none)");
+  json_decref(j);
+}
+
+/* Protocol edges: errors made before a request reaches the routes are JSON
+ * too, HEAD works, a 413 comes after the body has been read, the Bearer
+ * scheme is case-insensitive, an empty key is refused. */
+static void test_protocol(const char *model_dir) {
+  al_serve_cfg c;
+  al_serve_defaults(&c);
+  c.model_dir = model_dir;
+  c.port = 0;
+  c.workers = 1;
+  c.max_body = 4096;
+  c.api_key = "";
+  al_server *s;
+  al_err err;
+  CHECK(al_server_start(&s, &c, &err) == -1 && strstr(err.msg, "empty"), "an empty API key is refused");
+  c.api_key = "sekrit";
+  CHECK_OK(al_server_start(&s, &c, &err), err);
+  int port = al_server_port(s);
+  char b[128];
+  snprintf(b, sizeof b, "http://127.0.0.1:%d", port);
+  long st;
+  json_t *r = http(b, "/v1/models", NULL, "Authorization: bearer sekrit", &st, NULL);
+  CHECK(st == 200, "'bearer' (lower case) is the Bearer scheme: %ld", st);
+  json_decref(r);
+  expect_error(b, "/v1/models", NULL, "Authorization: Bearer ", 401, "an empty key never authenticates");
+  expect_error(b, "/v1/models", NULL, "Authorization: Bearer sekri", 401, "a prefix of the key");
+#define REQ(s) s, strlen(s)
+  static char out[4096];
+  raw(port, REQ("HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"), out, sizeof out);
+  CHECK(!strncmp(out, "HTTP/1.1 200", 12), "HEAD /health: %.40s", out);
+  expect_raw_error(port, REQ("GET /health HTTP/1.1\r\n\r\n"), 400, "HTTP/1.1 without Host");
+  expect_raw_error(port, REQ("GET /health HTTP/2.0\r\nHost: x\r\n\r\n"), 505, "HTTP/2.0");
+  expect_raw_error(port, REQ("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n{}"), 400,
+                   "a bad Content-Length");
+  expect_raw_error(port, REQ("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400,
+                   "conflicting Content-Lengths");
+  expect_raw_error(port, REQ("GARBAGE\r\n\r\n"), 400, "a malformed request line");
+  al_buf big = {0};
+  al_buf_printf(&big, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
+  for (int i = 0; i < 20000; i++) al_buf_append(&big, "a", 1);
+  al_buf_append(&big, "\r\n\r\n", 4);
+  expect_raw_error(port, big.data, big.len, 431, "a head over 16 KiB");
+  /* a client that sends its whole body before reading (as Python's do) reads the 413 */
+  big.len = 0;
+  al_buf_printf(&big, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekrit\r\nContent-Length: 3000000\r\n\r\n");
+  for (int i = 0; i < 3000000; i++) al_buf_append(&big, " ", 1);
+  expect_raw_error(port, big.data, big.len, 413, "413 after a 3 MB body");
+  al_buf_free(&big);
+  r = http(b, "/health", NULL, NULL, &st, NULL);
+  CHECK(st == 200, "serving after the protocol edges");
+  json_decref(r);
+  al_server_stop(s);
+#undef REQ
+}
+
+/* Streamed with echo: the chunks hold the prompt's text as well as its log-probs. */
+static void test_stream_echo(void) {
+  const char *body = "{\"prompt\": \"Hello, world\", \"max_tokens\": 6, \"temperature\": 0, \"echo\": true, \"logprobs\": 1%s}";
+  char plain[256], streamed[256];
+  snprintf(plain, sizeof plain, body, "");
+  snprintf(streamed, sizeof streamed, body, ", \"stream\": true");
+  long st;
+  json_t *r = post("/v1/completions", plain, &st);
+  const char *want = choice_text(r, 0);
+  al_buf raw_sse, text = {0};
+  json_decref(http(base, "/v1/completions", streamed, NULL, &st, &raw_sse));
+  al_buf_append(&raw_sse, "", 1);
+  size_t ntok = 0;
+  for (char *line = strtok(raw_sse.data, "\n"); line; line = strtok(NULL, "\n")) {
+    json_t *ev = strncmp(line, "data: {", 7) ? NULL : json_loads(line + 6, 0, NULL);
+    json_t *ch = json_array_get(json_object_get(ev, "choices"), 0);
+    const char *t = json_string_value(json_object_get(ch, "text"));
+    if (t) al_buf_append(&text, t, strlen(t));
+    ntok += json_array_size(json_object_get(json_object_get(ch, "logprobs"), "tokens"));
+    json_decref(ev);
+  }
+  al_buf_append(&text, "", 1);
+  size_t want_tok = json_array_size(json_object_get(json_object_get(json_array_get(json_object_get(r, "choices"), 0), "logprobs"), "tokens"));
+  CHECK(want && !strncmp(want, "Hello, world", 12) && !strcmp(text.data, want) && ntok == want_tok,
+        "streamed echo text '%s' (%zu tokens) equals the plain '%s' (%zu tokens)", text.data, ntok, want ? want : "", want_tok);
+  al_buf_free(&text);
+  al_buf_free(&raw_sse);
+  json_decref(r);
+}
+
 static void *hammer(void *a) {
   job_arg *j = a;
   char *b = (char *)j->body;
@@ -483,8 +604,10 @@ int main(void) {
   test_determinism();
   test_chat_and_tokenizer();
   test_bad_requests();
+  test_stream_echo();
   al_server_stop(s);
   test_limits(mdir);
+  test_protocol(mdir);
   test_queue_full(mdir);
   al_decoder_free(d);
   al_model_free(&LM);
