@@ -252,6 +252,9 @@ int main(void) {
     al_score_req s = {"Hello w", "orld!"}; /* " world" straddles the boundary */
     CHECK_FAILS_WITH(http->score(http, &s, 1, &r, &err), err, "straddle");
     CHECK(strstr(err.msg, "--api-tokenizer") != NULL, "suggests token-id mode: %s", err.msg);
+    al_score_req w = {"Hello wor", "ld"}; /* the continuation lies inside " world": still a straddle, not the server's fault */
+    CHECK_FAILS_WITH(http->score(http, &w, 1, &r, &err), err, "straddle");
+    CHECK(strstr(err.msg, "--api-tokenizer") != NULL, "suggests token-id mode: %s", err.msg);
   }
 
   /* 2b. fuzz: mutated responses must give a score or an error, never a crash */

@@ -111,8 +111,8 @@ static int parse_score(const http_impl *H, const json_t *r, int i, const al_scor
     while (a < ntok && json_integer_value(json_array_get(off, (size_t)a)) < plen) a++;
     b = a;
     while (b < ntok && json_integer_value(json_array_get(off, (size_t)b)) < flen) b++;
-    if (b == a) return no_prompt_logprobs(err, H, i, "no token covers the continuation");
-    if (json_integer_value(json_array_get(off, (size_t)a)) != plen)
+    /* no token starts at the prompt's end: one straddles it (it may hold the whole continuation) */
+    if (a == ntok || json_integer_value(json_array_get(off, (size_t)a)) != plen)
       return al_fail(err,
                      "request %d: the server's tokens straddle the prompt/continuation boundary (no token starts at "
                      "character %ld), so the continuation's log-prob is not defined; use token-id mode "
