@@ -33,4 +33,4 @@ set_tests_properties(serve_load_node PROPERTIES
 add_test(NAME serve_attack_node COMMAND node ${CMAKE_CURRENT_SOURCE_DIR}/node/serve_attack.mjs)
 set_tests_properties(serve_attack_node PROPERTIES
   ENVIRONMENT "ALAB_BIN=$<TARGET_FILE:alab>;SERVE_MAKE_MODEL=$<TARGET_FILE:serve_make_model>;ALAB_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/tmp;ALAB_SANITIZE=${ALAB_SANITIZE};ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=4;OMP_NUM_THREADS=2"
-  TIMEOUT 300)
+  PROCESSORS 2 TIMEOUT 300)

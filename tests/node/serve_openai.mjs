@@ -4,7 +4,8 @@
 // and a fuzz of mutated request bodies over HTTP that must never crash the
 // server or get anything but a 2xx or a 4xx JSON error.
 import OpenAI from 'openai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { makeModel, startServer, check, done } from './serve_helper.mjs';
 
 const dir = makeModel('serve_openai_node');
@@ -104,4 +105,21 @@ check(models.data[0].id === 'tiny' && models.data[0].context_length === 128, 'mo
 check((await fetch(keyed.url + '/health')).status === 200, '/health needs no key');
 check((await fetch(keyed.url + '/tokenizer_info')).status === 401, 'tokenizer_info needs the key');
 await keyed.stop();
+
+// the key from the environment or a file (not on the command line, where ps shows it); an empty key is refused
+const fromEnv = await startServer(dir, [], { ...process.env, ALAB_SERVE_API_KEY: 'envk3y' });
+check((await new OpenAI({ baseURL: fromEnv.url + '/v1', apiKey: 'envk3y', maxRetries: 0 }).models.list()).data.length === 1,
+      'key from ALAB_SERVE_API_KEY');
+await expectStatus(new OpenAI({ baseURL: fromEnv.url + '/v1', apiKey: '', maxRetries: 0 }).models.list(), 401, 'empty Bearer');
+await fromEnv.stop();
+const keyFile = dir + '.key';
+writeFileSync(keyFile, 'filek3y\n');
+const fromFile = await startServer(dir, ['--api-key-file', keyFile]);
+check((await new OpenAI({ baseURL: fromFile.url + '/v1', apiKey: 'filek3y', maxRetries: 0 }).models.list()).data.length === 1,
+      'key from --api-key-file (its first line)');
+await fromFile.stop();
+for (const [args, env] of [[['--api-key', ''], process.env], [[], { ...process.env, ALAB_SERVE_API_KEY: '' }]]) {
+  const r = spawnSync(process.env.ALAB_BIN, ['serve', '--model', dir, '--port', '0', ...args], { env, timeout: 20000 });
+  check(r.status === 2 && /API key is empty/.test(r.stderr.toString()), `an empty key is a usage error (exit ${r.status})`);
+}
 done();
