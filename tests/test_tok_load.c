@@ -142,13 +142,16 @@ int main(void) {
 
   /* merges.txt */
   put_vocab(", \"ab\": 256, \"abc\": 257, \"\xc4\xa0" "a\": 258, \"<|endoftext|>\": 259");
-  puts_("merges.txt", "#version: 0.2\na b\nab c\n\n");
+  puts_("merges.txt", "#version: 0.2\na b\nab c\n\xc4\xa0 a\n\n");
   CHECK_OK(al_tok_load(&t, dir, &err), err);
-  CHECK(t && al_tok_n_merges(t) == 2 && al_tok_eot(t) == 259 && al_tok_is_special(t, 259), "two merges, eot 259");
+  CHECK(t && al_tok_n_merges(t) == 3 && al_tok_eot(t) == 259 && al_tok_is_special(t, 259), "three merges, eot 259");
   al_tok_free(t);
   t = NULL;
-  puts_("merges.txt", "a b\r\nab c\r\n"); /* no header, CRLF */
+  puts_("merges.txt", "a b\r\nab c\r\n\xc4\xa0 a\r\n"); /* no header, CRLF */
   CHECK_OK(load(&err), err);
+  /* truncated: a token of the vocabulary ("\xc4\xa0a", id 258) that no merge makes */
+  puts_("merges.txt", "#version: 0.2\na b\nab c\n");
+  CHECK_FAILS_WITH(load(&err), err, "merges.txt: 1 tokens of the vocabulary are made by no merge (the first: id 258)");
   puts_("merges.txt", "#version: 0.2\na b\nabc\n");
   CHECK_FAILS_WITH(load(&err), err, "merges.txt:3: expected two tokens separated by one space, got \"abc\"");
   puts_("merges.txt", "#version: 0.2\na  b\n");

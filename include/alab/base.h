@@ -58,6 +58,10 @@ typedef struct { FILE *f; char *path; char *tmp; } al_atomic;
 int al_atomic_open(al_atomic *a, const char *path, al_err *err);
 int al_atomic_commit(al_atomic *a, al_err *err); /* fsync + rename; closes */
 void al_atomic_abort(al_atomic *a);              /* closes and removes the temp */
+/* Removes dir's temp files ("NAME.tmp.PID") left by writers that were killed
+ * (PID no longer running); returns how many, or -1. A run calls it when it
+ * starts, so kills never accumulate temp files. */
+int al_remove_stale_temps(const char *dir, al_err *err);
 int al_mkdir_p(const char *path, al_err *err);
 int al_file_exists(const char *path);
 /* Joins a and b with one '/', into a fresh string. */
@@ -87,8 +91,11 @@ void al_progress_update(al_progress *p, uint64_t done);
 void al_progress_finish(al_progress *p);
 
 /* ---- threads ---- */
-/* Sets the thread count for OpenMP kernels and OpenBLAS (0 = all cores). */
+/* Sets the thread count for OpenMP kernels and OpenBLAS; 0 means
+ * al_default_threads(). */
 void al_set_threads(int n);
+/* OMP_NUM_THREADS when set to a positive number, else the number of cores. */
+int al_default_threads(void);
 int al_get_threads(void);
 
 /* ---- small statistics shared by experiments and evaluation ---- */

@@ -13,6 +13,10 @@ int al_json_parse(const char *text, size_t len, const char *where, json_t **out,
 /* Writes pretty JSON (sorted keys off, 2-space indent) atomically. */
 int al_json_save_file(const char *path, const json_t *root, al_err *err);
 
+/* x as a JSON number, or null when x is NaN or infinite (JSON has neither;
+ * jansson's json_real returns NULL for them). */
+json_t *al_json_real_or_null(double x);
+
 /* Typed getters: fail with "where: field 'key' missing / not an integer ...". */
 int al_json_get_int(const json_t *obj, const char *key, long long *out, const char *where, al_err *err);
 int al_json_get_double(const json_t *obj, const char *key, double *out, const char *where, al_err *err);

@@ -126,7 +126,13 @@ int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const
  * accepted on load), tokenizer files (vocab.json + merges.txt) when a
  * tokenizer is given. Writes are atomic. */
 struct al_tok;
+struct json_t;
+/* A model with a NaN or infinite parameter is refused with the tensor's name,
+ * when saved and when loaded. _with adds the keys of extra_config (may be
+ * NULL) to config.json: a training run records its settings there. */
 int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *dir, al_err *err);
+int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const struct json_t *extra_config,
+                           const char *dir, al_err *err);
 int al_model_load_dir(al_model *m, const char *dir, al_err *err);
 int al_config_load(al_gpt2_config *c, const char *path, al_err *err);
 int al_config_save(const al_gpt2_config *c, const char *path, al_err *err);

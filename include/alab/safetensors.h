@@ -60,6 +60,10 @@ const char *al_st_meta(const al_st_file *f, const char *key);
 /* Converts a tensor to float32 into out[0..numel): F32, F16, BF16 and F64
  * are accepted; other dtypes are refused with a message naming the tensor. */
 int al_st_read_f32(const al_st_file *f, const al_st_entry *e, float *out, al_err *err);
+/* Fails with "where: tensor 'name' holds NaN at index i ..." if any of x[0..n)
+ * is NaN or infinite: models and trainer states never hold one (written or
+ * read). */
+int al_check_finite(const float *x, size_t n, const char *where, const char *tensor, al_err *err);
 /* "[3, 4]" for messages. */
 void al_st_shape_str(const int64_t *shape, int ndim, char *out, size_t cap);
 

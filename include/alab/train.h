@@ -3,15 +3,21 @@
  * N steps, a metrics.jsonl line per step, checkpoints with exact resume.
  *
  * out_dir is a Hugging Face model directory that is also a run directory:
- *   config.json, model.safetensors, vocab.json + merges.txt   the model
+ *   config.json, model.safetensors, vocab.json + merges.txt   the model;
+ *                               config.json also holds "alab_train": the
+ *                               run's settings and thread count
  *   trainer_state.safetensors   params + AdamW moments + {step, loader state,
- *                               settings}: one atomic file, so a kill leaves a
- *                               consistent state to resume from
+ *                               settings, threads}: one atomic file, written
+ *                               last at each checkpoint, so a kill at any
+ *                               instant leaves a run that resumes exactly
+ *                               (the rules are in src/train/checkpoint.c)
  *   metrics.jsonl               {"step","loss","lr","grad_norm","tokens_per_s",
  *                               "elapsed_s"} per step, plus "val_loss" on
- *                               evaluation steps
+ *                               evaluation steps (null for a non-finite value)
  * Same seed and thread count: bit-identical losses, with or without a
- * kill and resume in between. */
+ * kill and resume in between. A step whose loss or gradient norm is not
+ * finite stops the run with an error before it is applied, so no checkpoint
+ * ever holds a diverged model. */
 #ifndef ALAB_TRAIN_H
 #define ALAB_TRAIN_H
 #include "alab/data.h"
@@ -29,8 +35,12 @@ typedef struct {
   uint64_t seed;                  /* data order */
   int shuffle;
   int resume;                     /* continue from out_dir/trainer_state.safetensors if present */
+  int overwrite;                  /* start anew in an out_dir that holds another run's state or model */
   int save_final;                 /* write the model directory at the end */
   const char *out_dir;            /* NULL: nothing written (experiments' inner models) */
+  /* Every setting that must match for a resume (a JSON object; the CLI's
+   * flags). NULL: the fields of this struct that shape the numbers. */
+  const struct json_t *settings;
   /* Optional source of training batches instead of windows of the token
    * segments (e.g. prompt/completion examples with prompt targets set to -1,
    * which the loss ignores). It fills inputs and targets [batch * seq_len]
@@ -42,6 +52,7 @@ typedef struct {
 } al_train_cfg;
 
 typedef struct {
+  long start_step;     /* where this call began (> 0 when resumed) */
   long steps_done;
   double final_loss;   /* mean training loss of the last step */
   double val_loss;     /* last held-out loss (NAN if no validation data) */
@@ -58,7 +69,9 @@ double al_train_lr(const al_train_cfg *c, long step);
 /* Trains m (initialised or loaded by the caller) on train segments; val may
  * be empty (nval 0). tok (may be NULL) is saved with the model. With
  * cfg->resume and a trainer state in out_dir, params, moments, step and data
- * position are restored from it first. */
+ * position are restored from it first, after checking that its settings
+ * equal cfg's (each one that differs is named). Without resume, an out_dir
+ * holding a trainer state or a model is refused unless cfg->overwrite. */
 int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
              const al_tok *tok, al_train_result *res, al_err *err);
 

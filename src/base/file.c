@@ -1,6 +1,8 @@
 /* Files: whole reads, atomic writes (temp + fsync + rename), directories, mmap. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +45,17 @@ int al_atomic_open(al_atomic *a, const char *path, al_err *err) {
   return 0;
 }
 
+/* The crash-consistency test hook: with ALAB_TEST_KILL_AT_WRITE=N in the
+ * environment, the process kills itself with SIGKILL just before its Nth
+ * rename into place (counted from 1 over the process), as a kill -9 at that
+ * instant would. tests/test_train_kill.c kills a run at every write of its
+ * checkpoints this way and checks that --resume ends byte-identical. */
+static void kill_at_write_for_tests(void) {
+  static int renames;
+  const char *n = getenv("ALAB_TEST_KILL_AT_WRITE");
+  if (n && ++renames == atoi(n)) raise(SIGKILL);
+}
+
 static void atomic_release(al_atomic *a) {
   free(a->path);
   free(a->tmp);
@@ -60,6 +73,7 @@ int al_atomic_commit(al_atomic *a, al_err *err) {
     atomic_release(a);
     return rc;
   }
+  kill_at_write_for_tests();
   if (rename(a->tmp, a->path) != 0) {
     int rc = al_fail(err, "%s: cannot rename into place: %s", a->path, strerror(errno));
     unlink(a->tmp);
@@ -84,6 +98,31 @@ int al_write_file_atomic(const char *path, const void *data, size_t len, al_err 
     return al_fail(err, "%s: write failed", path);
   }
   return al_atomic_commit(&a, err);
+}
+
+/* "NAME.tmp.PID" with PID a number: the temp file of al_atomic_open. */
+static long temp_owner(const char *name) {
+  const char *t = NULL;
+  for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp.")) t = p;
+  if (!t || t == name || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5)) return 0;
+  return strtol(t + 5, NULL, 10);
+}
+
+int al_remove_stale_temps(const char *dir, al_err *err) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? 0 : al_fail(err, "%s: cannot list: %s", dir, strerror(errno));
+  int removed = 0, rc = 0;
+  for (struct dirent *e; !rc && (e = readdir(d));) {
+    long pid = temp_owner(e->d_name);
+    /* a live process (kill(pid, 0) succeeds or is only refused) may still be writing it */
+    if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char *path = al_path_join(dir, e->d_name);
+    if (unlink(path) == 0) removed++;
+    else if (errno != ENOENT) rc = al_fail(err, "%s: cannot remove a stale temp file: %s", path, strerror(errno));
+    free(path);
+  }
+  closedir(d);
+  return rc ? rc : removed;
 }
 
 int al_mkdir_p(const char *path, al_err *err) {

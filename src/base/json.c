@@ -1,6 +1,11 @@
 /* JSON on jansson: errors with file, line and column; typed field access. */
+#include <math.h>
 #include <string.h>
 #include "alab/json.h"
+
+/* JSON has no NaN or infinity (jansson refuses them: json_real returns NULL),
+ * so a number that may be non-finite goes out as null. */
+json_t *al_json_real_or_null(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 int al_json_parse(const char *text, size_t len, const char *where, json_t **out, al_err *err) {
   json_error_t je;

@@ -37,7 +37,7 @@ int cmd_collapse(int argc, char **argv) {
       {"lm-temperature", FLAG_DOUBLE, &c.lm_temperature, "lm: sampling temperature (1: the model's own distribution)"},
       {"lm-heldout", FLAG_I64, &c.lm_heldout, "lm: real held-out tokens every generation is tested on"},
       {"lm-max-story", FLAG_INT, &c.lm_max_story, "lm: a sampled story is cut at this many tokens"},
-      {"threads", FLAG_INT, &threads, "threads (0: all cores); the lm part trains one model per thread"},
+      {"threads", FLAG_INT, &threads, "threads (0: OMP_NUM_THREADS if set, else all cores); the lm part trains one model per thread"},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };

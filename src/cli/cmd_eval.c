@@ -38,7 +38,7 @@ int cmd_eval(int argc, char **argv) {
       {"out", FLAG_STRING, &out, "folder for results.json + examples.jsonl (the summary is printed either way)"},
       {"limit", FLAG_INT, &limit, "evaluate only the first N examples (0 = all)"},
       {"batch", FLAG_INT, &batch, "examples per provider call"},
-      {"threads", FLAG_INT, &threads, "local provider: examples scored in parallel (0 = all cores)"},
+      {"threads", FLAG_INT, &threads, "local provider: examples scored in parallel (0: OMP_NUM_THREADS if set, else all cores)"},
       {"naive", FLAG_BOOL, &naive, "local provider: one full forward pass per class, one example at a time"},
       {"bootstrap", FLAG_INT, &nboot, "bootstrap resamples for the 95% intervals"},
       {"seed", FLAG_I64, &seed, "bootstrap and sampling seed"},

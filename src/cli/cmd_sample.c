@@ -23,23 +23,19 @@ int cmd_sample(int argc, char **argv) {
   flag_def f[] = {
       {"model", FLAG_STRING, &model, "model directory"},
       {"prompt", FLAG_STRING, &prompt, "prompt text (<|endoftext|> is the special token)"},
-      {"tokens", FLAG_INT, &ntok, "maximum new tokens per sample"},
-      {"samples", FLAG_INT, &nsamples, "number of samples"},
-      {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature (0: greedy)"},
-      {"top-k", FLAG_INT, &top_k, "keep the k most likely tokens (0: off)"},
-      {"top-p", FLAG_DOUBLE, &top_p, "nucleus sampling mass (1: off)"},
+      {"tokens", FLAG_INT, &ntok, "maximum new tokens per sample", "[1, inf)"},
+      {"samples", FLAG_INT, &nsamples, "number of samples", "[1, inf)"},
+      {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature (0: greedy)", "[0, inf)"},
+      {"top-k", FLAG_INT, &top_k, "keep the k most likely tokens (0: off)", "[0, inf)"},
+      {"top-p", FLAG_DOUBLE, &top_p, "nucleus sampling mass (1: off)", "(0, 1]"},
       {"stop-at-eot", FLAG_BOOL, &stop_eot, "stop a sample at <|endoftext|>"},
       {"seed", FLAG_I64, &seed, "sampling seed"},
-      {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+      {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
   };
   flag_cmd cmd = {"alab sample [flags]", "Generates text from a model directory, printing it as it is produced.", f,
                   sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
-  if (ntok < 1 || nsamples < 1 || temperature < 0 || top_k < 0 || !(top_p > 0 && top_p <= 1)) {
-    fprintf(stderr, "alab sample: need --tokens >= 1, --samples >= 1, --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1\n");
-    return 2;
-  }
   al_set_threads(threads);
   al_err err;
   al_model m;

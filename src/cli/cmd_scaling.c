@@ -56,7 +56,7 @@ int cmd_scaling(int argc, char **argv) {
       {"alpha", FLAG_DOUBLE, &alpha, "significance level of the trend tests"},
       {"out", FLAG_STRING, &out, "output folder: scaling.json, scaling.svg, one eval folder per model"},
       {"limit", FLAG_INT, &limit, "evaluate only the first N examples (0 = all)"},
-      {"threads", FLAG_INT, &threads, "local provider: examples scored in parallel (0 = all cores)"},
+      {"threads", FLAG_INT, &threads, "local provider: examples scored in parallel (0: OMP_NUM_THREADS if set, else all cores)"},
       {"bootstrap", FLAG_INT, &nboot, "bootstrap resamples"},
       {"seed", FLAG_I64, &seed, "seed"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},

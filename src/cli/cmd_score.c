@@ -21,9 +21,9 @@ static int score_pair(al_decoder *d, const al_tok *tok, const char *prompt, cons
   int greedy;
   if (!al_score_continuation(d, p, np, c, nc, &sum, per, &greedy, err)) {
     json_t *pt = json_array();
-    for (int i = 0; i < nc; i++) json_array_append_new(pt, json_real(per[i]));
-    json_t *o = json_pack("{s:s, s:s, s:f, s:o, s:b, s:i}", "prompt", prompt, "continuation", cont, "logprob", sum,
-                          "per_token", pt, "is_greedy", greedy, "continuation_tokens", nc);
+    for (int i = 0; i < nc; i++) json_array_append_new(pt, al_json_real_or_null(per[i]));
+    json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:b, s:i}", "prompt", prompt, "continuation", cont, "logprob",
+                          al_json_real_or_null(sum), "per_token", pt, "is_greedy", greedy, "continuation_tokens", nc);
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
     puts(s);
     free(s);
@@ -49,10 +49,11 @@ static int score_text(al_decoder *d, const al_tok *tok, const char *text, al_err
     double sum = 0;
     for (int i = 0; i < n; i++) {
       json_array_append_new(tk, json_integer(ids[i]));
-      json_array_append_new(lps, i ? json_real(lp[i]) : json_null());
+      json_array_append_new(lps, i ? al_json_real_or_null(lp[i]) : json_null());
       if (i) sum += lp[i];
     }
-    json_t *o = json_pack("{s:s, s:o, s:o, s:f}", "text", text, "tokens", tk, "token_logprobs", lps, "logprob", sum);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "text", text, "tokens", tk, "token_logprobs", lps, "logprob",
+                          al_json_real_or_null(sum));
     char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
     puts(s);
     free(s);
@@ -95,7 +96,7 @@ int cmd_score(int argc, char **argv) {
       {"continuation", FLAG_STRING, &cont, "continuation whose log-probability given the prompt is printed"},
       {"input", FLAG_STRING, &input, "JSONL file of {\"prompt\", \"continuation\"} lines"},
       {"text", FLAG_STRING, &text, "score every token of this text (like an echo request)"},
-      {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+      {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
   };
   flag_cmd cmd = {"alab score [flags]",
                   "Prints, as JSON lines, the log-probability of each continuation given its prompt (sum, per token, "

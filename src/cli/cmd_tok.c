@@ -1,6 +1,7 @@
 /* `alab tok`: train a byte-level BPE tokenizer on a corpus, and encode or
  * decode with any tokenizer directory (vocab.json + merges.txt, encoder.json
  * + vocab.bpe, tokenizer.json) or the byte tokenizer ("byte"). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static int tok_train(int argc, char **argv) {
   int vocab = 4096;
   const flag_def flags[] = {
       {"corpus", FLAG_STRING, &corpus, "training text (documents may be separated by <|endoftext|>)"},
-      {"vocab", FLAG_INT, &vocab, "vocabulary size including the 256 bytes and <|endoftext|> (257..65536)"},
+      {"vocab", FLAG_INT, &vocab, "vocabulary size including the 256 bytes and <|endoftext|>", "[257, 65536]"},
       {"out", FLAG_STRING, &out, "directory to write vocab.json + merges.txt into (e.g. a model directory)"},
   };
   const flag_cmd cmd = {"alab tok train --corpus FILE --out DIR [--vocab N]",
@@ -75,37 +76,71 @@ static int tok_encode(int argc, char **argv) {
   return 0;
 }
 
-static int tok_decode(int argc, char **argv) {
-  const char *tokenizer = "byte", *pos[4096];
-  int npos = 0;
-  const flag_def flags[] = {{"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory, or byte"}};
-  const flag_cmd cmd = {"alab tok decode [--tokenizer DIR] ID...", "Prints the text of token ids.", flags, 1};
-  int rc = flags_parse(&cmd, argc, argv, pos, 4096, &npos);
-  if (rc) return rc > 0 ? 0 : 2;
-  int32_t *ids = al_malloc(sizeof *ids * (size_t)(npos + 1));
-  for (int i = 0; i < npos; i++) {
+/* Token ids: decimal, separated by white space (a file, or the arguments). */
+static int parse_ids(const char *text, const char *where, int32_t **ids, size_t *n) {
+  size_t cap = 0;
+  *ids = NULL;
+  *n = 0;
+  for (const char *p = text;;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    if (!*p) return 0;
     char *end;
-    long v = strtol(pos[i], &end, 10);
-    if (*end || end == pos[i] || v < 0 || v > INT32_MAX) {
-      free(ids);
-      return fprintf(stderr, "alab tok decode: '%s' is not a token id\n", pos[i]), 2;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || errno || v < 0 || v > INT32_MAX || (*end && !strchr(" \t\n\r", *end))) {
+      int len = (int)strcspn(p, " \t\n\r");
+      fprintf(stderr, "alab tok decode: %s: '%.*s' is not a token id\n", where, len < 80 ? len : 80, p);
+      return -1;
     }
-    ids[i] = (int32_t)v;
+    if (*n == cap) *ids = al_realloc(*ids, (cap = cap ? 2 * cap : 1024) * sizeof **ids);
+    (*ids)[(*n)++] = (int32_t)v;
+    p = end;
   }
+}
+
+static int tok_decode(int argc, char **argv) {
+  const char *tokenizer = "byte", *in = NULL, **pos = al_malloc((size_t)argc * sizeof *pos);
+  int npos = 0;
+  const flag_def flags[] = {
+      {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory, or byte"},
+      {"in", FLAG_STRING, &in, "read the ids (separated by white space) from this file instead of the arguments"},
+  };
+  const flag_cmd cmd = {"alab tok decode [--tokenizer DIR] (ID... | --in FILE)", "Prints the text of token ids.", flags,
+                        sizeof flags / sizeof flags[0]};
+  int rc = flags_parse(&cmd, argc, argv, pos, argc, &npos);
+  if (rc) return free(pos), rc > 0 ? 0 : 2;
   al_err err = {{0}};
-  al_tok *t;
-  char *text;
-  size_t len;
-  if (open_tok(tokenizer, &t, &err) || al_tok_decode(t, ids, (size_t)npos, &text, &len, &err)) {
-    free(ids);
-    return fprintf(stderr, "alab tok decode: %s\n", err.msg), 1;
+  al_buf args = {0};
+  char *text = NULL;
+  if (in && npos) {
+    fprintf(stderr, "alab tok decode: give ids as arguments or --in FILE, not both\n");
+    rc = 2;
+  } else if (in && al_read_file(in, &text, NULL, &err)) {
+    fprintf(stderr, "alab tok decode: %s\n", err.msg);
+    rc = 1;
   }
-  fwrite(text, 1, len, stdout);
-  printf("\n");
+  for (int i = 0; !in && i < npos; i++) al_buf_printf(&args, "%s ", pos[i]);
+  free(pos);
+  int32_t *ids = NULL;
+  size_t n = 0;
+  if (!rc && parse_ids(in ? text : args.data ? args.data : "", in ? in : "argument", &ids, &n)) rc = in ? 1 : 2;
   free(text);
+  al_buf_free(&args);
+  al_tok *t = NULL;
+  char *out = NULL;
+  size_t len;
+  if (!rc && (open_tok(tokenizer, &t, &err) || al_tok_decode(t, ids, n, &out, &len, &err))) {
+    fprintf(stderr, "alab tok decode: %s\n", err.msg);
+    rc = 1;
+  }
+  if (!rc) {
+    fwrite(out, 1, len, stdout);
+    printf("\n");
+  }
+  free(out);
   free(ids);
   al_tok_free(t);
-  return 0;
+  return rc;
 }
 
 int cmd_tok(int argc, char **argv) {

@@ -25,27 +25,28 @@ int cmd_train(int argc, char **argv) {
       {"tokenizer", FLAG_STRING, &tokspec, "byte, bpe:N (train a BPE of N tokens on the data), or a directory"},
       {"out", FLAG_STRING, &out, "output model directory (also holds metrics.jsonl and the trainer state)"},
       {"init", FLAG_STRING, &init, "start from this model directory (finetune) instead of random weights"},
-      {"resume", FLAG_BOOL, &tc.resume, "continue from the trainer state in --out"},
-      {"layers", FLAG_INT, &mc.n_layer, "transformer blocks"},
-      {"heads", FLAG_INT, &mc.n_head, "attention heads"},
-      {"embd", FLAG_INT, &mc.n_embd, "channels"},
-      {"context", FLAG_INT, &mc.n_positions, "maximum context (n_positions)"},
-      {"vocab", FLAG_INT, &vocab, "model vocabulary, padded beyond the tokenizer's (0: the tokenizer's size)"},
-      {"seq-len", FLAG_INT, &tc.seq_len, "training sequence length (<= context)"},
-      {"batch", FLAG_INT, &tc.batch, "sequences per micro-batch"},
-      {"accum", FLAG_INT, &tc.grad_accum, "micro-batches per optimizer step"},
-      {"steps", FLAG_I64, &steps, "optimizer steps"},
-      {"lr", FLAG_DOUBLE, &tc.lr, "peak learning rate"},
-      {"warmup", FLAG_I64, &warmup, "linear warmup steps"},
-      {"min-lr-frac", FLAG_DOUBLE, &tc.min_lr_frac, "cosine decays to lr * this"},
-      {"weight-decay", FLAG_DOUBLE, &tc.weight_decay, "AdamW weight decay (matrices only)"},
-      {"grad-clip", FLAG_DOUBLE, &tc.grad_clip, "clip the global gradient norm to this (0: off)"},
-      {"eval-every", FLAG_INT, &tc.eval_every, "held-out loss every N steps"},
-      {"eval-batches", FLAG_INT, &tc.eval_batches, "batches per held-out evaluation"},
-      {"ckpt-every", FLAG_INT, &tc.ckpt_every, "checkpoint every N steps"},
+      {"resume", FLAG_BOOL, &tc.resume, "continue the run in --out from its trainer state, with the same flags (any change is refused)"},
+      {"overwrite", FLAG_BOOL, &tc.overwrite, "start anew in an --out that holds another run's trainer state or a model"},
+      {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
+      {"heads", FLAG_INT, &mc.n_head, "attention heads", "[1, 1024]"},
+      {"embd", FLAG_INT, &mc.n_embd, "channels", "[1, 65536]"},
+      {"context", FLAG_INT, &mc.n_positions, "maximum context (n_positions)", "[1, 1048576]"},
+      {"vocab", FLAG_INT, &vocab, "model vocabulary, padded beyond the tokenizer's (0: the tokenizer's size)", "[0, 1073741824]"},
+      {"seq-len", FLAG_INT, &tc.seq_len, "training sequence length (<= context)", "[1, 1048576]"},
+      {"batch", FLAG_INT, &tc.batch, "sequences per micro-batch", "[1, inf)"},
+      {"accum", FLAG_INT, &tc.grad_accum, "micro-batches per optimizer step", "[1, inf)"},
+      {"steps", FLAG_I64, &steps, "optimizer steps", "[1, inf)"},
+      {"lr", FLAG_DOUBLE, &tc.lr, "peak learning rate", "(0, inf)"},
+      {"warmup", FLAG_I64, &warmup, "linear warmup steps", "[0, inf)"},
+      {"min-lr-frac", FLAG_DOUBLE, &tc.min_lr_frac, "cosine decays to lr * this", "[0, 1]"},
+      {"weight-decay", FLAG_DOUBLE, &tc.weight_decay, "AdamW weight decay (matrices only)", "[0, inf)"},
+      {"grad-clip", FLAG_DOUBLE, &tc.grad_clip, "clip the global gradient norm to this (0: off)", "[0, inf)"},
+      {"eval-every", FLAG_INT, &tc.eval_every, "held-out loss every N steps (and after the last)", "[1, inf)"},
+      {"eval-batches", FLAG_INT, &tc.eval_batches, "batches per held-out evaluation (0: all)", "[0, inf)"},
+      {"ckpt-every", FLAG_INT, &tc.ckpt_every, "checkpoint every N steps (0: only at the end)", "[0, inf)"},
       {"val-frac", FLAG_DOUBLE, &val_frac, "fraction of documents held out"},
       {"seed", FLAG_I64, &seed, "seed of the initial weights and the data order"},
-      {"threads", FLAG_INT, &threads, "threads (0: all cores)"},
+      {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
   flag_cmd cmd = {"alab train [flags]",
@@ -61,6 +62,10 @@ int cmd_train(int argc, char **argv) {
   tc.warmup_steps = warmup;
   tc.seed = (uint64_t)seed;
   tc.out_dir = out;
+  /* what a resume must match: every flag but where the run is and how it is watched or run */
+  static const char *const free_on_resume[] = {"out", "resume", "overwrite", "threads", "quiet", "ckpt-every", NULL};
+  json_t *settings = flags_to_json(&cmd, free_on_resume);
+  tc.settings = settings;
   al_err err;
   al_tok *tok = NULL;
   al_model m = {0};
@@ -85,6 +90,10 @@ int cmd_train(int argc, char **argv) {
          m.cfg.n_head, m.cfg.n_embd, m.cfg.n_positions, m.cfg.vocab_size);
   al_train_result res;
   if (al_train(&m, &tc, ds.train, ds.ntrain, ds.val, ds.nval, tok, &res, &err)) goto fail;
+  if (res.steps_done == res.start_step) {
+    printf("%s: the run had already done its %ld steps; nothing to do\n", out, res.steps_done);
+    goto done;
+  }
   printf("trained %ld steps in %.1f s (%.0f tokens/s): loss %.4f, val loss %.4f -> %s\n", res.steps_done, res.seconds,
          res.tokens_per_s, res.final_loss, res.val_loss, out);
   long nstories = 0;
@@ -100,6 +109,7 @@ fail:
   fprintf(stderr, "alab train: %s\n", err.msg);
   rc = 1;
 done:
+  json_decref(settings);
   al_dataset_close(&ds);
   al_model_free(&m);
   al_tok_free(tok);

@@ -2,10 +2,31 @@
  * variables themselves, so help never disagrees with the code). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/flags.h"
+
+/* A range "[lo, hi]" / "(lo, hi)" (ends mixed freely, "inf" and "-inf" allowed). */
+typedef struct { double lo, hi; int lo_open, hi_open; } range_t;
+
+static int range_parse(const char *s, range_t *r) {
+  char *end;
+  if (*s != '[' && *s != '(') return -1;
+  r->lo_open = *s++ == '(';
+  r->lo = strtod(s, &end);
+  if (end == s || *end != ',') return -1;
+  s = end + 1;
+  r->hi = strtod(s, &end);
+  if (end == s || (*end != ']' && *end != ')') || end[1] || isnan(r->lo) || isnan(r->hi) || r->lo > r->hi) return -1;
+  r->hi_open = *end == ')';
+  return 0;
+}
+
+static int in_range(const range_t *r, double x) {
+  return (r->lo_open ? x > r->lo : x >= r->lo) && (r->hi_open ? x < r->hi : x <= r->hi);
+}
 
 void flags_help(const flag_cmd *cmd) {
   printf("usage: %s\n\n%s\n\nflags:\n", cmd->usage, cmd->summary);
@@ -22,9 +43,18 @@ void flags_help(const flag_cmd *cmd) {
     const char *arg = f->type == FLAG_BOOL ? "" : f->type == FLAG_STRING ? " S" : f->type == FLAG_DOUBLE ? " X" : " N";
     char left[64];
     snprintf(left, sizeof left, "--%s%s", f->name, arg);
-    printf("  %-22s %s [default: %s]\n", left, f->help, def);
+    if (f->range) printf("  %-22s %s [default: %s; range %s]\n", left, f->help, def, f->range);
+    else printf("  %-22s %s [default: %s]\n", left, f->help, def);
   }
   printf("  %-22s %s\n", "--help", "show this help");
+}
+
+/* A number outside the flag's range is refused with the range. */
+static int check_range(const flag_def *f, const char *v, double x) {
+  range_t r;
+  if (!f->range || (range_parse(f->range, &r) == 0 && in_range(&r, x))) return 0;
+  fprintf(stderr, "alab: --%s: %s is outside the allowed range %s\n", f->name, v, f->range);
+  return -1;
 }
 
 static int set_value(const flag_def *f, const char *v) {
@@ -34,18 +64,21 @@ static int set_value(const flag_def *f, const char *v) {
     case FLAG_INT: {
       long x = strtol(v, &end, 10);
       if (errno || *end || end == v || x < INT_MIN || x > INT_MAX) goto bad;
+      if (check_range(f, v, (double)x)) return -1;
       *(int *)f->ptr = (int)x;
       return 0;
     }
     case FLAG_I64: {
       long long x = strtoll(v, &end, 10);
       if (errno || *end || end == v) goto bad;
+      if (check_range(f, v, (double)x)) return -1;
       *(int64_t *)f->ptr = x;
       return 0;
     }
     case FLAG_DOUBLE: {
       double x = strtod(v, &end);
-      if (errno || *end || end == v) goto bad;
+      if (errno || *end || end == v || !isfinite(x)) goto bad;
+      if (check_range(f, v, x)) return -1;
       *(double *)f->ptr = x;
       return 0;
     }
@@ -58,12 +91,20 @@ static int set_value(const flag_def *f, const char *v) {
   }
 bad:
   fprintf(stderr, "alab: --%s: '%s' is not a valid %s\n", f->name, v,
-          f->type == FLAG_DOUBLE ? "number" : f->type == FLAG_BOOL ? "boolean (on/off)" : "integer");
+          f->type == FLAG_DOUBLE ? "finite number" : f->type == FLAG_BOOL ? "boolean (on/off)" : "integer");
   return -1;
 }
 
 int flags_parse(const flag_cmd *cmd, int argc, char **argv, const char **positional, int max_positional, int *npositional) {
   if (npositional) *npositional = 0;
+  for (int k = 0; k < cmd->nflags; k++) {
+    range_t r;
+    const flag_def *f = &cmd->flags[k];
+    if (f->range && (range_parse(f->range, &r) || f->type == FLAG_STRING || f->type == FLAG_BOOL)) {
+      fprintf(stderr, "alab: --%s: invalid range \"%s\" in the flag table\n", f->name, f->range);
+      return -1;
+    }
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -110,4 +151,24 @@ int flags_parse(const flag_cmd *cmd, int argc, char **argv, const char **positio
     if (set_value(f, v)) return -1;
   }
   return 0;
+}
+
+json_t *flags_to_json(const flag_cmd *cmd, const char *const *skip) {
+  json_t *o = json_object();
+  for (int i = 0; i < cmd->nflags; i++) {
+    const flag_def *f = &cmd->flags[i];
+    int skipped = 0;
+    for (const char *const *s = skip; s && *s && !skipped; s++) skipped = !strcmp(*s, f->name);
+    if (skipped) continue;
+    json_t *v = NULL;
+    switch (f->type) {
+      case FLAG_INT: v = json_integer(*(int *)f->ptr); break;
+      case FLAG_I64: v = json_integer((json_int_t) * (int64_t *)f->ptr); break;
+      case FLAG_DOUBLE: v = json_real(*(double *)f->ptr); break;
+      case FLAG_STRING: v = *(const char **)f->ptr ? json_string(*(const char **)f->ptr) : json_null(); break;
+      case FLAG_BOOL: v = json_boolean(*(int *)f->ptr); break;
+    }
+    json_object_set_new(o, f->name, v ? v : json_null());
+  }
+  return o;
 }

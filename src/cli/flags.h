@@ -3,6 +3,12 @@
 #ifndef ALAB_CLI_FLAGS_H
 #define ALAB_CLI_FLAGS_H
 #include <stdint.h>
+#include <jansson.h>
+
+/* A table row may leave its last columns out (a flag without a range): they
+ * are zero, as C says, and GCC's -Wextra warning about it is off where the
+ * tables are written. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 typedef enum { FLAG_INT, FLAG_I64, FLAG_DOUBLE, FLAG_STRING, FLAG_BOOL } flag_type;
 
@@ -11,6 +17,10 @@ typedef struct {
   flag_type type;
   void *ptr;        /* int*, int64_t*, double*, const char**, int* (bool) */
   const char *help; /* one line; the default is appended from *ptr */
+  /* Numeric flags: NULL (any finite value), or the interval a value must lie
+   * in, "[lo, hi]" with "(" or ")" for an open end and inf allowed: "(0, inf)",
+   * "[0, 1]". Checked when parsed, shown in --help. */
+  const char *range;
 } flag_def;
 
 typedef struct {
@@ -26,4 +36,11 @@ typedef struct {
  * which case they are collected there (at most max_positional). */
 int flags_parse(const flag_cmd *cmd, int argc, char **argv, const char **positional, int max_positional, int *npositional);
 void flags_help(const flag_cmd *cmd);
+/* Every flag's current value as a JSON object {name: value} (strings not set
+ * are null), except the names listed in skip (NULL-terminated; may be NULL). */
+json_t *flags_to_json(const flag_cmd *cmd, const char *const *skip);
+
+/* The --threads flag of every command that runs a model. */
+#define FLAG_THREADS_HELP "threads (0: OMP_NUM_THREADS if set, else all cores)"
+#define FLAG_THREADS_RANGE "[0, 4096]"
 #endif

@@ -47,6 +47,7 @@ static int train_size(const al_ladder_cfg *c, int k, const al_dataset *ds, const
   tc.ckpt_every = 0;
   tc.seed = c->seed;
   tc.out_dir = dir;
+  tc.overwrite = 1; /* a size without training.json is trained again from the start */
   tc.save_final = 1;
   double seen = (double)tc.steps * c->batch * c->seq_len;
   al_log("ladder: %s: %zu parameters, %ld steps (%.3g tokens)", name, m.nparams, tc.steps, seen);

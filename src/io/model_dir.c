@@ -27,8 +27,9 @@ static json_t *short_real(float f) {
 }
 
 /* bos/eos: the tokenizer's <|endoftext|> when known, else the last id (which
- * is where alab's tokenizers put it, as GPT-2 does with 50256). */
-static int config_save(const al_gpt2_config *c, int eos, const char *path, al_err *err) {
+ * is where alab's tokenizers put it, as GPT-2 does with 50256). The keys of
+ * extra (may be NULL; a training run's settings) follow GPT-2's. */
+static int config_save(const al_gpt2_config *c, int eos, const json_t *extra, const char *path, al_err *err) {
   if (al_gpt2_config_check(c, err)) return al_fail_prefix(err, "%s", path);
   if (eos < 0) eos = c->vocab_size - 1;
   json_t *j = json_object();
@@ -53,6 +54,7 @@ static int config_save(const al_gpt2_config *c, int eos, const char *path, al_er
   json_object_set_new(j, "bos_token_id", json_integer(eos));
   json_object_set_new(j, "eos_token_id", json_integer(eos));
   json_object_set_new(j, "torch_dtype", json_string("float32"));
+  if (extra) json_object_update(j, (json_t *)extra);
   /* 16 digits print short_real's doubles as the decimals they came from. */
   char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16));
   json_decref(j);
@@ -64,7 +66,7 @@ static int config_save(const al_gpt2_config *c, int eos, const char *path, al_er
   return rc;
 }
 
-int al_config_save(const al_gpt2_config *c, const char *path, al_err *err) { return config_save(c, -1, path, err); }
+int al_config_save(const al_gpt2_config *c, const char *path, al_err *err) { return config_save(c, -1, NULL, path, err); }
 
 static int get_dim(const json_t *j, const char *key, int *out, const char *path, al_err *err) {
   long long v;
@@ -144,6 +146,12 @@ done:
 }
 
 int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *dir, al_err *err) {
+  return al_model_save_dir_with(m, tok, NULL, dir, err);
+}
+
+/* The parameters are checked finite first: a diverged model is never written. */
+int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const json_t *extra_config, const char *dir,
+                           al_err *err) {
   if (tok && al_tok_vocab_size(tok) > m->cfg.vocab_size)
     return al_fail(err, "%s: the tokenizer has %d tokens but the model's vocab_size is %d", dir, al_tok_vocab_size(tok),
                    m->cfg.vocab_size);
@@ -159,8 +167,11 @@ int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *d
   }
   json_t *meta = json_pack("{s:s}", "format", "pt"); /* transformers refuses files without it */
   char *st = al_path_join(dir, "model.safetensors"), *cfg = al_path_join(dir, "config.json");
-  int rc = al_st_write(st, t, m->ntensors, meta, err);
-  if (!rc) rc = config_save(&m->cfg, tok ? al_tok_eot(tok) : -1, cfg, err);
+  int rc = 0;
+  for (int i = 0; i < m->ntensors && !rc; i++)
+    rc = al_check_finite(m->params + m->tensors[i].offset, m->tensors[i].numel, st, m->tensors[i].name, err);
+  if (!rc) rc = al_st_write(st, t, m->ntensors, meta, err);
+  if (!rc) rc = config_save(&m->cfg, tok ? al_tok_eot(tok) : -1, extra_config, cfg, err);
   if (!rc && tok) rc = al_tok_save(tok, dir, err);
   json_decref(meta);
   free(t);
@@ -235,7 +246,9 @@ static int fill_params(al_model *m, const al_st_file *f, al_err *err) {
       goto done;
     }
   for (int k = 0; k < m->ntensors; k++)
-    if (al_st_read_f32(f, src[k], m->params + m->tensors[k].offset, err)) goto done;
+    if (al_st_read_f32(f, src[k], m->params + m->tensors[k].offset, err) ||
+        al_check_finite(m->params + m->tensors[k].offset, m->tensors[k].numel, f->where, src[k]->name, err))
+      goto done;
   if (head && src[wte - m->tensors] != head) {
     float *h = al_malloc(sizeof(float) * wte->numel);
     int differ = al_st_read_f32(f, head, h, err) || memcmp(h, m->params + wte->offset, sizeof(float) * wte->numel);

@@ -29,6 +29,8 @@ int al_json_get_u64(const json_t *obj, const char *key, uint64_t *out, const cha
 
 int al_state_save(const char *path, const al_state_array *a, int n, const json_t *info, al_err *err) {
   if (!json_is_object(info)) return al_fail(err, "%s: trainer state info must be a JSON object", path);
+  for (int i = 0; i < n; i++)
+    if (al_check_finite(a[i].data, a[i].n, path, a[i].name, err)) return -1;
   char *text = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
   if (!text) return al_fail(err, "%s: cannot serialise the trainer state", path);
   json_t *meta = json_pack("{s:s, s:s}", "format", "pt", STATE_KEY, text);

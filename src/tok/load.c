@@ -109,6 +109,24 @@ static int parse_merges(al_tok *t, const char *path, const char *s, size_t n, al
   return 0;
 }
 
+/* BPE makes a token of two or more bytes only by a merge, so every such
+ * (non-special) token of the vocabulary is the result of some merge: GPT-2's
+ * 50000 merges make exactly its 50000 longer tokens. A token no merge makes
+ * means merges.txt lost lines (truncated) or belongs to another vocabulary;
+ * loading it anyway would silently change the tokenization. */
+static int check_merges_cover(const al_tok *t, const char *merges_path, al_err *err) {
+  uint8_t *made = al_calloc((size_t)t->n_ids + 1, 1);
+  for (int i = 0; i < t->n_merges; i++) made[t->m_id[i]] = 1;
+  int missing = 0, first = -1;
+  for (int id = 0; id < t->n_ids; id++)
+    if (t->present[id] && !t->special[id] && t->tok_len[id] > 1 && !made[id] && !missing++) first = id;
+  free(made);
+  if (!missing) return 0;
+  return al_fail(err, "%s: %d tokens of the vocabulary are made by no merge (the first: id %d), so the file is "
+                      "truncated or belongs to another vocabulary (%d merges read)",
+                 merges_path, missing, first, t->n_merges);
+}
+
 int tok_parse_files(al_tok **out, const char *vocab_text, size_t vlen, const char *vocab_path, const char *merges_text,
                     size_t mlen, const char *merges_path, al_err *err) {
   *out = NULL;
@@ -118,7 +136,9 @@ int tok_parse_files(al_tok **out, const char *vocab_text, size_t vlen, const cha
   if (check_utf8(vocab_path, vocab_text, vlen, err) || al_json_parse(vocab_text, vlen, vocab_path, &vocab, err)) goto done;
   t = tok_new();
   if (add_vocab(t, vocab, vocab_path, err) || tok_finish(t, vocab_path, err)) goto done;
-  if (check_utf8(merges_path, merges_text, mlen, err) || parse_merges(t, merges_path, merges_text, mlen, err)) goto done;
+  if (check_utf8(merges_path, merges_text, mlen, err) || parse_merges(t, merges_path, merges_text, mlen, err) ||
+      check_merges_cover(t, merges_path, err))
+    goto done;
   rc = 0;
 done:
   json_decref(vocab);

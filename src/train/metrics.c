@@ -42,12 +42,18 @@ int train_metrics_open(train_run *r, long keep_through_step, al_err *err) {
   return 0;
 }
 
+/* Numbers go through jansson, which has no NaN or infinity: a non-finite
+ * value is written as null (the step that produced it is the run's last). */
 void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,
                          double val_loss) {
   if (!r->metrics) return;
-  fprintf(r->metrics, "{\"step\": %ld, \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f",
-          step, loss, lr, gnorm, tps, elapsed);
-  if (val_loss == val_loss) fprintf(r->metrics, ", \"val_loss\": %.9g", val_loss);
-  fputs("}\n", r->metrics);
+  json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "step", (json_int_t)step, "loss", al_json_real_or_null(loss),
+                        "lr", al_json_real_or_null(lr), "grad_norm", al_json_real_or_null(gnorm), "tokens_per_s",
+                        al_json_real_or_null(tps), "elapsed_s", al_json_real_or_null(elapsed));
+  if (val_loss == val_loss) json_object_set_new(o, "val_loss", al_json_real_or_null(val_loss));
+  char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+  fprintf(r->metrics, "%s\n", line);
   fflush(r->metrics);
+  free(line);
+  json_decref(o);
 }

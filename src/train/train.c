@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "alab/nn.h"
 #include "train/train_internal.h"
 
@@ -49,18 +50,40 @@ double al_eval_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T,
   return nb ? sum / nb : NAN;
 }
 
+/* Activations take at least 4 bytes x (B*T*(V + 16*C*L) + L*B*H*T*T): the
+ * logits, the 16 C-wide buffers of each layer and each layer's attention
+ * weights (src/model/gpt2_acts.c has the whole layout). A batch the machine's
+ * memory cannot hold is refused here instead of aborting in malloc. */
+static int check_memory(const al_model *m, const al_train_cfg *c, al_err *err) {
+  double B = c->batch, T = c->seq_len, L = m->cfg.n_layer;
+  double bytes = 4 * (B * T * (m->cfg.vocab_size + 16.0 * m->cfg.n_embd * L) + L * B * m->cfg.n_head * T * T);
+  double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (mem > 0 && bytes > mem)
+    return al_fail(err, "batch %d x seq_len %d needs at least %.3g GB of activations, more than this machine's %.3g GB "
+                        "of memory: lower the batch (grad_accum keeps the tokens per step) or the sequence length",
+                   c->batch, c->seq_len, bytes / 1e9, mem / 1e9);
+  return 0;
+}
+
 static int check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
   if (c->batch < 1 || c->seq_len < 1 || c->grad_accum < 1)
     return al_fail(err, "batch (%d), seq_len (%d) and grad_accum (%d) must be positive", c->batch, c->seq_len, c->grad_accum);
   if (c->seq_len > m->cfg.n_positions)
     return al_fail(err, "seq_len %d exceeds the model's context of %d (n_positions)", c->seq_len, m->cfg.n_positions);
   if (c->steps < 1) return al_fail(err, "steps must be at least 1 (got %ld)", c->steps);
-  if (!(c->lr > 0) || !(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
-    return al_fail(err, "lr must be > 0 and min_lr_frac in [0, 1] (got %g, %g)", c->lr, c->min_lr_frac);
-  if (!(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->eps > 0 && c->weight_decay >= 0))
-    return al_fail(err, "AdamW needs 0 <= beta1, beta2 < 1, eps > 0, weight_decay >= 0");
-  if (c->resume && !c->out_dir) return al_fail(err, "resume needs an output directory");
-  return 0;
+  if (c->warmup_steps < 0 || c->eval_every < 0 || c->eval_batches < 0 || c->ckpt_every < 0)
+    return al_fail(err, "warmup_steps (%ld), eval_every (%d), eval_batches (%d) and ckpt_every (%d) must not be negative",
+                   c->warmup_steps, c->eval_every, c->eval_batches, c->ckpt_every);
+  if (!(c->lr > 0 && isfinite(c->lr)) || !(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
+    return al_fail(err, "lr must be finite and > 0 and min_lr_frac in [0, 1] (got %g, %g)", c->lr, c->min_lr_frac);
+  if (!(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1 && c->eps > 0 && isfinite(c->eps) &&
+        c->weight_decay >= 0 && isfinite(c->weight_decay)))
+    return al_fail(err, "AdamW needs 0 <= beta1, beta2 < 1, finite eps > 0 and weight_decay >= 0");
+  if (!(c->grad_clip >= 0 && isfinite(c->grad_clip)))
+    return al_fail(err, "grad_clip must be finite and >= 0 (0: off; got %g)", c->grad_clip);
+  if ((c->resume || c->overwrite) && !c->out_dir) return al_fail(err, "resume and overwrite need an output directory");
+  if (c->resume && c->overwrite) return al_fail(err, "resume continues the run in the directory and overwrite replaces it: give one");
+  return check_memory(m, c, err);
 }
 
 /* Clips to grad_clip by global norm; returns the norm before clipping. */
@@ -74,10 +97,18 @@ static double clip_grads(al_model *m, double clip) {
   return norm;
 }
 
+/* Stops a step whose loss or gradient norm is not finite, before it is applied. */
+static int diverged(const train_run *r, double loss, double gnorm, al_err *err) {
+  char last[512] = "nothing was saved";
+  if (r->saved_step >= 0) snprintf(last, sizeof last, "the last checkpoint (step %ld) is in %.400s", r->saved_step, r->cfg->out_dir);
+  return al_fail(err, "training diverged at step %ld (loss %g, gradient norm %g); %s: lower the learning rate", r->step + 1,
+                 loss, gnorm, r->cfg->out_dir ? last : "nothing was saved");
+}
+
 int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
              const al_tok *tok, al_train_result *res, al_err *err) {
   if (check_cfg(m, cfg, err)) return -1;
-  train_run r = {.m = m, .cfg = cfg};
+  train_run r = {.m = m, .cfg = cfg, .tok = tok, .saved_step = -1};
   if (cfg->batch_fn) {
     static const int32_t one_window[2] = {0, 0}; /* the loader only carries the step count */
     al_tokens dummy = al_tokens_int32(one_window, 2);
@@ -98,16 +129,8 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   }
   r.mom = al_alloc_floats(m->nparams);
   r.var = al_alloc_floats(m->nparams);
-  int rc = 0, resumed = 0;
-  if (cfg->out_dir) {
-    rc = al_mkdir_p(cfg->out_dir, err);
-    if (!rc && cfg->resume) {
-      resumed = train_checkpoint_load(&r, err);
-      rc = resumed < 0 ? -1 : 0;
-    }
-    if (!rc) rc = train_metrics_open(&r, resumed > 0 ? r.step : -1, err);
-    if (!rc && resumed > 0) al_log("resuming from step %ld of %ld", r.step, cfg->steps);
-  }
+  r.settings = train_settings(cfg);
+  int rc = cfg->out_dir ? train_dir_open(&r, err) : 0;
   al_model_zero_grad(m);
   int B = cfg->batch, T = cfg->seq_len;
   double tokens_per_step = (double)B * T * cfg->grad_accum, t0 = al_now(), last_loss = NAN, val_loss = NAN;
@@ -132,6 +155,11 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     }
     loss /= cfg->grad_accum;
     double gnorm = clip_grads(m, cfg->grad_clip), lr = al_train_lr(cfg, r.step);
+    if (!isfinite(loss) || !isfinite(gnorm)) {
+      train_metrics_write(&r, r.step + 1, loss, lr, gnorm, 0, al_now() - t0, NAN);
+      rc = diverged(&r, loss, gnorm, err);
+      break;
+    }
     nn_adamw_cfg ac = {(float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps, (float)cfg->weight_decay};
     for (int i = 0; i < m->ntensors; i++) {
       const al_tensor *t = &m->tensors[i];
@@ -145,10 +173,6 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
       timed_steps++;
       timed_secs += step_secs;
     }
-    if (!isfinite(loss)) {
-      rc = al_fail(err, "training diverged at step %ld (loss %g): lower the learning rate", r.step, loss);
-      break;
-    }
     double vl = NAN;
     if (nval > 0 && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
       vl = al_eval_loss(m, val, nval, B, T, cfg->eval_batches);
@@ -158,18 +182,15 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     if (val_loss == val_loss) snprintf(prog.extra, sizeof prog.extra, "loss %.4f val %.4f", loss, val_loss);
     else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
     al_progress_update(&prog, r.step);
-    if (cfg->out_dir && cfg->ckpt_every > 0 && r.step % cfg->ckpt_every == 0 && r.step < cfg->steps) {
-      rc = train_checkpoint_save(&r, err);
-      if (!rc) rc = al_model_save_dir(m, tok, cfg->out_dir, err);
-    }
+    if (cfg->out_dir && cfg->ckpt_every > 0 && r.step % cfg->ckpt_every == 0 && r.step < cfg->steps)
+      rc = train_checkpoint_save(&r, 1, err);
   }
   if (!rc) al_progress_finish(&prog);
-  if (!rc && cfg->out_dir) {
-    rc = train_checkpoint_save(&r, err);
-    if (!rc && cfg->save_final) rc = al_model_save_dir(m, tok, cfg->out_dir, err);
-  }
+  /* the final checkpoint, unless a resumed run had already written it */
+  if (!rc && cfg->out_dir && r.step > start_step) rc = train_checkpoint_save(&r, cfg->save_final, err);
   double secs = al_now() - t0;
   if (res) {
+    res->start_step = start_step;
     res->steps_done = r.step;
     res->final_loss = last_loss;
     res->val_loss = val_loss;
@@ -177,6 +198,7 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     res->tokens_per_s = timed_secs > 0 ? timed_steps * tokens_per_step / timed_secs : 0;
   }
   if (r.metrics) fclose(r.metrics);
+  json_decref(r.settings);
   al_loader_free(&r.loader);
   free(r.mom);
   free(r.var);
