@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   unlink(path);
-  al_gpt2_config c = {.vocab_size = 257, .n_positions = 1024, .n_layer = L, .n_head = C / 64 > 0 ? C / 64 : 1,
-                      .n_embd = C, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_model_config c = {.vocab_size = 257, .n_positions = 1024, .n_layer = L, .n_head = C / 64 > 0 ? C / 64 : 1,
+                      .n_embd = C, .init_std = 0.02f};
   al_model m;
   if (al_model_init(&m, &c, 1, &err)) {
     fprintf(stderr, "%s\n", err.msg);

@@ -20,8 +20,8 @@ int main(int argc, char **argv) {
   al_err err;
   al_model m;
   if (argc == 9 && strcmp(argv[1], "write") == 0) {
-    al_gpt2_config c = {.vocab_size = atoi(argv[3]), .n_positions = atoi(argv[4]), .n_layer = atoi(argv[5]),
-                        .n_head = atoi(argv[6]), .n_embd = atoi(argv[7]), .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+    al_model_config c = {.vocab_size = atoi(argv[3]), .n_positions = atoi(argv[4]), .n_layer = atoi(argv[5]),
+                        .n_head = atoi(argv[6]), .n_embd = atoi(argv[7]), .init_std = 0.02f};
     if (al_model_init(&m, &c, (uint64_t)atoll(argv[8]), &err)) return fail("init", &err);
     /* biases and LayerNorm are 0 / 1 after init: give them values too */
     for (size_t i = 0; i < m.nparams; i++)

@@ -18,8 +18,8 @@ static int serve_make_model_sized(const char *dir, int n_layer, int n_embd, int 
       "Alice is the mother of Bob. Bob is the son of Alice. \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e text too.\n";
   al_tok *tok;
   if (al_tok_train(&tok, text, sizeof text - 1, 320, err)) return -1;
-  al_gpt2_config c = {.vocab_size = al_tok_vocab_size(tok), .n_positions = n_positions, .n_layer = n_layer,
-                      .n_head = n_head, .n_embd = n_embd, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_model_config c = {.vocab_size = al_tok_vocab_size(tok), .n_positions = n_positions, .n_layer = n_layer,
+                      .n_head = n_head, .n_embd = n_embd, .init_std = 0.02f};
   al_model m;
   int rc = al_model_init(&m, &c, 1234, err);
   if (!rc) {

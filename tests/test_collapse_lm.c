@@ -132,7 +132,7 @@ static void test_subsample(void) {
 
 static void test_sample_oracle(void) {
   al_err err;
-  al_gpt2_config cfg = {.vocab_size = 6, .n_positions = 8, .n_layer = 1, .n_head = 2, .n_embd = 16, .layer_norm_epsilon = 1e-5f};
+  al_model_config cfg = {.vocab_size = 6, .n_positions = 8, .n_layer = 1, .n_head = 2, .n_embd = 16};
   al_model m = {0};
   CHECK_OK(al_model_init(&m, &cfg, 11, &err), err);
   /* a near-uniform model over 6 tokens: documents of about 6 tokens, some

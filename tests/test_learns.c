@@ -31,8 +31,7 @@ int main(void) {
   al_tok *tok = al_tok_byte();
   al_dataset ds;
   CHECK_OK(al_dataset_open(&ds, "story:6000", NULL, tok, 0.05, &err), err);
-  al_gpt2_config c = {.vocab_size = 257, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 144,
-                      .layer_norm_epsilon = 1e-5f};
+  al_model_config c = {.vocab_size = 257, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 144};
   al_model m;
   CHECK_OK(al_model_init(&m, &c, 1, &err), err);
   CHECK(m.nparams > 900000 && m.nparams < 1200000, "model has %zu parameters, not ~1M", m.nparams);

@@ -1,4 +1,5 @@
-/* Every kernel's backward against central finite differences of its forward.
+/* Every kernel's backward against central finite differences of its forward,
+ * and the whole model's through the scalar head.
  *
  * For a kernel y = f(x), the test takes the scalar L = sum(y * R) with a fixed
  * random R, so dL/dy = R, runs backward with dout = R, and compares each
@@ -265,6 +266,43 @@ static void test_adamw(void) {
   CHECK(fabs(nn_global_norm(gn, 5) - 13) < 1e-12, "global norm %g", nn_global_norm(gn, 5));
 }
 
+/* ---- the whole model through the scalar head ----
+ * L = sum_b R[b] * values[b], values[b] = score . h[b, pos[b]]: the gradient
+ * of every parameter (score.weight, ln_f, the blocks, wte, wpe) from
+ * al_model_backward_scalar against finite differences of
+ * al_model_forward_scalar. */
+typedef struct { al_model *m; const int32_t *in, *pos; float *values, *R; int B, T; } sc_ctx;
+static double sc_loss(void *p) {
+  sc_ctx *c = p;
+  al_err err;
+  CHECK_OK(al_model_forward_scalar(c->m, c->in, c->pos, c->B, c->T, c->values, &err), err);
+  return dot_r(c->values, c->R, c->B);
+}
+static void test_scalar_head(void) {
+  al_model_config cfg = {.vocab_size = 11, .n_positions = 6, .n_layer = 2, .n_head = 2, .n_embd = 8, .init_std = 0.3f,
+                         .scalar_head = 1};
+  al_model m;
+  al_err err;
+  CHECK_OK(al_model_init(&m, &cfg, 5, &err), err);
+  for (size_t i = 0; i < m.nparams; i++) m.params[i] += 0.1f * (float)al_rng_normal(&rng); /* biases and norms too */
+  int32_t in[10] = {1, 4, 9, 2, 7, 3, 3, 10, 0, 5}, pos[2] = {4, 2};
+  sc_ctx c = {&m, in, pos, al_alloc_floats(2), randv(2, 1), 2, 5};
+  sc_loss(&c);
+  al_model_zero_grad(&m);
+  al_model_backward_scalar(&m, c.R);
+  float *g = al_alloc_floats(m.nparams);
+  memcpy(g, m.grads, m.nparams * sizeof(float));
+  for (int i = 0; i < m.ntensors; i++) {
+    const al_tensor *t = &m.tensors[i];
+    check_grad(t->name, sc_loss, &c, m.params + t->offset, g + t->offset, (long)t->numel);
+  }
+  /* position 5 of sequence 1 is past T = 5: refused, naming it */
+  int32_t bad[2] = {4, 5};
+  CHECK_FAILS_WITH(al_model_forward_scalar(&m, in, bad, 2, 5, c.values, &err), err, "position 5 of sequence 1");
+  free(g), free(c.values), free(c.R);
+  al_model_free(&m);
+}
+
 int main(void) {
   al_rng_seed(&rng, 1234);
   test_matmul();
@@ -275,5 +313,6 @@ int main(void) {
   test_embedding();
   test_crossentropy();
   test_adamw();
+  test_scalar_head();
   return test_summary();
 }

@@ -5,8 +5,7 @@
 #include "alab/tok.h"
 
 static inline int tiny_model(al_model *m, al_tok **tok, int n_positions, uint64_t seed) {
-  al_gpt2_config c = {.vocab_size = 257, .n_positions = n_positions, .n_layer = 2, .n_head = 2, .n_embd = 32,
-                      .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_model_config c = {.vocab_size = 257, .n_positions = n_positions, .n_layer = 2, .n_head = 2, .n_embd = 32, .init_std = 0.02f};
   al_err err;
   if (al_model_init(m, &c, seed, &err)) {
     fprintf(stderr, "model init: %s\n", err.msg);

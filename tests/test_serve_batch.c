@@ -5,8 +5,7 @@
 #include "alab/model.h"
 
 int main(void) {
-  al_gpt2_config c = {.vocab_size = 97, .n_positions = 64, .n_layer = 2, .n_head = 4, .n_embd = 32,
-                      .layer_norm_epsilon = 1e-5f, .init_std = 0.2f};
+  al_model_config c = {.vocab_size = 97, .n_positions = 64, .n_layer = 2, .n_head = 4, .n_embd = 32, .init_std = 0.2f};
   al_model m;
   al_err err;
   CHECK_OK(al_model_init(&m, &c, 3, &err), err);

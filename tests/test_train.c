@@ -9,8 +9,7 @@
 #include "alab/train.h"
 #include "test.h"
 
-static al_gpt2_config tiny = {.vocab_size = 257, .n_positions = 32, .n_layer = 2, .n_head = 2, .n_embd = 32,
-                              .layer_norm_epsilon = 1e-5f};
+static al_model_config tiny = {.vocab_size = 257, .n_positions = 32, .n_layer = 2, .n_head = 2, .n_embd = 32};
 
 static void test_overfit_one_batch(void) {
   al_err err;

@@ -1,27 +1,39 @@
-/* GPT-2 with Hugging Face's exact semantics: pre-LayerNorm blocks, GELU (tanh
- * form), learned positions, tied token embedding and output head, causal
- * self-attention, LayerNorm eps 1e-5, biases everywhere.
+/* Models behind one interface. A model is an architecture (GPT-2 now: see
+ * src/model/arch.h for the table of functions each one provides and
+ * src/model/arch.c for the registry) plus heads:
+ *   - the language-model head: logits = h @ E^T over the final hidden state h
+ *     (after the last norm), E the architecture's output embedding (GPT-2: tied
+ *     to wte, so it has no parameters of its own);
+ *   - optionally a scalar head for reward and value models:
+ *     value = score . h[pos], a d_model -> 1 linear without bias on the final
+ *     hidden state at a chosen position, stored as "score.weight" [1, C] as
+ *     Hugging Face's GPT2ForSequenceClassification names it.
  *
  * All parameters live in one contiguous float buffer, laid out tensor by
  * tensor in Hugging Face order and layout (Conv1D weights [in, out]), so a
- * safetensors file is a straight copy. Gradients mirror it. */
+ * safetensors file is a straight copy. Gradients mirror it. Code reaches a
+ * weight through pointers resolved once by name, never by position. */
 #ifndef ALAB_MODEL_H
 #define ALAB_MODEL_H
 #include <stddef.h>
 #include <stdint.h>
 #include "alab/base.h"
 
+/* What every caller needs, whatever the architecture. */
 typedef struct {
+  char arch[16];   /* model_type of config.json: "gpt2" ("" means "gpt2") */
   int vocab_size;  /* V */
   int n_positions; /* maximum context */
   int n_layer, n_head, n_embd;
-  float layer_norm_epsilon;
-  float init_std; /* 0.02 as in GPT-2; residual projections scaled by 1/sqrt(2L) */
-} al_gpt2_config;
+  float init_std;  /* initializer_range; 0 means 0.02 */
+  int scalar_head; /* 1: add the scalar head (score.weight) */
+  /* The architecture's own hyperparameters (GPT-2: layer_norm_epsilon),
+   * read and written only by its file; all zero means its defaults. */
+  unsigned char arch_hparams[64];
+} al_model_config;
 
 /* A tensor of the parameter buffer: HF name (without "transformer."), shape,
- * offset into params, and whether AdamW decays it (matrices yes, biases,
- * LayerNorm and embeddings... see model.c for the rule). */
+ * offset into params, and whether AdamW decays it (2-D tensors do). */
 typedef struct {
   char name[64];
   int ndim;
@@ -30,34 +42,45 @@ typedef struct {
   int decay;
 } al_tensor;
 
-typedef struct al_acts al_acts; /* training activations, sized for (B, T) */
+#define AL_SCORE_TENSOR "score.weight"
+
+typedef struct al_arch al_arch;
+typedef struct al_head_acts al_head_acts;
 
 typedef struct {
-  al_gpt2_config cfg;
+  al_model_config cfg;  /* arch filled in ("gpt2"), init_std resolved */
+  const al_arch *arch;
   al_tensor *tensors;
   int ntensors;
   size_t nparams;
-  float *params; /* nparams */
-  float *grads;  /* nparams, allocated on first backward */
-  al_acts *acts; /* allocated on first forward for a (B, T) */
-  int B, T;      /* the shape acts are sized for */
-  float loss;    /* mean loss of the last forward with targets */
+  float *params;        /* nparams */
+  float *grads;         /* nparams, allocated on first backward */
+  void *weights;        /* the architecture's named pointers into params */
+  void *grad_weights;   /* the same names into grads */
+  float *lm_head, *score;       /* head weights in params (score NULL without the scalar head) */
+  float *d_lm_head, *d_score;   /* the same in grads */
+  void *acts;           /* the architecture's activations for (B, T) */
+  al_head_acts *heads;  /* the heads' activations for (B, T) */
+  int B, T;             /* the shape acts are sized for */
+  float loss;           /* mean loss of the last forward with targets */
 } al_model;
 
-/* Checks a config (positive sizes, n_embd divisible by n_head, ...). */
-int al_gpt2_config_check(const al_gpt2_config *c, al_err *err);
-/* Builds the tensor table and allocates params; initialises as GPT-2 does:
- * N(0, 0.02) matrices and embeddings, c_proj weights N(0, 0.02/sqrt(2L)),
- * zero biases, LayerNorm weight 1 / bias 0. */
-int al_model_init(al_model *m, const al_gpt2_config *cfg, uint64_t seed, al_err *err);
+/* Checks a config: positive sizes, n_embd divisible by n_head, a known
+ * architecture and valid hyperparameters of it. */
+int al_model_config_check(const al_model_config *c, al_err *err);
+/* Builds the tensor table and allocates params; initialises as the
+ * architecture does (GPT-2: N(0, init_std) matrices and embeddings, c_proj
+ * weights N(0, init_std/sqrt(2L)), zero biases, LayerNorm weight 1 / bias 0;
+ * then score.weight N(0, init_std)). */
+int al_model_init(al_model *m, const al_model_config *cfg, uint64_t seed, al_err *err);
 /* The same table and buffer with every parameter zero (for loaders). */
-int al_model_alloc(al_model *m, const al_gpt2_config *cfg, al_err *err);
+int al_model_alloc(al_model *m, const al_model_config *cfg, al_err *err);
 void al_model_free(al_model *m);
 const al_tensor *al_model_tensor(const al_model *m, const char *name);
 
-/* Training forward over inputs/targets [B*T]; targets may be NULL (then only
- * logits). Returns the mean cross-entropy (or 0). Resizes activations if
- * (B, T) changed (allocates once per shape). */
+/* Training forward (LM head) over inputs/targets [B*T]; targets may be NULL
+ * (then only logits). Returns the mean cross-entropy (or 0). Resizes
+ * activations if (B, T) changed (allocates once per shape). */
 float al_model_forward(al_model *m, const int32_t *inputs, const int32_t *targets, int B, int T);
 /* Logits [B, T, V] of the last forward. */
 const float *al_model_logits(const al_model *m);
@@ -67,6 +90,15 @@ void al_model_zero_grad(al_model *m);
 /* Accumulates d(mean loss)/d(params) * grad_scale into grads (call
  * zero_grad first; grad_scale = 1/accum_steps for accumulation). */
 void al_model_backward(al_model *m, float grad_scale);
+
+/* Scalar head forward over inputs [B*T] (no logits): values[b] =
+ * score . h[b, pos[b]], h the final hidden state. Fails without the scalar
+ * head or on a position outside [0, T). */
+int al_model_forward_scalar(al_model *m, const int32_t *inputs, const int32_t *pos, int B, int T, float *values,
+                            al_err *err);
+/* Accumulates d(loss)/d(params) into grads given dvalues[b] = d(loss)/d(values[b])
+ * for the last al_model_forward_scalar. */
+void al_model_backward_scalar(al_model *m, const float *dvalues);
 
 /* ---- inference: KV-cache decoding, one sequence per decoder ----
  * A decoder holds its own cache and scratch and only reads the model, so
@@ -122,9 +154,11 @@ int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const
                 int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err);
 
 /* ---- model directories (Hugging Face layout) ----
- * config.json (GPT2Config keys), model.safetensors (HF names, F32; F16/BF16
- * accepted on load), tokenizer files (vocab.json + merges.txt) when a
- * tokenizer is given. Writes are atomic. */
+ * config.json (the architecture's keys: GPT2Config for GPT-2; architectures
+ * "GPT2ForSequenceClassification" with one label for a scalar head),
+ * model.safetensors (HF names, F32; F16/BF16 accepted on load), tokenizer
+ * files (vocab.json + merges.txt) when a tokenizer is given. Writes are
+ * atomic. al_model_load_dir builds the model from the directory in one call. */
 struct al_tok;
 struct json_t;
 /* A model with a NaN or infinite parameter is refused with the tensor's name,
@@ -134,6 +168,6 @@ int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *d
 int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const struct json_t *extra_config,
                            const char *dir, al_err *err);
 int al_model_load_dir(al_model *m, const char *dir, al_err *err);
-int al_config_load(al_gpt2_config *c, const char *path, al_err *err);
-int al_config_save(const al_gpt2_config *c, const char *path, al_err *err);
+int al_config_load(al_model_config *c, const char *path, al_err *err);
+int al_config_save(const al_model_config *c, const char *path, al_err *err);
 #endif

@@ -9,8 +9,7 @@
 int cmd_train(int argc, char **argv) {
   const char *data = "story:20000", *out = "runs/train", *tokspec = "bpe:512", *init = NULL, *format = NULL,
              *field = "text";
-  al_gpt2_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128,
-                       .layer_norm_epsilon = 1e-5f};
+  al_model_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128};
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.ckpt_every = 200;

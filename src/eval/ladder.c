@@ -31,8 +31,8 @@ static int train_size(const al_ladder_cfg *c, int k, const al_dataset *ds, const
     rc = 0;
     goto out;
   }
-  al_gpt2_config mc = {.vocab_size = al_tok_vocab_size(tok), .n_positions = c->seq_len, .n_layer = SIZES[k].L,
-                       .n_head = SIZES[k].H, .n_embd = SIZES[k].C, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+  al_model_config mc = {.vocab_size = al_tok_vocab_size(tok), .n_positions = c->seq_len, .n_layer = SIZES[k].L,
+                       .n_head = SIZES[k].H, .n_embd = SIZES[k].C, .init_std = 0.02f};
   al_model m = {0};
   if (al_model_init(&m, &mc, c->seed + (uint64_t)k, err)) goto out;
   double tokens = fmax(c->tokens_per_param * (double)m.nparams, (double)c->min_tokens);

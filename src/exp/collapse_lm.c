@@ -36,8 +36,8 @@ int lm_cfg_of(const al_collapse_cfg *c, lm_cfg *l, al_err *err) {
   l->gens = c->lm_gens;
   l->seeds = c->seeds > 0 ? c->seeds : LM_DEFAULT_SEEDS;
   l->seed = (uint64_t)c->seed;
-  l->model = (al_gpt2_config){.vocab_size = 0, .n_positions = c->lm_context, .n_layer = c->lm_layers,
-                              .n_head = c->lm_heads, .n_embd = c->lm_embd, .layer_norm_epsilon = 1e-5f};
+  l->model = (al_model_config){.vocab_size = 0, .n_positions = c->lm_context, .n_layer = c->lm_layers,
+                              .n_head = c->lm_heads, .n_embd = c->lm_embd};
   l->batch = c->lm_batch;
   l->lr = c->lm_lr;
   l->epochs = c->lm_epochs;

@@ -16,7 +16,7 @@ typedef struct {
   long tokens;           /* N */
   int gens, seeds, npol, policies[AL_NPOLICIES];
   uint64_t seed;
-  al_gpt2_config model;  /* vocab_size 0 until the tokenizer is known */
+  al_model_config model;  /* vocab_size 0 until the tokenizer is known */
   int batch;
   double lr, epochs;
   long steps;            /* > 0: fixed steps per generation instead of epochs */

@@ -184,7 +184,7 @@ static void world_close(lm_world *w) {
 static int generation(lm_world *w, int s, int p, int gen, const lm_docs *const *data, int nd, lm_docs *out, al_err *err) {
   const lm_cfg *c = w->c;
   double t0 = al_now();
-  al_gpt2_config mc = c->model;
+  al_model_config mc = c->model;
   mc.vocab_size = w->r->vocab;
   al_model m = {0};
   if (al_model_init(&m, &mc, derive(c->seed, TAG_INIT, s, gen), err)) return -1;

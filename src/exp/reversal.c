@@ -120,11 +120,11 @@ static int make_base(const al_rev_cfg *c, const al_rev_data *d, al_model *base, 
     return -1;
   }
   if (!c->base) {
-    al_gpt2_config g = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
-                        .n_head = c->heads, .n_embd = c->embd, .layer_norm_epsilon = 1e-5f, .init_std = 0.02f};
+    al_model_config g = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
+                        .n_head = c->heads, .n_embd = c->embd, .init_std = 0.02f};
     al_train_result tr = {0};
     double t0 = al_now();
-    if (al_gpt2_config_check(&g, err) || rev_pretrain(base, &g, *text, *ntext, c->pretrain_steps, c->batch, c->seed, &tr, err)) {
+    if (al_model_config_check(&g, err) || rev_pretrain(base, &g, *text, *ntext, c->pretrain_steps, c->batch, c->seed, &tr, err)) {
       al_tok_free(*tok), free(*text);
       return -1;
     }

@@ -29,7 +29,7 @@ typedef struct {
 } rev_ft_cfg;
 int rev_finetune(al_model *m, const rev_examples *x, const int32_t *text, size_t ntext, const rev_ft_cfg *f,
                  al_train_result *res, al_err *err);
-int rev_pretrain(al_model *m, const al_gpt2_config *cfg, const int32_t *text, size_t ntext, long steps, int batch,
+int rev_pretrain(al_model *m, const al_model_config *cfg, const int32_t *text, size_t ntext, long steps, int batch,
                  uint64_t seed, al_train_result *res, al_err *err);
 
 /* Scores up to max examples of x (evenly strided; 0: all) under m: greedy

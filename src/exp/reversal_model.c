@@ -142,7 +142,7 @@ int rev_finetune(al_model *m, const rev_examples *x, const int32_t *text, size_t
   return rc;
 }
 
-int rev_pretrain(al_model *m, const al_gpt2_config *cfg, const int32_t *text, size_t ntext, long steps, int batch,
+int rev_pretrain(al_model *m, const al_model_config *cfg, const int32_t *text, size_t ntext, long steps, int batch,
                  uint64_t seed, al_train_result *res, al_err *err) {
   if (al_model_init(m, cfg, seed, err)) return -1;
   if (steps <= 0) return 0;

@@ -1,60 +1,43 @@
-/* KV-cache decoding: a decoder owns its cache and scratch and only reads the
- * model, so decoders on different threads can share one model.
+/* KV-cache decoding: a decoder owns its cache and scratch (the
+ * architecture's decoder state) and only reads the model, so decoders on
+ * different threads can share one model.
  *
- * Feeding n tokens at position p runs them through every layer as one chunk
- * (up to CHUNK rows at a time): their keys and values go into the cache at
- * p..p+n-1 and each attends to cache positions 0..its own. Few-row chunks use
- * the streaming matmul (weights read once per chunk), larger ones sgemm. */
+ * Feeding n tokens at position p runs them through the trunk as one chunk
+ * (up to CHUNK rows at a time, the architecture's decode_rows): their keys
+ * and values go into the cache at p..p+n-1 and each attends to cache
+ * positions 0..its own; then the LM head gives their logits. Few-row chunks
+ * use the streaming matmul (weights read once per chunk), larger ones sgemm. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "alab/model.h"
 #include "alab/nn.h"
+#include "model/arch.h"
 
-enum { CHUNK = 64, SMALL_ROWS = 8 };
+enum { CHUNK = AL_DECODE_CHUNK, SMALL_ROWS = AL_DECODE_SMALL_ROWS };
 
 struct al_decoder {
   const al_model *m;
   int pos, maxT;
-  int32_t *history;  /* tokens at positions 0..pos-1 */
-  float *kcache, *vcache; /* [L][maxT][C] */
-  float *x, *ln, *qkv, *atty, *tmp, *fch, *scores; /* chunk scratch */
-  float *logits;     /* [CHUNK][V] */
-  int nlogits;       /* rows valid in logits after the last chunk */
+  int32_t *history; /* tokens at positions 0..pos-1 */
+  void *state;      /* the architecture's cache and chunk scratch */
+  float *logits;    /* [CHUNK][V] */
+  int nlogits;      /* rows valid in logits after the last chunk */
 };
 
 al_decoder *al_decoder_new(const al_model *m) {
-  const al_gpt2_config *c = &m->cfg;
   al_decoder *d = al_calloc(1, sizeof *d);
-  size_t C = c->n_embd, L = c->n_layer;
   d->m = m;
-  d->maxT = c->n_positions;
+  d->maxT = m->cfg.n_positions;
   d->history = al_malloc((size_t)d->maxT * sizeof(int32_t));
-  d->kcache = al_alloc_floats(L * d->maxT * C);
-  d->vcache = al_alloc_floats(L * d->maxT * C);
-  d->x = al_alloc_floats(CHUNK * C);
-  d->ln = al_alloc_floats(CHUNK * C);
-  d->qkv = al_alloc_floats(CHUNK * 3 * C);
-  d->atty = al_alloc_floats(CHUNK * C);
-  d->tmp = al_alloc_floats(CHUNK * C);
-  d->fch = al_alloc_floats(CHUNK * 4 * C);
-  d->scores = al_alloc_floats((size_t)CHUNK * c->n_head * d->maxT);
-  d->logits = al_alloc_floats((size_t)CHUNK * c->vocab_size);
+  d->state = m->arch->decoder_state_new(m, CHUNK);
+  d->logits = al_alloc_floats((size_t)CHUNK * m->cfg.vocab_size);
   return d;
 }
 
 void al_decoder_free(al_decoder *d) {
   if (!d) return;
   free(d->history);
-  free(d->kcache);
-  free(d->vcache);
-  free(d->x);
-  free(d->ln);
-  free(d->qkv);
-  free(d->atty);
-  free(d->tmp);
-  free(d->fch);
-  free(d->scores);
+  d->m->arch->decoder_state_free(d->state);
   free(d->logits);
   free(d);
 }
@@ -69,86 +52,24 @@ void al_decoder_truncate(al_decoder *d, int pos) {
   }
 }
 
-static void matmul(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
+void al_decode_matmul(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
   if (n <= SMALL_ROWS) nn_matmul_rows(out, inp, W, b, n, IC, OC);
   else nn_matmul_forward(out, inp, W, b, n, IC, OC);
 }
 
-/* One head of one query row at position t against cache positions 0..t of
- * layer l: o[hs] = softmax(q.k / sqrt(hs)) v; s is scratch for t+1 scores. */
-static void attend_head(const al_decoder *d, int l, int t, int h, const float *q, float *s, float *o) {
-  const al_gpt2_config *c = &d->m->cfg;
-  int C = c->n_embd, hs = C / c->n_head, T = d->maxT;
-  float scale = 1.0f / sqrtf((float)hs), mx = -INFINITY;
-  const float *K = d->kcache + (size_t)l * T * C, *Vc = d->vcache + (size_t)l * T * C;
-  for (int t2 = 0; t2 <= t; t2++) {
-    const float *k = K + (size_t)t2 * C + h * hs;
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
-    s[t2] = dot * scale;
-    mx = s[t2] > mx ? s[t2] : mx;
-  }
-  float sum = 0.0f;
-  for (int t2 = 0; t2 <= t; t2++) {
-    s[t2] = expf(s[t2] - mx);
-    sum += s[t2];
-  }
-  float inv = 1.0f / sum;
-  memset(o, 0, hs * sizeof(float));
-  for (int t2 = 0; t2 <= t; t2++) {
-    const float *v = Vc + (size_t)t2 * C + h * hs;
-    float w = s[t2] * inv;
-#pragma omp simd
-    for (int i = 0; i < hs; i++) o[i] += w * v[i];
-  }
-}
-
 /* The forward pass of n rows (n <= CHUNK), row r being token tok[r] at
- * position pos[r] of decoder ds[r]; ds[0] lends its scratch. Every row's key
- * and value go into its decoder's cache before any row attends, so rows of
- * one decoder at consecutive positions see each other causally, and rows of
- * different decoders never mix. Logits are computed for rows first..n-1 into
- * ds[0]->logits. Each row's numbers do not depend on the other rows. */
+ * position pos[r] of decoder ds[r]; ds[0] lends its scratch. Logits are
+ * computed for rows first..n-1 into ds[0]->logits. Each row's numbers do not
+ * depend on the other rows. */
 static void forward_rows(al_decoder **ds, const int *pos, const int32_t *tok, int n, int first) {
-  al_decoder *d = ds[0];
-  const al_model *m = d->m;
-  const al_gpt2_config *c = &m->cfg;
-  int C = c->n_embd, H = c->n_head, hs = C / H, V = c->vocab_size, T = d->maxT;
-  float eps = c->layer_norm_epsilon;
-  const float *wte = m->params + m->tensors[0].offset, *wpe = m->params + m->tensors[1].offset;
+  const al_model *m = ds[0]->m;
+  void *states[CHUNK];
   for (int r = 0; r < n; r++) {
-    const float *e = wte + (size_t)tok[r] * C, *pe = wpe + (size_t)pos[r] * C;
-    for (int i = 0; i < C; i++) d->x[(size_t)r * C + i] = e[i] + pe[i];
     ds[r]->history[pos[r]] = tok[r];
+    states[r] = ds[r]->state;
   }
-  for (int l = 0; l < c->n_layer; l++) {
-    const al_tensor *t = &m->tensors[2 + 12 * l];
-#define P(i) (m->params + t[i].offset)
-    nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(0), P(1), n, C, eps);
-    matmul(d->qkv, d->ln, P(2), P(3), n, C, 3 * C);
-    for (int r = 0; r < n; r++) {
-      size_t at = ((size_t)l * T + pos[r]) * C;
-      memcpy(ds[r]->kcache + at, d->qkv + (size_t)r * 3 * C + C, C * sizeof(float));
-      memcpy(ds[r]->vcache + at, d->qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
-    }
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int r = 0; r < n; r++)
-      for (int h = 0; h < H; h++)
-        attend_head(ds[r], l, pos[r], h, d->qkv + (size_t)r * 3 * C + h * hs, d->scores + ((size_t)r * H + h) * T,
-                    d->atty + (size_t)r * C + h * hs);
-    matmul(d->tmp, d->atty, P(4), P(5), n, C, C);
-    nn_residual_forward(d->x, d->x, d->tmp, (long)n * C);
-    nn_layernorm_forward(d->ln, NULL, NULL, d->x, P(6), P(7), n, C, eps);
-    matmul(d->fch, d->ln, P(8), P(9), n, C, 4 * C);
-    nn_gelu_forward(d->fch, d->fch, (long)n * 4 * C);
-    matmul(d->tmp, d->fch, P(10), P(11), n, 4 * C, C);
-    nn_residual_forward(d->x, d->x, d->tmp, (long)n * C);
-#undef P
-  }
-  const float *lnfw = m->params + m->tensors[m->ntensors - 2].offset, *lnfb = m->params + m->tensors[m->ntensors - 1].offset;
-  nn_layernorm_forward(d->ln, NULL, NULL, d->x + (size_t)first * C, lnfw, lnfb, n - first, C, eps);
-  nn_lmhead_forward(d->logits, d->ln, wte, n - first, C, V);
+  const float *h = m->arch->decode_rows(m, states, pos, tok, n, first);
+  nn_lmhead_forward(ds[0]->logits, h, m->lm_head, n - first, m->cfg.n_embd, m->cfg.vocab_size);
 }
 
 /* Runs n <= CHUNK tokens at the current position. Logits for all n rows if

@@ -1,4 +1,4 @@
-/* One allocation for all training activations of a (B, T) shape. */
+/* One allocation for all of GPT-2's training activations of a (B, T) shape. */
 #include <stdlib.h>
 #include "model/gpt2_acts.h"
 
@@ -10,23 +10,20 @@ static float *take(float *block, size_t *used, size_t n) {
   return p;
 }
 
-static size_t layout(al_acts *a, float *block, const al_gpt2_config *c, int B, int T) {
-  size_t N = (size_t)B * T, C = c->n_embd, V = c->vocab_size, H = c->n_head, used = 0;
+static size_t layout(gpt2_acts *a, float *block, const al_model_config *c, int B, int T) {
+  size_t N = (size_t)B * T, C = c->n_embd, H = c->n_head, used = 0;
   a->encoded = take(block, &used, N * C);
   a->lnf = take(block, &used, N * C);
   a->lnf_mean = take(block, &used, N);
   a->lnf_rstd = take(block, &used, N);
-  a->logits = take(block, &used, N * V);
-  a->losses = take(block, &used, N);
   a->scratch = take(block, &used, N * C);
   a->dres = take(block, &used, N * C);
-  a->dlnf = take(block, &used, N * C);
   a->dbufC = take(block, &used, N * C);
   a->dbuf3 = take(block, &used, N * 3 * C);
   a->dbuf4 = take(block, &used, N * 4 * C);
   a->datt = take(block, &used, B * H * T * (size_t)T);
   for (int l = 0; l < c->n_layer; l++) {
-    al_layer_acts *la = &a->layer[l];
+    gpt2_layer_acts *la = &a->layer[l];
     la->ln1 = take(block, &used, N * C);
     la->ln1_mean = take(block, &used, N);
     la->ln1_rstd = take(block, &used, N);
@@ -44,22 +41,21 @@ static size_t layout(al_acts *a, float *block, const al_gpt2_config *c, int B, i
   return used;
 }
 
-al_acts *al_acts_new(const al_gpt2_config *c, int B, int T) {
-  al_acts *a = al_calloc(1, sizeof *a);
-  a->layer = al_calloc(c->n_layer, sizeof(al_layer_acts));
+void *gpt2_acts_new(const al_model_config *c, int B, int T) {
+  gpt2_acts *a = al_calloc(1, sizeof *a);
+  a->layer = al_calloc(c->n_layer, sizeof(gpt2_layer_acts));
   size_t n = layout(a, NULL, c, B, T);
   a->block = al_alloc_floats(n);
   layout(a, a->block, c, B, T);
   a->inputs = al_malloc((size_t)B * T * sizeof(int32_t));
-  a->targets = al_malloc((size_t)B * T * sizeof(int32_t));
   return a;
 }
 
-void al_acts_free(al_acts *a) {
+void gpt2_acts_free(void *acts) {
+  gpt2_acts *a = acts;
   if (!a) return;
   free(a->block);
   free(a->layer);
   free(a->inputs);
-  free(a->targets);
   free(a);
 }

@@ -26,7 +26,7 @@ json_t *sv_error_json(const sv_error *e) {
 }
 
 json_t *sv_model_json(const sv_model *m) {
-  const al_gpt2_config *c = &m->model.cfg;
+  const al_model_config *c = &m->model.cfg;
   return json_pack("{s:s, s:s, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "id", m->id, "object", "model", "created",
                    (json_int_t)m->created, "owned_by", "alab", "parameters", (json_int_t)m->model.nparams, "context_length",
                    c->n_positions, "max_model_len", c->n_positions, "vocab_size", c->vocab_size, "n_layer", c->n_layer,

@@ -9,6 +9,12 @@ with struct + json only), a batch {"B", "T", "inputs", "targets",
 same GPT-2 written independently in torch (float32), and writes logits, loss,
 every parameter gradient (as "grad.<name>") and the parameters after the
 AdamW steps (as "adam.<name>") to a safetensors file.
+
+A batch {"B", "T", "inputs", "score_pos", "score_dvalues"} checks the scalar
+head instead (a GPT2ForSequenceClassification checkpoint: "transformer.*"
+and "score.weight" [1, C]): values[b] = score.weight @ h[b, score_pos[b]], h
+the hidden state after ln_f, and the gradients (as "grad.<name>") of
+sum_b score_dvalues[b] * values[b].
 """
 import json, math, struct, sys
 import torch
@@ -53,7 +59,7 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def gpt2(P, cfg, idx):
+def gpt2_hidden(P, cfg, idx):
     B, T = idx.shape
     C, H, L = cfg["n_embd"], cfg["n_head"], cfg["n_layer"]
     eps = cfg["layer_norm_epsilon"]
@@ -73,18 +79,38 @@ def gpt2(P, cfg, idx):
         h = ln(x, p("ln_2.weight"), p("ln_2.bias"))
         h = gelu_tanh(h @ p("mlp.c_fc.weight") + p("mlp.c_fc.bias"))
         x = x + h @ p("mlp.c_proj.weight") + p("mlp.c_proj.bias")
-    x = ln(x, P["ln_f.weight"], P["ln_f.bias"])
-    return x @ P["wte.weight"].t()  # tied head
+    return ln(x, P["ln_f.weight"], P["ln_f.bias"])
+
+
+def gpt2(P, cfg, idx):
+    return gpt2_hidden(P, cfg, idx) @ P["wte.weight"].t()  # tied head
+
+
+def scalar_head(P, cfg, idx, batch, out_path):
+    B, T = idx.shape
+    h = gpt2_hidden(P, cfg, idx)
+    pos = torch.tensor(batch["score_pos"], dtype=torch.long)
+    values = h[torch.arange(B), pos] @ P["score.weight"][0]  # Linear(n_embd, 1, bias=False)
+    loss = (values * torch.tensor(batch["score_dvalues"], dtype=torch.float32)).sum()
+    loss.backward()
+    out = {"values": values.detach()}
+    for k, v in P.items():
+        out["grad." + k] = v.grad.detach().clone()
+    write_safetensors(out_path, out)
 
 
 def main():
     mdir, batch_path, out_path = sys.argv[1:4]
     cfg = json.load(open(f"{mdir}/config.json"))
     assert cfg["model_type"] == "gpt2"
-    P = {k: v.requires_grad_(True) for k, v in read_safetensors(f"{mdir}/model.safetensors").items()}
+    strip = lambda k: k[len("transformer."):] if k.startswith("transformer.") else k
+    P = {strip(k): v.requires_grad_(True) for k, v in read_safetensors(f"{mdir}/model.safetensors").items()}
     batch = json.load(open(batch_path))
     B, T = batch["B"], batch["T"]
     idx = torch.tensor(batch["inputs"], dtype=torch.long).view(B, T)
+    if "score_pos" in batch:
+        assert cfg["architectures"] == ["GPT2ForSequenceClassification"], cfg["architectures"]
+        return scalar_head(P, cfg, idx, batch, out_path)
     tgt = torch.tensor(batch["targets"], dtype=torch.long).view(B, T)
     logits = gpt2(P, cfg, idx)
     loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), tgt.view(-1), ignore_index=-1)

@@ -1,0 +1,22 @@
+/* The registry of architectures: a new one adds its declaration and its entry. */
+#include <stdio.h>
+#include <string.h>
+#include "model/arch.h"
+
+extern const al_arch al_arch_gpt2;
+
+static const al_arch *const ARCHS[] = {
+    &al_arch_gpt2,
+};
+
+const al_arch *al_arch_find(const char *name) {
+  for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+    if (!strcmp(ARCHS[i]->name, name)) return ARCHS[i];
+  return NULL;
+}
+
+void al_arch_names(char *out, size_t n) {
+  out[0] = 0;
+  for (size_t i = 0; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+    snprintf(out + strlen(out), n - strlen(out), "%s\"%s\"", i ? ", " : "", ARCHS[i]->name);
+}
