@@ -194,14 +194,15 @@ static void test_cli(const char *tmp) {
   const char *bin = getenv("ALAB_BIN");
   CHECK(bin && access(bin, X_OK) == 0, "ALAB_BIN is the alab binary");
   if (!bin || access(bin, X_OK) != 0) return;
+  /* every bad setting is a usage error (exit 2), found before anything runs */
   struct { const char *args, *needle; int code; } bad[] = {
-      {"--T 11 --d 10", "T=11 must exceed d+1=11", 1},
-      {"--sigma2 -0.5", "sigma2=-0.5 must be a finite number >= 0", 1},
-      {"--iters 0", "iters=0: need at least 1 iteration", 1},
-      {"--gauss-iters 0", "iters=0", 1},
-      {"--policies replace,sideways", "unknown policy 'sideways'", 1},
-      {"--part lm --lm-gens 1", "--lm-gens 1", 1},
-      {"--seeds 1", "at least 2 seeds", 1},
+      {"--T 11 --d 10", "T=11 must exceed d+1=11", 2},
+      {"--sigma2 -0.5", "sigma2=-0.5 must be a finite number >= 0", 2},
+      {"--iters 0", "iters=0: need at least 1 iteration", 2},
+      {"--gauss-iters 0", "iters=0", 2},
+      {"--policies replace,sideways", "unknown policy 'sideways'", 2},
+      {"--part lm --lm-gens 1", "--lm-gens 1", 2},
+      {"--seeds 1", "at least 2 seeds", 2},
       {"--iters ten", "not a valid integer", 2},
   };
   char cmd[2048], *out;

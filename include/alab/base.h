@@ -109,4 +109,24 @@ double al_t_quantile(double p, double df);
  * freedom; NAN for a NaN t or df outside [1, 1e30]. */
 double al_t_pvalue(double t, double df);
 
+/* ---- small helpers used in several layers ---- */
+/* Comma lists: with p = s, each call gives the next item (not NUL-terminated)
+ * and its length; 0 when done. "a,,b" gives a, "", b; "" gives one "". */
+int al_comma_next(const char **p, const char **item, size_t *len);
+/* Is item[0..len) exactly name? */
+int al_item_is(const char *item, size_t len, const char *name);
+
+/* The first error of an OpenMP loop: an iteration skips its work when
+ * al_first_err_failed(f), and on failure calls al_first_err_keep(f, &e);
+ * after the loop f->failed says whether any failed and f->err holds the
+ * first message. Start from {0}. */
+typedef struct { int failed; al_err err; } al_first_err;
+int al_first_err_failed(al_first_err *f);
+void al_first_err_keep(al_first_err *f, const al_err *e);
+
+/* The k largest x[i] - shift of x[0..n), descending, into ids/vals (ids -1
+ * and vals -INFINITY past n); ties keep the lower index. With shift the
+ * row's log-sum-exp, these are the top-k log-probs of a logits row. */
+void al_top_k(const float *x, int n, float shift, int k, int32_t *ids, float *vals);
+
 #endif

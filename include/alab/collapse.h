@@ -92,6 +92,9 @@ typedef struct {
   int quick; /* reproduce's scale */
 } al_collapse_cfg;
 void al_collapse_defaults(al_collapse_cfg *c);
+/* Validates the settings (parts, policies, each part's values) without
+ * running or writing anything: a failure is a usage error. */
+int al_collapse_check(const al_collapse_cfg *c, al_err *err);
 /* Validates everything, writes config.json, runs the parts, writes
  * results.json, metrics.jsonl, the plots and index.html into dir. */
 int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err);

@@ -216,6 +216,8 @@ int al_ladder_run(const al_ladder_cfg *c, al_err *err);
 /* Names: "memo-vs-instruction", "distractor", "misleading-fewshot". */
 extern const char *const al_probe_names[];
 extern const int al_nprobes;
+/* Is name a probe and n >= 1? (A usage check: nothing is written.) */
+int al_probe_check(const char *name, int n, al_err *err);
 /* Writes the probe's classification task (CSV, Inverse Scaling Prize
  * columns) to path: n examples, deterministic in seed. */
 int al_probe_write(const char *name, const char *path, int n, uint64_t seed, al_err *err);

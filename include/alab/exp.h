@@ -61,12 +61,38 @@ double al_series_max_rel_dev(const al_series_stats *s);
 int al_parse_int_list(const char *s, int *out, int max, const char *what, al_err *err);
 int al_parse_double_list(const char *s, double *out, int max, const char *what, al_err *err);
 
-/* The experiments `alab reproduce` runs: each writes one run directory. */
+/* ---- the experiment registry ----
+ * One line per experiment, X(name, reproduce, summary), in the order
+ * `alab --help`, `alab reproduce` and its index page list them:
+ *   name       the command `alab NAME` (src/cli/cmd_NAME.c defines
+ *              int cmd_NAME(int argc, char **argv)) and the subdirectory
+ *              `alab reproduce` writes it into;
+ *   reproduce  int fn(const char *dir, int quick, al_err *err): writes a
+ *              complete run directory (config.json, results.json with a
+ *              "headline" array, metrics.jsonl, SVG plots) at full or quick
+ *              scale;
+ *   summary    one line naming the paper, shown by `alab --help` and on the
+ *              index pages.
+ * Adding an experiment: its new files and one line here. */
+#define AL_EXPERIMENTS(X)                                                                                      \
+  X(collapse, al_collapse_reproduce,                                                                           \
+    "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
+    "(Gerstgrasser et al. 2024)")                                                                              \
+  X(reversal, al_rev_reproduce,                                                                                \
+    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")
+
 typedef int (*al_exp_fn)(const char *dir, int quick, al_err *err);
 typedef struct {
   const char *name;    /* also the run's subdirectory */
   al_exp_fn run;
-  const char *summary; /* one line for the index page */
+  const char *summary; /* one line, naming the paper */
 } al_exp_entry;
+/* The registry as a table (src/exp/registry.c). */
+extern const al_exp_entry al_experiments[];
+extern const int al_nexperiments;
+/* The entry named name[0..len), or NULL. */
+const al_exp_entry *al_experiment_find(const char *name, size_t len);
+/* "collapse, reversal": every name, into buf. */
+void al_experiment_names(char *buf, size_t size);
 
 #endif

@@ -34,7 +34,8 @@ typedef struct {
  * error. Non-finite values are written as NaN and gnuplot skips them. */
 int al_plot_svg(const char *dir, const char *name, const al_plot *p, const al_plot_series *s, int ns, al_err *err);
 
-/* One experiment on an index page: its run directory relative to the page. */
+/* One experiment on an index page: its run directory relative to the page;
+ * summary NULL: the experiment registry's line for name (include/alab/exp.h). */
 typedef struct {
   const char *name, *subdir, *summary;
   const char *error; /* non-NULL when the experiment failed: shown instead */

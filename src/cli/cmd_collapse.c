@@ -55,9 +55,13 @@ int cmd_collapse(int argc, char **argv) {
     fprintf(stderr, "alab collapse: --out DIR is required (see --help)\n");
     return 2;
   }
+  al_err err;
+  if (al_collapse_check(&c, &err)) {
+    fprintf(stderr, "alab collapse: %s\n", err.msg);
+    return 2;
+  }
   if (quiet) al_quiet = 1;
   al_set_threads(threads);
-  al_err err;
   if (al_collapse_run(&c, out, &err)) {
     fprintf(stderr, "alab collapse: %s\n", err.msg);
     return 1;

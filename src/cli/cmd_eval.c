@@ -58,6 +58,10 @@ int cmd_eval(int argc, char **argv) {
   if (!api_model) api_model = http.model;
   if (!api_key) api_key = http.api_key;
   al_err err = {{0}};
+  if ((write_probes || probe) && al_probe_check(probe ? probe : al_probe_names[0], probe_n, &err)) {
+    fprintf(stderr, "alab eval: %s\n", err.msg);
+    return 2;
+  }
   if (write_probes) {
     for (int i = 0; i < al_nprobes; i++) {
       char *path;
@@ -81,7 +85,7 @@ int cmd_eval(int argc, char **argv) {
   char *probe_path = NULL;
   if (probe && al_probe_prepare(probe, out ? out : ".", probe_n, (uint64_t)seed, &probe_path, &err)) {
     fprintf(stderr, "alab eval: %s\n", err.msg);
-    return 2;
+    return 1;
   }
   al_task t;
   if (al_task_load(&t, probe ? probe_path : task, format, &err)) {

@@ -101,6 +101,7 @@ int cmd_scaling(int argc, char **argv) {
       }
     }
   }
+  if (probe && al_probe_check(probe, probe_n, &err)) goto fail;
   rc = 1;
   if (probe && al_probe_prepare(probe, out, probe_n, (uint64_t)seed, &probe_path, &err)) goto fail;
   if (al_task_load(&t, probe ? probe_path : task, format, &err)) goto fail;

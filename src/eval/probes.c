@@ -127,12 +127,18 @@ static void fewshot(al_rng *r, al_buf *csv, al_buf *tmp) {
   al_buf_free(&p);
 }
 
-int al_probe_write(const char *name, const char *path, int n, uint64_t seed, al_err *err) {
-  int k = -1;
+/* The probe's index, or -1 with a message. */
+static int probe_index(const char *name, int n, al_err *err) {
   for (int i = 0; i < al_nprobes; i++)
-    if (!strcmp(name, al_probe_names[i])) k = i;
-  if (k < 0) return al_fail(err, "unknown probe '%s' (memo-vs-instruction, distractor, misleading-fewshot)", name);
-  if (n < 1) return al_fail(err, "a probe needs at least one example (got %d)", n);
+    if (!strcmp(name, al_probe_names[i])) return n < 1 ? al_fail(err, "a probe needs at least one example (got %d)", n) : i;
+  return al_fail(err, "unknown probe '%s' (memo-vs-instruction, distractor, misleading-fewshot)", name);
+}
+
+int al_probe_check(const char *name, int n, al_err *err) { return probe_index(name, n, err) < 0 ? -1 : 0; }
+
+int al_probe_write(const char *name, const char *path, int n, uint64_t seed, al_err *err) {
+  int k = probe_index(name, n, err);
+  if (k < 0) return -1;
   al_buf csv = {0}, tmp = {0};
   al_buf_printf(&csv, "prompt,classes,answer_index\n");
   for (int i = 0; i < n; i++) {

@@ -157,20 +157,18 @@ int al_split_commas(const char *s, char ***items, int *n, const char *what, al_e
   *items = NULL;
   *n = 0;
   int cap = 0;
-  for (const char *p = s ? s : ""; *p;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (len) {
-      if (*n == cap) {
-        cap = cap ? 2 * cap : 8;
-        *items = al_realloc(*items, (size_t)cap * sizeof **items);
-      }
-      char *it = al_malloc(len + 1);
-      memcpy(it, p, len);
-      it[len] = 0;
-      (*items)[(*n)++] = it;
+  const char *p = s ? s : "", *item;
+  size_t len;
+  while (al_comma_next(&p, &item, &len)) {
+    if (!len) continue;
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 8;
+      *items = al_realloc(*items, (size_t)cap * sizeof **items);
     }
-    p += len + (e != NULL);
+    char *it = al_malloc(len + 1);
+    memcpy(it, item, len);
+    it[len] = 0;
+    (*items)[(*n)++] = it;
   }
   if (!*n) return al_fail(err, "%s: expected a comma-separated list, got '%s'", what, s ? s : "");
   return 0;

@@ -56,29 +56,27 @@ static int parse_parts(const char *s, int *chosen, al_err *err) {
     for (int k = 0; k < NPARTS; k++) chosen[k] = parts[k].run != NULL;
     return 0;
   }
-  for (const char *p = s;;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+  const char *item;
+  size_t len;
+  for (const char *p = s; al_comma_next(&p, &item, &len);) {
     int found = -1;
     for (int k = 0; k < NPARTS; k++)
-      if (strlen(parts[k].name) == len && !strncmp(parts[k].name, p, len)) found = k;
-    if (found < 0) return al_fail(err, "--part: unknown part '%.*s' (known: linear, gauss, lm, all)", (int)len, p);
+      if (al_item_is(item, len, parts[k].name)) found = k;
+    if (found < 0) return al_fail(err, "--part: unknown part '%.*s' (known: linear, gauss, lm, all)", (int)len, item);
     if (!parts[found].run)
       return al_fail(err, "--part: the '%s' part is not built yet in this alab (it needs src/exp/collapse_%s.c)",
                      parts[found].name, parts[found].name);
     chosen[found] = 1;
-    if (!comma) break;
-    p = comma + 1;
   }
   return 0;
 }
 
-int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
-  int chosen[NPARTS];
-  if (parse_parts(c->parts, chosen, err)) return -1;
+/* config.json of the run: every part's settings, validated; NULL on error.
+ * chosen[k] says which parts run. */
+static json_t *resolve_config(const al_collapse_cfg *c, int *chosen, al_err *err) {
+  if (parse_parts(c->parts, chosen, err)) return NULL;
   int pol[AL_NPOLICIES];
-  if (al_parse_policies(c->policies, pol, err) < 0) return -1;
-  /* Validate everything before anything is written. */
+  if (al_parse_policies(c->policies, pol, err) < 0) return NULL;
   json_t *config = json_pack("{s:s, s:I, s:b}", "experiment", "collapse", "seed", (json_int_t)c->seed, "quick", c->quick);
   json_t *plist = json_array();
   json_object_set_new(config, "parts", plist);
@@ -87,9 +85,25 @@ int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
     json_array_append_new(plist, json_string(parts[k].name));
     if (parts[k].resolve(c, config, err)) {
       json_decref(config);
-      return al_fail_prefix(err, "collapse");
+      al_fail_prefix(err, "collapse");
+      return NULL;
     }
   }
+  return config;
+}
+
+int al_collapse_check(const al_collapse_cfg *c, al_err *err) {
+  int chosen[NPARTS];
+  json_t *config = resolve_config(c, chosen, err);
+  int ok = config != NULL;
+  json_decref(config);
+  return ok ? 0 : -1;
+}
+
+int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
+  int chosen[NPARTS];
+  json_t *config = resolve_config(c, chosen, err); /* everything is validated before anything is written */
+  if (!config) return -1;
   al_run run;
   if (al_run_open(&run, dir, err)) {
     json_decref(config);
@@ -112,7 +126,7 @@ int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
     rc = al_run_save_json(&run, "results.json", results, err);
   }
   if (!rc) {
-    al_index_entry e = {.name = "collapse", .subdir = ".", .summary = "Model collapse: replace vs accumulate (Gerstgrasser et al. 2024)"};
+    al_index_entry e = {.name = "collapse", .subdir = "."}; /* the summary is the registry's */
     rc = al_report_index(run.dir, "alab collapse", &e, 1, err);
   }
   if (rc) al_run_abort(&run);

@@ -27,21 +27,19 @@ const char *const al_policy_names[AL_NPOLICIES] = {"replace", "accumulate", "acc
 
 int al_parse_policies(const char *s, int *policies, al_err *err) {
   int n = 0;
-  const char *p = s ? s : "";
+  const char *p = s ? s : "", *item;
+  size_t len;
   if (!*p) return al_fail(err, "--policies: empty list (known: replace, accumulate, accumulate-subsample)");
-  for (;;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+  while (al_comma_next(&p, &item, &len)) {
     int found = -1;
     for (int k = 0; k < AL_NPOLICIES; k++)
-      if (strlen(al_policy_names[k]) == len && !strncmp(al_policy_names[k], p, len)) found = k;
+      if (al_item_is(item, len, al_policy_names[k])) found = k;
     if (found < 0)
-      return al_fail(err, "--policies: unknown policy '%.*s' (known: replace, accumulate, accumulate-subsample)", (int)len, p);
+      return al_fail(err, "--policies: unknown policy '%.*s' (known: replace, accumulate, accumulate-subsample)", (int)len,
+                     item);
     for (int k = 0; k < n; k++)
       if (policies[k] == found) return al_fail(err, "--policies: '%s' given twice", al_policy_names[found]);
     policies[n++] = found;
-    if (!comma) break;
-    p = comma + 1;
   }
   return n;
 }

@@ -89,7 +89,7 @@ int rev_score(const al_model *m, const al_tok *tok, const al_rev_set *s, const r
   out->lp_correct = al_malloc(sizeof(double) * (n ? n : 1));
   out->lp_random = al_malloc(sizeof(double) * (n ? n : 1));
   out->hit = al_calloc(n ? n : 1, 1);
-  int failed = 0;
+  al_first_err first = {0};
 #pragma omp parallel
   {
     al_decoder *d = al_decoder_new(m);
@@ -97,22 +97,16 @@ int rev_score(const al_model *m, const al_tok *tok, const al_rev_set *s, const r
     al_err e;
 #pragma omp for schedule(dynamic, 4)
     for (int k = 0; k < n; k++) {
-      int bad;
-#pragma omp atomic read
-      bad = failed;
-      if (bad) continue;
-      if (score_one(d, m, tok, s, x, (int)((long)k * x->n / n), k, gen, out, &e)) {
-#pragma omp critical(rev_score_err)
-        if (!failed) {
-          failed = 1;
-          *err = e;
-        }
-      }
+      if (al_first_err_failed(&first)) continue;
+      if (score_one(d, m, tok, s, x, (int)((long)k * x->n / n), k, gen, out, &e)) al_first_err_keep(&first, &e);
     }
     free(gen);
     al_decoder_free(d);
   }
   for (int k = 0; k < n; k++) out->correct += out->hit[k];
-  if (failed) rev_score_free(out);
-  return failed ? -1 : 0;
+  if (first.failed) {
+    *err = first.err;
+    rev_score_free(out);
+  }
+  return first.failed ? -1 : 0;
 }

@@ -120,20 +120,17 @@ static int parse_list(const char *s, void *out, size_t size, int max, const char
                       int (*parse)(const char *item, void *dst)) {
   if (!s || !*s) return al_fail(err, "%s: empty list", what);
   int n = 0;
-  const char *p = s;
-  for (;;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+  const char *p = s, *at;
+  size_t len;
+  while (al_comma_next(&p, &at, &len)) {
     char item[64];
-    if (len == 0 || len >= sizeof item) return al_fail(err, "%s: bad item '%.*s' in '%s'", what, (int)len, p, s);
+    if (len == 0 || len >= sizeof item) return al_fail(err, "%s: bad item '%.*s' in '%s'", what, (int)len, at, s);
     if (n >= max) return al_fail(err, "%s: more than %d values in '%s'", what, max, s);
-    memcpy(item, p, len);
+    memcpy(item, at, len);
     item[len] = 0;
     if (parse(item, (char *)out + (size_t)n * size))
       return al_fail(err, "%s: '%s' is not %s", what, item, size == sizeof(int) ? "an integer" : "a finite number");
     n++;
-    if (!comma) break;
-    p = comma + 1;
   }
   return n;
 }

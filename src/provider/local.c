@@ -69,26 +69,19 @@ static int run_units(local_impl *L, int n, unit_fn f, void *ctx, al_progress *pr
       if (f(ctx, i, decoder(L, 0), err)) return -1;
     return 0;
   }
-  int saved = al_get_threads(), failed = 0;
+  int saved = al_get_threads();
+  al_first_err first = {0};
   openblas_set_num_threads(1);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (int i = 0; i < n; i++) {
-    int failed_now;
-#pragma omp atomic read
-    failed_now = failed;
-    if (failed_now) continue;
+    if (al_first_err_failed(&first)) continue;
     al_err e;
-    if (f(ctx, i, decoder(L, omp_get_thread_num()), &e)) {
-#pragma omp critical(local_err)
-      {
-        if (!failed) *err = e;
-        failed = 1;
-      }
-    }
+    if (f(ctx, i, decoder(L, omp_get_thread_num()), &e)) al_first_err_keep(&first, &e);
   }
   al_set_threads(saved);
   (void)prog;
-  return failed ? -1 : 0;
+  if (first.failed) *err = first.err;
+  return first.failed ? -1 : 0;
 }
 
 /* ---- scoring ---- */

@@ -1,9 +1,11 @@
-/* index.html of a run directory: for each experiment, its summary, the
+/* index.html of a run directory: for each experiment, its summary (the
+ * experiment registry's line unless the entry gives one), the
  * "headline" lines of its results.json, links to its config.json,
  * results.json and metrics.jsonl, and its SVG plots embedded in name order. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
 
@@ -54,9 +56,11 @@ static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
   al_buf_printf(b, "<section>\n<h2>");
   html(b, e->name);
   al_buf_printf(b, "</h2>\n");
-  if (e->summary) {
+  const al_exp_entry *x = e->summary ? NULL : al_experiment_find(e->name, strlen(e->name));
+  const char *summary = e->summary ? e->summary : x ? x->summary : NULL;
+  if (summary) {
     al_buf_printf(b, "<p>");
-    html(b, e->summary);
+    html(b, summary);
     al_buf_printf(b, "</p>\n");
   }
   if (e->error) {

@@ -87,25 +87,6 @@ int sv_pool_submit(sv_pool *p, sv_job *j) {
   return 0;
 }
 
-/* The k most likely tokens of a logits row, as log-probs (descending). */
-static void top_k(const float *z, int V, float lse, int k, int32_t *ids, float *lps) {
-  for (int j = 0; j < k; j++) {
-    ids[j] = -1;
-    lps[j] = -INFINITY;
-  }
-  for (int v = 0; v < V; v++) {
-    float x = z[v] - lse;
-    if (k == 0 || x <= lps[k - 1]) continue;
-    int j = k - 1;
-    for (; j > 0 && lps[j - 1] < x; j--) {
-      lps[j] = lps[j - 1];
-      ids[j] = ids[j - 1];
-    }
-    lps[j] = x;
-    ids[j] = v;
-  }
-}
-
 /* Called with j->mu not held: records that choice c is complete. */
 static void finish_choice(sv_job *j, sv_choice *c) {
   pthread_mutex_lock(&j->mu);
@@ -175,7 +156,7 @@ static int step(sv_worker *w, sv_slot *s) {
   if (c->k >= 0) {
     float lse = al_logsumexp(z, m->model.cfg.vocab_size);
     lp = z[tok] - lse;
-    top_k(z, m->model.cfg.vocab_size, lse, c->k, top_id, top_lp);
+    al_top_k(z, m->model.cfg.vocab_size, lse, c->k, top_id, top_lp);
   }
   sv_choice_add(c, m, tok, lp, top_id, top_lp);
   if (tok == m->eot) { /* the generated token, as OpenAI and vLLM list it, but not part of the text */

@@ -1,0 +1,108 @@
+/* Exit codes of every command (README "Exit codes"): 0 success, 1 runtime
+ * failure, 2 usage error. For each command the real `alab` binary is run on
+ * a usage error (an unknown flag, a missing or malformed argument) and on a
+ * runtime failure (a file that does not exist or cannot be written), and
+ * both the code and a message naming the problem are checked. Every case
+ * fails before any work starts, so the whole test takes about a second. */
+#include "test.h"
+
+typedef struct {
+  const char *args; /* after "alab"; NONE stands for a path that does not exist, RO for one that cannot be created */
+  int code;
+  const char *says; /* a piece of what stderr must say */
+} exit_case;
+
+static const exit_case cases[] = {
+    /* the dispatcher */
+    {"", 2, "usage: alab COMMAND"},
+    {"frobnicate", 2, "unknown command 'frobnicate'"},
+    {"--help", 0, "commands:"},
+    /* usage errors: an unknown flag for every command, then missing or malformed arguments */
+    {"train --bogus", 2, "--bogus"},
+    {"sample --bogus", 2, "--bogus"},
+    {"score --bogus", 2, "--bogus"},
+    {"serve --bogus", 2, "--bogus"},
+    {"data --bogus", 2, "--bogus"},
+    {"data info --bogus", 2, "--bogus"},
+    {"data tokenize --bogus", 2, "--bogus"},
+    {"data synth --bogus", 2, "--bogus"},
+    {"tok --bogus", 2, "--bogus"},
+    {"tok encode --bogus", 2, "--bogus"},
+    {"tok decode --bogus", 2, "--bogus"},
+    {"tok train --bogus", 2, "--bogus"},
+    {"eval --bogus", 2, "--bogus"},
+    {"ladder --bogus", 2, "--bogus"},
+    {"scaling --bogus", 2, "--bogus"},
+    {"collapse --bogus", 2, "--bogus"},
+    {"reversal --bogus", 2, "--bogus"},
+    {"reproduce --bogus", 2, "--bogus"},
+    {"train --steps x", 2, "--steps"},
+    {"serve", 2, "--model"},
+    {"data info", 2, "give one shard"},
+    {"eval --task NONE.csv", 2, "--model"},
+    {"eval --model NONE --probe no-such-probe", 2, "unknown probe 'no-such-probe'"},
+    {"eval --write-probes RO --probe-n 0", 2, "at least one example"},
+    {"scaling --models NONE,NONE,NONE --probe no-such-probe", 2, "unknown probe 'no-such-probe'"},
+    {"scaling --task NONE.csv", 2, "--models"},
+    {"collapse", 2, "--out"},
+    {"collapse --out RO --part linear,nope", 2, "unknown part 'nope'"},
+    {"reversal", 2, "--out"},
+    {"reproduce", 2, "--out"},
+    {"reproduce --out RO --only collapse,nope", 2, "unknown experiment 'nope' (known: collapse, reversal)"},
+    /* runtime failures */
+    {"train --data NONE.txt --out RO --steps 1", 1, "NONE.txt"},
+    {"sample --model NONE", 1, "NONE"},
+    {"score --model NONE --prompt a --continuation b", 1, "NONE"},
+    {"serve --model NONE", 1, "NONE"},
+    {"data info NONE.bin", 1, "NONE.bin"},
+    {"data tokenize --input NONE.txt --out RO/x.bin", 1, "NONE.txt"},
+    {"data synth --n 2 --out RO/s.txt", 1, "RO"},
+    {"tok encode --tokenizer NONE hello", 1, "NONE"},
+    {"tok decode --tokenizer NONE 1 2", 1, "NONE"},
+    {"tok train --corpus NONE.txt --vocab 300 --out RO", 1, "NONE.txt"},
+    {"eval --model NONE --task NONE.csv", 1, "NONE.csv"},
+    {"eval --write-probes RO", 1, "RO"},
+    {"eval --model NONE --probe distractor --out RO", 1, "RO"},
+    {"ladder --data NONE.txt --out RO", 1, "RO"},
+    {"scaling --models NONE,NONE,NONE --task NONE.csv --out RO", 1, "NONE.csv"},
+    {"collapse --out RO --part linear", 1, "RO"},
+    {"reversal --out RO", 1, "RO"},
+    {"reproduce --out RO --only collapse", 1, "RO"},
+};
+
+/* args with NONE and RO replaced by real paths. */
+static void expand(const char *args, const char *none, const char *ro, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *p = args; *p && n + 512 < size;) {
+    if (!strncmp(p, "NONE", 4)) n += (size_t)snprintf(out + n, size - n, "%s", none), p += 4;
+    else if (!strncmp(p, "RO", 2)) n += (size_t)snprintf(out + n, size - n, "%s", ro), p += 2;
+    else out[n++] = *p++;
+  }
+  out[n] = 0;
+}
+
+int main(void) {
+  char *dir = test_tmpdir("cli_exit"), none[600], ro[600];
+  snprintf(none, sizeof none, "%s/does-not-exist", dir);
+  /* a directory cannot be created under a regular file, even by root */
+  snprintf(ro, sizeof ro, "%s/a-file/sub", dir);
+  char file[600];
+  snprintf(file, sizeof file, "%s/a-file", dir);
+  al_err err;
+  CHECK_OK(al_write_file_atomic(file, "x", 1, &err), err);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char args[2048], says[1024], cmd[4096];
+    expand(cases[i].args, none, ro, args, sizeof args);
+    expand(cases[i].says, none, ro, says, sizeof says);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 >/dev/null </dev/null", getenv("ALAB_BIN"), args);
+    if (!*cases[i].args || !strcmp(cases[i].args, "--help") || !strcmp(cases[i].args, "frobnicate"))
+      snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 </dev/null", getenv("ALAB_BIN"), args);
+    char *out;
+    int code = test_sh(cmd, &out);
+    CHECK(code == cases[i].code && strstr(out, says), "alab %s: exit %d (want %d), said: %.300s", args, code,
+          cases[i].code, out);
+    free(out);
+  }
+  free(dir);
+  return test_summary();
+}
