@@ -148,26 +148,6 @@ int al_argmax(const float *x, int n) {
   return best;
 }
 
-/* Top-k entries of one log-prob row by partial selection (k is small). */
-static void top_entries(const float *z, int V, float lse, int k, int32_t *ids, float *lps) {
-  for (int j = 0; j < k; j++) {
-    ids[j] = -1;
-    lps[j] = -INFINITY;
-  }
-  for (int v = 0; v < V; v++) {
-    float x = z[v] - lse;
-    if (x <= lps[k - 1]) continue;
-    int j = k - 1;
-    while (j > 0 && lps[j - 1] < x) {
-      lps[j] = lps[j - 1];
-      ids[j] = ids[j - 1];
-      j--;
-    }
-    lps[j] = x;
-    ids[j] = v;
-  }
-}
-
 int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp, int32_t *greedy, int topk,
                          int32_t *top_ids, float *top_lp, al_err *err) {
   al_decoder_truncate(d, 0);
@@ -192,7 +172,7 @@ int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp,
       float lse = al_logsumexp(z, V);
       if (lp) lp[i] = z[tokens[i]] - lse;
       if (greedy) greedy[i] = al_argmax(z, V);
-      if (topk > 0) top_entries(z, V, lse, topk, top_ids + (size_t)i * topk, top_lp + (size_t)i * topk);
+      if (topk > 0) al_top_k(z, V, lse, topk, top_ids + (size_t)i * topk, top_lp + (size_t)i * topk);
     }
   }
   return 0;
