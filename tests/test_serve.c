@@ -2,6 +2,7 @@
  * with its status), the chat template, stop strings and what may be streamed,
  * UTF-8 handling, and a fuzz of the request parser (mutated bodies never
  * crash it and always end in success or a 4xx error). */
+#define _GNU_SOURCE /* memmem */
 #include "test.h"
 #include <jansson.h>
 #include "serve/serve_internal.h"
@@ -290,6 +291,68 @@ static void test_fuzz(void) {
   CHECK(ok > 100 && bad > 1000, "the fuzz reaches both outcomes (%d ok, %d rejected)", ok, bad);
 }
 
+/* The gate's request-head check: known heads get their status, and random
+ * edits of valid heads never crash it and always end in 0 or 400/413/505
+ * with a reason. */
+static void test_head_fuzz(void) {
+  char msg[200];
+  static const struct { const char *head; int status; } known[] = {
+      {"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+      {"GET /health HTTP/1.0\r\n\r\n", 0},
+      {"GET /health HTTP/1.1\r\n\r\n", 400},
+      {"GET /health HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+      {"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", 0},
+      {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"GET  /health HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"get /health HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"GET /health HTTP/1.1\r\nno colon\r\n\r\n", 400},
+  };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    int st = sv_check_head(known[i].head, strlen(known[i].head), 4096, msg);
+    CHECK(st == known[i].status, "head %zu: status %d (want %d)", i, st, known[i].status);
+  }
+  al_rng rng;
+  al_rng_seed(&rng, 11);
+  static const char *pieces[] = {"\r\n", ":", " ", "Host: y\r\n", "Content-Length: ", "99999999999999999999", "HTTP/1.1",
+                                 "\x80", "\t", "Transfer-Encoding: x\r\n"};
+  int wrong = 0, ok = 0;
+  char buf[512];
+  for (int it = 0; it < 20000; it++) {
+    const char *s = known[it % 2 ? 0 : 5].head;
+    size_t n = strlen(s) - 4; /* edit the head without its final empty line, then end it */
+    memcpy(buf, s, n);
+    for (int k = 0, edits = 1 + (int)al_rng_below(&rng, 3); k < edits; k++) {
+      size_t at = al_rng_below(&rng, n + 1);
+      int op = (int)al_rng_below(&rng, 3);
+      if (op == 0 && n > 0) buf[at < n ? at : n - 1] = (char)al_rng_below(&rng, 256);
+      else if (op == 1 && at < n) {
+        size_t len = 1 + al_rng_below(&rng, 6);
+        if (at + len > n) len = n - at;
+        memmove(buf + at, buf + at + len, n - at - len);
+        n -= len;
+      } else {
+        const char *p = pieces[al_rng_below(&rng, sizeof pieces / sizeof *pieces)];
+        size_t pl = strlen(p);
+        if (n + pl + 5 < sizeof buf) {
+          memmove(buf + at + pl, buf + at, n - at);
+          memcpy(buf + at, p, pl);
+          n += pl;
+        }
+      }
+    }
+    char *end = memmem(buf, n, "\r\n\r\n", 4); /* the gate checks the head up to its first empty line */
+    if (end) n = (size_t)(end - buf);
+    memcpy(buf + n, "\r\n\r\n", 5);
+    msg[0] = 0;
+    int st = sv_check_head(buf, n + 4, 4096, msg);
+    if (st == 0) ok++;
+    else if (!((st == 400 || st == 413 || st == 505) && msg[0])) wrong++;
+  }
+  CHECK(wrong == 0 && ok > 100, "head fuzz: %d accepted, %d with a wrong answer", ok, wrong);
+}
+
 int main(void) {
   char *dir = test_tmpdir("serve_unit");
   char *mdir = al_path_join(dir, "tiny");
@@ -305,6 +368,7 @@ int main(void) {
   test_tokenizer_endpoints();
   test_choice();
   test_fuzz();
+  test_head_fuzz();
   sv_model_free(&M);
   free(mdir);
   free(dir);

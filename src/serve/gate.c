@@ -157,11 +157,10 @@ static const char *header(const char *head, const char *name, size_t *vlen, int 
   return found;
 }
 
-/* Checks a complete head (NUL-terminated, ends in "\r\n\r\n"). Returns 0, or
- * an HTTP status with the reason in msg[0..200). */
-static int check_head(const char *head, size_t len, long max_body, char *msg) {
+int sv_check_head(const char *head, size_t len, long max_body, char *msg) {
 #define BAD(st, ...) return snprintf(msg, 200, __VA_ARGS__), st
-  const char *sp1 = memchr(head, ' ', len), *eol = strstr(head, "\r\n");
+  if (memchr(head, 0, len)) BAD(400, "a NUL byte in the request head");
+  const char *eol = strstr(head, "\r\n"), *sp1 = memchr(head, ' ', (size_t)(eol - head));
   const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
   if (!sp1 || !sp2 || sp1 == head || sp2 == sp1 + 1 || memchr(sp2 + 1, ' ', (size_t)(eol - sp2 - 1)))
     BAD(400, "malformed request line (want 'METHOD /path HTTP/1.1')");
@@ -231,7 +230,7 @@ static void on_input(sv_gate *g, int i) {
   }
   end[4] = 0;
   char msg[200];
-  int status = check_head(g->head, (size_t)(end + 4 - g->head), g->cfg.max_body, msg);
+  int status = sv_check_head(g->head, (size_t)(end + 4 - g->head), g->cfg.max_body, msg);
   pthread_mutex_lock(&g->mu);
   int full = !status && g->active >= g->cfg.max_active;
   if (status || full) ip_add(g, &c->addr, -1);

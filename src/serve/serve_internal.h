@@ -173,6 +173,11 @@ typedef struct {
 typedef struct sv_gate sv_gate;
 /* Starts the accept thread on a listening socket (which it does not own). */
 int sv_gate_start(sv_gate **g, int listen_fd, const sv_gate_cfg *c, al_err *err);
+/* Checks a complete request head (NUL-terminated, ending in "\r\n\r\n"):
+ * the request line, HTTP/1.0 or 1.1, "Name: value" lines, Host for 1.1, one
+ * numeric Content-Length within max_body and not with Transfer-Encoding.
+ * Returns 0, or the HTTP status (400, 413, 505) with the reason in msg[0..200). */
+int sv_check_head(const char *head, size_t len, long max_body, char *msg);
 /* A handed-over connection from addr has closed. */
 void sv_gate_closed(sv_gate *g, const struct sockaddr *addr);
 /* Stops accepting (waiting connections are closed); handed-over ones may
