@@ -213,29 +213,27 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   }
   if (rc) njobs = 0;
   json_t *recs[200] = {0};
-  int failed = 0, quiet = al_quiet;
+  int quiet = al_quiet;
+  al_first_err first = {0};
   al_quiet = 1; /* concurrent progress bars would interleave: one line per finished job instead */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int j = 0; j < njobs; j++) {
-    int v = jobs[j] / 100, s = jobs[j] % 100, bad;
-#pragma omp atomic read
-    bad = failed;
-    if (bad) continue;
+    int v = jobs[j] / 100, s = jobs[j] % 100;
+    if (al_first_err_failed(&first)) continue;
     al_err e;
     recs[j] = json_array();
     if (run_one(c, &base, tok, &d, &train[v], slots, noaug, text, ntext, v, s, &R, recs[j], &e)) {
-#pragma omp critical(rev_run_err)
-      if (!failed) {
-        failed = 1;
-        *err = e;
-      }
+      al_first_err_keep(&first, &e);
     } else if (!quiet) {
       fprintf(stderr, "reversal: %s seed %d done in %.1f s (final loss %.3f)\n", rev_variant_names[v], s, R.secs[v][s],
               R.loss[v][s]);
     }
   }
   al_quiet = quiet;
-  if (failed) rc = -1;
+  if (first.failed) {
+    *err = first.err;
+    rc = -1;
+  }
   for (int j = 0; j < njobs; j++) {
     if (!recs[j]) continue;
     size_t i;
@@ -249,7 +247,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     rc = al_run_save_json(&run, "results.json", results, err);
     if (!rc) rc = rev_plots(c, &run, &d, &R, err);
     if (!rc) {
-      al_index_entry e = {.name = "reversal", .subdir = ".", .summary = "The reversal curse (Berglund et al. 2023)"};
+      al_index_entry e = {.name = "reversal", .subdir = "."}; /* the summary is the registry's */
       rc = al_report_index(run.dir, "alab reversal", &e, 1, err);
     }
   }
