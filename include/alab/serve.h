@@ -5,8 +5,11 @@
  * POST /detokenize (the vLLM-style tokenizer endpoints that
  * lm-evaluation-harness probes). Requests are served by a fixed pool of
  * workers (one KV-cache decoder each, sharing the read-only model) fed by a
- * bounded queue; a full queue answers 503. Every error is an OpenAI-style
- * JSON body {"error": {"message", "type", "param", "code"}}.
+ * bounded queue; a full queue answers 503 with Retry-After. Connections
+ * first wait in one accept loop that holds no thread until their request
+ * head has arrived (a slow head gets 408), with limits per client address and
+ * on connections served at once (503 with Retry-After beyond). Every error is
+ * an OpenAI-style JSON body {"error": {"message", "type", "param", "code"}}.
  *
  * Determinism: a request's result depends only on the request (its seed, or
  * a fresh seed when it gives none), never on which worker ran it or on what
