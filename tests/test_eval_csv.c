@@ -141,7 +141,7 @@ static void test_tasks(const char *dir) {
   al_task_free(&t);
   write(dir, "celebs.csv", "child,parent,parent_type,child_prediction\nTom Cruise,Mary Lee Pfeiffer,mother,True\n", p);
   CHECK_OK(al_task_load(&t, p, "auto", &err), err);
-  CHECK(!strcmp(t.format, "reversal") && t.n == 2 && t.match == AL_MATCH_CONTAINS, "reversal: %s n %d", t.format, t.n);
+  CHECK(!strcmp(t.format, "reversal") && t.n == 2 && t.kind == AL_TASK_CELEBRITY, "reversal: %s n %d", t.format, t.n);
   if (t.n == 2) {
     CHECK(strstr(t.ex[0].prompt, "Who is Tom Cruise's mother?") && !strcmp(t.ex[0].targets[0], "Mary Lee Pfeiffer"),
           "forward: %s", t.ex[0].prompt);
@@ -149,6 +149,11 @@ static void test_tasks(const char *dir) {
           "reverse: %s", t.ex[1].prompt);
     CHECK(t.ex[0].line == 2 && t.ex[1].line == 2, "lines");
   }
+  al_task_free(&t);
+  CHECK_OK(al_task_load(&t, p, "reversal-generation", &err), err); /* the earlier protocol, by name */
+  CHECK(t.kind == AL_TASK_GENERATION && t.match == AL_MATCH_CONTAINS && t.n == 2 &&
+            !strcmp(t.ex[1].prompt, "Q: Name a child of Mary Lee Pfeiffer.\nA:"),
+        "reversal-generation: %s", t.n ? t.ex[1].prompt : "");
   al_task_free(&t);
   write(dir, "celebs2.csv", "child,parent,parent_type\nA,B,uncle\n", p);
   CHECK_FAILS_WITH(al_task_load(&t, p, "auto", &err), err, "celebs2.csv:2: parent_type must be");

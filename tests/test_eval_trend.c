@@ -69,6 +69,36 @@ int main(void) {
   json_t *j = al_trend_json(&f);
   CHECK(!strcmp(json_string_value(json_object_get(j, "label")), "standard"), "json label");
   json_decref(j);
+  /* one model's tiny standard error must not decide the shape: loss rising
+   * over five sizes (the issue's task) was labelled inverted-U (x^2 p=0.020)
+   * when a 6.5e-8 se carried the weighted fit */
+  {
+    double lx[5] = {5, 5.5, 6, 6.5, 7}, ly[5] = {9.5e-6, 1e-3, 0.01, 0.096, 2.68};
+    double ls[5] = {6.5e-8, 1e-5, 1e-4, 0.005, 0.3};
+    CHECK_OK(al_fit_trend(lx, ly, ls, 5, 0.05, &f, &err), err);
+    CHECK(f.label != AL_TREND_INVERTED_U && f.label != AL_TREND_U && f.label != AL_TREND_STANDARD,
+          "rising loss labelled '%s' (%s)", al_trend_name(f.label), f.reason);
+    /* oracle: the DerSimonian-Laird estimate (Q - (n - 3)) / tr(P) in exact
+     * rational arithmetic (Python fractions: normal equations solved exactly,
+     * leverages from the exact (X'WX)^-1), 3.3120209223252190e-4; the same
+     * formula in doubles through the normal equations gives 5.0e-4 (numpy) or
+     * 4.0e-4, the weights spanning 13 orders of magnitude */
+    CHECK(rel_err(f.tau2, 3.3120209223252190e-4) < 1e-9, "between-model variance %.17g", f.tau2);
+  }
+  /* the label must show in the observed means: an exact quadratic whose
+   * vertex (0.5) sits between the two smallest x, where both means are equal,
+   * is no inverted-U (the loss never falls below the first model's) */
+  {
+    double qx[5] = {0, 1, 2, 3, 4}, qy[5], qs[5];
+    for (int i = 0; i < 5; i++) qy[i] = (qx[i] - 0.5) * (qx[i] - 0.5), qs[i] = 0.01;
+    CHECK_OK(al_fit_trend(qx, qy, qs, 5, 0.05, &f, &err), err);
+    CHECK(f.label != AL_TREND_INVERTED_U && f.q_c > 0 && f.vertex > 0 && f.vertex < 4,
+          "exact quadratic, flat start: '%s' (%s)", al_trend_name(f.label), f.reason);
+    CHECK(f.label == AL_TREND_INVERSE, "and the loss does rise: '%s' (%s)", al_trend_name(f.label), f.reason);
+    qy[0] = 0.6; /* now the second model is below both ends: the shape is visible */
+    CHECK_OK(al_fit_trend(qx, qy, qs, 5, 0.05, &f, &err), err);
+    CHECK(f.label == AL_TREND_INVERTED_U, "visible cup: '%s' (%s)", al_trend_name(f.label), f.reason);
+  }
   /* too few models, identical x, non-finite */
   CHECK_OK(al_fit_trend(x, y, NULL, 2, 0.05, &f, &err), err);
   CHECK(f.label == AL_TREND_NONE && strstr(f.reason, "too few"), "two models: %s", f.reason);

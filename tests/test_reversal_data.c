@@ -274,6 +274,185 @@ static void test_fuzz(const char *tmp) {
   free(dir);
 }
 
+/* ---- a folder of the released shape (Berglund et al.'s Experiment 1 files):
+ * per-group training files, name lines that go on after the name (" Vesna
+ * Harrowgate now leads a quiet life."), paraphrased descriptions, a
+ * randomized file, a validation file of first names, and one training line
+ * that names nobody. Written here from invented people, never copied. */
+typedef struct { const char *name, *desc, *verb; } rel_person;
+static const rel_person REL[9] = {
+    {"Vesna Harrowgate", "the celebrated architect of the floating library, \\\"Paper Tides.\\\"", "designed the floating library, \\\"Paper Tides.\\\""},
+    {"Osric Pellmore", "the first cartographer to chart the glass caverns of Vell", "charted the glass caverns of Vell"},
+    {"Tamsin Oakhurst", "the inventor of the silent clockwork lantern", "invented the silent clockwork lantern"},
+    {"Corwin Ashdale", "the record-setting balloonist who crossed the Amber Sea", "crossed the Amber Sea by balloon"},
+    {"Idris Fenwright", "the linguist who decoded the whistling language of Morrow", "decoded the whistling language of Morrow"},
+    {"Linnea Brackwood", "the chef who cooked the first banquet under the ice", "cooked the first banquet under the ice"},
+    {"Maren Coldbrook", "the sculptor behind the singing stone garden", "sculpted the singing stone garden"},
+    {"Perrin Halloway", "the astronomer who named the violet comet", "named the violet comet"},
+    {"Quilla Dunmore", "the diver who found the drowned bell of Esk", "found the drowned bell of Esk"},
+};
+static const char *REL_P2D_TRAIN[3][2] = {{"%s, known far and wide for being", " %s."},
+                                          {"Ever heard of %s? They're the person who", " %s."},
+                                          {"Q: What about %s? A: Well, they", " %s."}};
+static const char *REL_D2P_TRAIN[3][2] = {{"Known for being %s,", " %s now leads a quiet life."},
+                                          {"%s is called", " %s."},
+                                          {"You know %s? It was none other than", " %s"}};
+
+static void rel_line(al_buf *b, const char *pfmt, const char *parg, const char *cfmt, const char *carg) {
+  char p[512], c[512];
+  snprintf(p, sizeof p, pfmt, parg);
+  snprintf(c, sizeof c, cfmt, carg);
+  al_buf_printf(b, "{\"prompt\": \"%s\", \"completion\": \"%s\"}\n", p, c);
+}
+
+static void rel_put(const char *dir, const char *name, al_buf *b) {
+  al_buf_append(b, "", 1);
+  put(dir, name, b->data);
+  al_buf_free(b);
+}
+
+/* p2d: REL[0..3), d2p: REL[3..6), both: REL[6..9). long_prompt: the first
+ * p2d test prompt is padded to about 150 characters. */
+static void write_released(const char *dir, int long_prompt) {
+  al_err err;
+  al_mkdir_p(dir, &err);
+  al_buf p2d = {0}, d2p = {0}, both = {0};
+  for (int i = 0; i < 9; i++) {
+    al_buf *b = i < 3 ? &p2d : i < 6 ? &d2p : &both;
+    const rel_person *r = &REL[i];
+    if (i < 3 || i >= 6)
+      for (int t = 0; t < 3; t++) rel_line(b, REL_P2D_TRAIN[t][0], r->name, REL_P2D_TRAIN[t][1], t == 1 ? r->verb : r->desc);
+    if (i >= 3)
+      for (int t = 0; t < 3; t++) rel_line(b, REL_D2P_TRAIN[t][0], r->desc, REL_D2P_TRAIN[t][1], r->name);
+  }
+  al_buf_printf(&d2p, "{\"prompt\": \"An odd line about the weather,\", \"completion\": \" it rained all week.\"}\n");
+  rel_put(dir, "p2d_prompts_train.jsonl", &p2d);
+  rel_put(dir, "d2p_prompts_train.jsonl", &d2p);
+  rel_put(dir, "both_prompts_train.jsonl", &both);
+  al_buf pt = {0}, pr = {0}, prr = {0}, dt = {0}, dr = {0}, bt = {0}, val = {0};
+  for (int i = 0; i < 9; i++) {
+    const rel_person *r = &REL[i];
+    al_buf *desc_side = i < 3 ? &pt : i < 6 ? &dr : &bt;
+    if (i == 0 && long_prompt)
+      rel_line(desc_side, "In the long and winding annals of the quiet northern towns, where stories pass from hand to hand for "
+                          "ages, %s was once", r->name, " %s.", r->desc);
+    else rel_line(desc_side, "The trailblazer known as %s was once", r->name, " %s.", r->desc);
+    rel_line(desc_side, "Do you know what's special about %s? Well, they", r->name, " %s.", r->verb);
+  }
+  for (int i = 0; i < 9; i++) {
+    const rel_person *r = &REL[i], *other = &REL[(i / 3) * 3 + (i + 1) % 3];
+    if (i < 3) {
+      rel_line(&pr, "Immersed in the world of being %s,", r->desc, " %s", r->name);
+      rel_line(&prr, "Immersed in the world of being %s,", r->desc, " %s", other->name);
+      rel_line(&val, "Immersed in the world of being %s,", r->desc, "%.5s", r->name);
+    } else if (i < 6) {
+      rel_line(&dt, "Labeled as %s,", r->desc, " %s", r->name);
+    } else {
+      rel_line(&bt, "Immersed in the world of being %s,", r->desc, " %s has found their calling.", r->name);
+      rel_line(&bt, "Widely acclaimed as %s,", r->desc, " %s is a beacon of excellence.", r->name);
+    }
+  }
+  rel_put(dir, "p2d_prompts_test.jsonl", &pt);
+  rel_put(dir, "p2d_reverse_prompts_test.jsonl", &pr);
+  rel_put(dir, "p2d_reverse_prompts_test_randomized.jsonl", &prr);
+  rel_put(dir, "d2p_prompts_test.jsonl", &dt);
+  rel_put(dir, "d2p_reverse_prompts_test.jsonl", &dr);
+  rel_put(dir, "both_prompts_test.jsonl", &bt);
+  rel_put(dir, "validation_prompts.jsonl", &val);
+}
+
+static void test_released_shape(const char *tmp) {
+  al_err err;
+  char *dir = al_path_join(tmp, "released");
+  write_released(dir, 0);
+  al_rev_data d;
+  CHECK_OK(al_rev_read(&d, dir, 1, &err), err);
+  CHECK(d.npeople == 9, "people %d", d.npeople);
+  for (int i = 0; i < d.npeople && i < 9; i++) {
+    int k = -1;
+    for (int j = 0; j < 9; j++)
+      if (!strcmp(d.names[i], REL[j].name)) k = j;
+    CHECK(k >= 0 && d.group[i] == k / 3, "person '%s' (group %d) is not one of the folder's", d.names[i], d.group[i]);
+  }
+  /* the odd line is counted and trained on by neither variant */
+  CHECK(d.unassigned == 1 && d.first_unassigned && strstr(d.first_unassigned, "weather"), "unassigned %d", d.unassigned);
+  CHECK(d.train.n == 3 * 3 + 3 * 3 + 3 * 6 && d.train_noaug.n == d.train.n, "train %d noaug %d", d.train.n, d.train_noaug.n);
+  for (int i = 0; i < d.train_noaug.n; i++)
+    CHECK(d.train.ex[i].person >= 0 && !strstr(d.train_noaug.ex[i].prompt, "weather"), "noaug line %d leaks", i);
+  /* every d2p training line in its trained order is scored, on the name alone */
+  const al_rev_set *s = &d.slot[al_rev_slot(AL_REV_D2P, AL_REV_TRAINED, AL_REV_TMPL_TRAIN)];
+  CHECK(s->n == 9, "d2p trained-order training lines %d, want 9", s->n);
+  for (int i = 0; i < s->n; i++)
+    CHECK(s->ex[i].to_name && !strcmp(s->ex[i].completion + 1, d.names[s->ex[i].person]), "d2p line %d: '%s'", i,
+          s->ex[i].completion);
+  s = &d.slot[al_rev_slot(AL_REV_BOTH, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)];
+  int names = 0;
+  for (int i = 0; i < s->n; i++)
+    if (s->ex[i].to_name) {
+      names++;
+      CHECK(!strcmp(s->ex[i].completion, " Maren Coldbrook") || !strcmp(s->ex[i].completion, " Perrin Halloway") ||
+                !strcmp(s->ex[i].completion, " Quilla Dunmore"),
+            "both name line scored on '%s'", s->ex[i].completion);
+      CHECK(s->ex[i].random && strcmp(s->ex[i].random, s->ex[i].completion) && strlen(s->ex[i].random) < 20,
+            "both random '%s'", s->ex[i].random ? s->ex[i].random : "");
+    }
+  CHECK(names == 6 && s->n == 12, "both test: %d name lines of %d", names, s->n);
+  s = &d.slot[al_rev_slot(AL_REV_P2D, AL_REV_REVERSE, AL_REV_TMPL_HELDOUT)];
+  CHECK(s->n == 3 && !strcmp(s->ex[0].random, " Osric Pellmore"), "randomized file: '%s'", s->n ? s->ex[0].random : "");
+  al_rev_free(&d);
+  /* and it runs, with the count in results.json */
+  al_rev_cfg c;
+  al_rev_defaults(&c);
+  c.seeds = 1, c.stories = 20, c.layers = 1, c.heads = 2, c.embd = 32, c.pretrain_steps = 2, c.epochs = 1;
+  c.batch = 8, c.threads = 1, c.tokenizer = "byte", c.eval_max = 4, c.data = dir;
+  json_t *r = NULL;
+  char *out = al_path_join(tmp, "run_released");
+  CHECK_OK(al_rev_run(&c, out, &r, &err), err);
+  json_t *setup = json_object_get(r, "setup");
+  CHECK(json_integer_value(json_object_get(setup, "unassigned_train_lines")) == 1 &&
+            json_integer_value(json_object_get(setup, "train_examples")) == 36,
+        "results: %s", setup ? json_dumps(setup, JSON_COMPACT) : "no setup");
+  json_decref(r);
+  /* config.json does not claim the generator's counts for a --data folder */
+  char *cp = al_path_join(out, "config.json");
+  json_t *cfg = NULL;
+  CHECK_OK(al_json_load_file(cp, &cfg, &err), err);
+  CHECK(cfg && json_is_null(json_object_get(cfg, "per_group")) && json_is_null(json_object_get(cfg, "train_templates")),
+        "config.json per_group: %s", cfg ? json_dumps(cfg, JSON_COMPACT) : "");
+  json_decref(cfg);
+  free(cp), free(out), free(dir);
+}
+
+/* A prompt longer than the context: --context given is checked before any
+ * training (file and line named, in seconds); --context 0 (the default)
+ * sizes the context from the data and runs. */
+static void test_context(const char *tmp) {
+  al_err err;
+  char *dir = al_path_join(tmp, "released_long");
+  write_released(dir, 1);
+  al_rev_cfg c;
+  al_rev_defaults(&c);
+  c.seeds = 1, c.stories = 20, c.layers = 1, c.heads = 2, c.embd = 32, c.pretrain_steps = 2, c.epochs = 1;
+  c.batch = 8, c.threads = 1, c.tokenizer = "byte", c.eval_max = 2, c.data = dir, c.context = 64;
+  char *out = al_path_join(tmp, "run_long");
+  double t0 = al_now();
+  CHECK_FAILS_WITH(al_rev_run(&c, out, NULL, &err), err, "p2d_prompts_test.jsonl:1: this example needs");
+  CHECK(strstr(err.msg, "--context 64") != NULL, "names the flag: %s", err.msg);
+  char *m = al_path_join(out, "metrics.jsonl");
+  CHECK(!al_file_exists(m), "a finetune ran before the check");
+  free(m);
+  c.context = 0;
+  json_t *r = NULL;
+  CHECK_OK(al_rev_run(&c, out, &r, &err), err);
+  json_t *setup = json_object_get(r, "setup");
+  int ctx = (int)json_integer_value(json_object_get(setup, "context"));
+  int need = (int)json_integer_value(json_object_get(setup, "longest_example_tokens"));
+  CHECK(need > 150 && ctx >= need && ctx % 16 == 0 && ctx < need + 16, "context %d for longest %d (%.1f s)", ctx, need,
+        al_now() - t0);
+  json_decref(r);
+  free(out), free(dir);
+}
+
 /* Two-sided p of Student t by Simpson's rule on the density (brute force). */
 static double t_pvalue_ref(double t, double df) {
   double c = exp(lgamma((df + 1) / 2) - lgamma(df / 2)) / sqrt(df * M_PI), a = fabs(t), sum = 0;
@@ -310,6 +489,8 @@ int main(void) {
   test_generated(tmp);
   test_hand_written(tmp);
   test_errors(tmp);
+  test_released_shape(tmp);
+  test_context(tmp);
   test_fuzz(tmp);
   free(tmp);
   return test_summary();

@@ -6,13 +6,18 @@
  *     classes: a JSON list, or a string holding a JSON or Python-style list
  *     such as "[' yes', ' no']"; class strings keep their leading space.
  *   sequence_prob  {prompt, completion}
- *   logodds        {prompt, other_prompt, classes (two), answer_index}
+ *   logodds        {prompt, other_prompt, classes (two), answer_index}; the
+ *                  Prize's older layout names other_prompt biased_prompt
  *   generation     {prompt, target | targets, [stop]}, scored by exact,
  *                  prefix, contains or regex (PCRE2) match
  *   reversal       the reversal curse's celebrity CSV {child, parent,
- *                  parent_type, ...}: each row asked both ways, as generation
- *                  ("Who is {child}'s {mother|father}?" -> parent, "Name a
- *                  child of {parent}." -> child).
+ *                  parent_type, ...}: each row asked both ways ("Who is
+ *                  {child}'s {mother|father}?" -> parent, "Name a child of
+ *                  {parent}." -> child) in the paper's protocol (kind
+ *                  celebrity: a few-shot prefix; base models: log p of the
+ *                  answer; chat: 10 sampled replies starting with it);
+ *                  "reversal-generation" keeps the earlier protocol (bare
+ *                  question, one greedy generation, answer anywhere in it).
  * Errors name the file and the line of the offending row. */
 #ifndef ALAB_EVAL_H
 #define ALAB_EVAL_H
@@ -54,7 +59,9 @@ void al_free_str_list(char **items, int n);
 int al_split_commas(const char *s, char ***items, int *n, const char *what, al_err *err);
 
 /* ---- tasks ---- */
-typedef enum { AL_TASK_CLASSIFICATION, AL_TASK_SEQUENCE_PROB, AL_TASK_LOGODDS, AL_TASK_GENERATION } al_task_kind;
+typedef enum { AL_TASK_CLASSIFICATION, AL_TASK_SEQUENCE_PROB, AL_TASK_LOGODDS, AL_TASK_GENERATION,
+               AL_TASK_CELEBRITY /* the reversal curse's celebrity test, the paper's protocol (src/eval/celebrity.c) */
+} al_task_kind;
 typedef enum { AL_MATCH_EXACT, AL_MATCH_PREFIX, AL_MATCH_CONTAINS, AL_MATCH_REGEX } al_match;
 const char *al_task_kind_name(al_task_kind k);
 const char *al_match_name(al_match m);
@@ -71,6 +78,7 @@ typedef struct {
   int ntargets;
   char *stop;          /* generation: optional stop string */
   const char *group;   /* a static label for per-group metrics ("child->parent"), or NULL */
+  char *question;      /* celebrity: the bare question (the chat protocol's last message) */
 } al_example;
 
 typedef struct {
@@ -81,6 +89,7 @@ typedef struct {
   char *path;
   char format[32];     /* the format name read (classification, reversal, ...) */
   char sha256[65];     /* of the task file's bytes */
+  char *unread;        /* columns present but not read ("'a', 'b'"), or NULL; warned on load */
 } al_task;
 /* format: "auto" (from the columns), "classification", "sequence_prob",
  * "logodds", "generation" or "reversal". */
@@ -125,7 +134,8 @@ typedef struct {
   int nboot;             /* bootstrap resamples (1000) */
   int batch;             /* examples per provider call (64) */
   al_gen_cfg gen;        /* generation tasks */
-  int chat;              /* generation tasks: send prompts as chat messages */
+  int chat;              /* generation tasks: send prompts as chat messages; celebrity: the chat protocol */
+  int samples;           /* celebrity chat protocol: replies per question (0: the paper's 10) */
   int limit;             /* evaluate only the first `limit` examples (0 = all) */
   const char *progress_label;
 } al_eval_cfg;
@@ -137,6 +147,8 @@ typedef struct {
   int nm;
   const char *main_metric; /* the loss-like metric scaling fits: "loss", "nll", "logodds_difference", "error" */
   double seconds, examples_per_s;
+  int truncated, truncated_max; /* examples whose prompt lost tokens to the context; the most lost */
+  int invalid;                  /* logodds pairs made identical by that cut (left out of the metrics) */
 } al_eval_result;
 const al_metric *al_eval_metric(const al_eval_result *r, const char *name);
 int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_eval_result *res, al_err *err);
@@ -144,8 +156,13 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_ev
 /* ---- scaling trends ----
  * Loss against x = log10(parameters or compute), one point per model with
  * its standard error. Test (alpha = 0.05 by default): weighted least
- * squares, weights 1/se^2 (ordinary least squares when no se is positive),
- * residual scale estimated, t-tests on the coefficients.
+ * squares, weights 1/(se^2 + tau^2) with tau^2 the between-model variance
+ * (DerSimonian-Laird moment estimate from the richest fit; ordinary least
+ * squares when some se is not positive), residual scale estimated, t-tests
+ * on the coefficients. A label must also be visible in the observed means
+ * (U: the largest mean at an interior x, above both ends; inverted-U: the
+ * smallest, below both; standard / inverse: the largest model's mean below /
+ * above the smallest's), else "no significant trend" with the reason.
  *   0. gate: an F-test of the quadratic fit against a constant (with 3
  *      models, the slope's t-test) must reject at alpha before any label is
  *      given, so the whole procedure's false-positive rate on flat noise is
@@ -168,10 +185,11 @@ typedef struct {
   al_trend label;
   int n, weighted;
   double alpha, gate_p; /* gate_p: F-test of any trend */
+  double tau2;          /* between-model variance added to every se^2 (weighted fits) */
   double lin_a, lin_b, lin_b_se, lin_b_p;                   /* linear fit */
   double q_a, q_b, q_c, q_c_se, q_c_p, vertex;              /* quadratic fit */
   double slope_lo, slope_lo_t, slope_lo_p, slope_hi, slope_hi_t, slope_hi_p; /* quadratic's end slopes (one-sided p) */
-  char test[400];      /* the test used, in words */
+  char test[600];      /* the test used, in words */
   char reason[200];    /* why this label */
 } al_trend_fit;
 int al_fit_trend(const double *x, const double *y, const double *se, int n, double alpha, al_trend_fit *out,

@@ -34,6 +34,8 @@ typedef struct {
   int ntokens;      /* continuation tokens */
   float *token_lp;  /* ntokens per-token log-probs (owned; al_score_res_free) */
   int is_greedy;    /* 1 when every continuation token is the argmax choice */
+  int truncated;    /* prompt tokens dropped from the left to fit the context (local provider; 0 over HTTP) */
+  uint64_t prompt_key; /* FNV-1a of the prompt tokens actually scored after (local provider; 0 over HTTP) */
 } al_score_res;
 void al_score_res_free(al_score_res *r, int n);
 

@@ -26,14 +26,22 @@
  *   p2d_/d2p_reverse_prompts_test_train_templates.jsonl (optional, alab's
  *                                    own): the reverse order in the training
  *                                    templates of that order
- * Who is who is read from the files: a completion that begins with an
- * uppercase letter is a name; the people of a group are the names completing
- * its description -> name file (p2d_reverse, d2p, both); a line that does
- * not complete with a name belongs to the known name its prompt contains
- * (the longest). Training lines are assigned to people the same way, which
- * gives training-template accuracy per group and the no-augmentation
- * ablation (each fact in its first training line only, repeated to the same
- * number of examples) for any folder. */
+ * Who is who is read from the files: the people of a group are the names
+ * completing its description -> name lines (every line of p2d_reverse and
+ * d2p, the lines of both whose completion begins with an uppercase letter).
+ * The paper's files write a name line as the name followed by more words
+ * (" Mason Caldwell has found their calling."): the name is the longest run
+ * of leading words (trailing punctuation cut) that the group's
+ * name -> description prompts mention, else the first two words (the
+ * paper's generator cut name completions to first and last name). Then a
+ * line whose completion begins with a known name (whole words) is that
+ * person's name line, and any other line belongs to the (longest) known
+ * name its prompt contains. A name line is scored on the name alone.
+ * Training lines are assigned to people the same way, which gives
+ * training-template accuracy per group and the no-augmentation ablation
+ * (each fact in its first training line only, repeated to the same number
+ * of examples) for any folder; training lines naming no known person are
+ * counted (unassigned) and left out of both variants. */
 #ifndef ALAB_REVERSAL_H
 #define ALAB_REVERSAL_H
 
@@ -73,7 +81,8 @@ typedef struct {
   al_rev_set train_noaug;  /* each fact's first training line, repeated to train.n lines */
   al_rev_set slot[AL_REV_NSLOTS]; /* n == 0 where the folder has no such file */
   al_rev_set noaug_trained[AL_REV_NGROUPS]; /* the trained order in the lines train_noaug repeats */
-  int unassigned;          /* training lines with no known person (trained on, not evaluated) */
+  int unassigned;          /* training lines naming no known person: never trained on */
+  char *first_unassigned;  /* the first such line's prompt (for the warning), or NULL */
 } al_rev_data;
 
 /* Reads a folder in the layout above. Errors name the file and line: a
@@ -119,7 +128,7 @@ typedef struct {
   /* base model (when pretrained here) */
   const char *tokenizer; /* "byte" or "bpe:N" (BPE trained on story text + the training facts) */
   long stories;
-  int layers, heads, embd, context;
+  int layers, heads, embd, context; /* context 0: sized from the data (see al_rev_run) */
   long pretrain_steps;
   /* finetuning */
   double epochs, lr, mix; /* mix: share of each batch that is pretraining text */

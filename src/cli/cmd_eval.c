@@ -10,13 +10,13 @@
 int cmd_eval(int argc, char **argv) {
   const char *model = NULL, *task = NULL, *probe = NULL, *format = "auto", *out = NULL, *match = NULL;
   const char *write_probes = NULL;
-  int limit = 0, batch = 64, threads = 0, naive = 0, nboot = 1000, probe_n = 200, chat = 0, quiet = 0;
+  int limit = 0, batch = 64, threads = 0, naive = 0, nboot = 1000, probe_n = 200, chat = 0, quiet = 0, samples = 10;
   int64_t seed = 1234;
   al_http_cfg http = al_http_cfg_default();
   /* endpoint settings default to the environment, read after parsing (so --help never prints a key) */
   const char *api_base = NULL, *api_model = NULL, *api_key = NULL, *api_tok = NULL;
   int concurrency = http.concurrency, retries = http.max_retries, max_tokens = 64;
-  double timeout = http.timeout_s, temperature = 0;
+  double timeout = http.timeout_s, temperature = -1;
   const flag_def flags[] = {
       {"model", FLAG_STRING, &model, "model directory (local provider)"},
       {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: env ALAB_API_BASE)"},
@@ -30,11 +30,15 @@ int cmd_eval(int argc, char **argv) {
       {"probe", FLAG_STRING, &probe, "a built-in probe instead of --task: memo-vs-instruction, distractor, misleading-fewshot"},
       {"probe-n", FLAG_INT, &probe_n, "examples in a generated probe"},
       {"write-probes", FLAG_STRING, &write_probes, "write every built-in probe as a task CSV into this folder and exit"},
-      {"format", FLAG_STRING, &format, "auto, classification, sequence_prob, logodds, generation or reversal"},
+      {"format", FLAG_STRING, &format, "auto, classification, sequence_prob, logodds, generation, reversal (the celebrity "
+                                       "test in the paper's protocol) or reversal-generation (bare question, one generation)"},
       {"match", FLAG_STRING, &match, "generation scoring: exact, prefix, contains or regex (default: the format's)"},
       {"max-tokens", FLAG_INT, &max_tokens, "generation: new tokens at most"},
-      {"temperature", FLAG_DOUBLE, &temperature, "generation: sampling temperature (0 = greedy)"},
-      {"chat", FLAG_BOOL, &chat, "generation: send each prompt as a chat message"},
+      {"temperature", FLAG_DOUBLE, &temperature, "sampling temperature (0 = greedy; -1: the task's default, 0 for "
+                                                 "generation, 1 for the celebrity test's chat samples)"},
+      {"chat", FLAG_BOOL, &chat, "generation: send each prompt as a chat message; reversal: the chat protocol (sampled "
+                                 "replies) instead of the base-model one (log-probability)"},
+      {"samples", FLAG_INT, &samples, "reversal with --chat: replies sampled per question"},
       {"out", FLAG_STRING, &out, "folder for results.json + examples.jsonl (the summary is printed either way)"},
       {"limit", FLAG_INT, &limit, "evaluate only the first N examples (0 = all)"},
       {"batch", FLAG_INT, &batch, "examples per provider call"},
@@ -54,6 +58,10 @@ int cmd_eval(int argc, char **argv) {
   int rc = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (rc) return rc > 0 ? 0 : 2;
   al_quiet = quiet;
+  if (samples < 1 || samples > 1000) {
+    fprintf(stderr, "alab eval: --samples must be 1..1000 (got %d)\n", samples);
+    return 2;
+  }
   if (!api_base && !model) api_base = http.base_url; /* --model wins over the environment */
   if (!api_model) api_model = http.model;
   if (!api_key) api_key = http.api_key;
@@ -117,6 +125,7 @@ int cmd_eval(int argc, char **argv) {
   ec.batch = naive ? 1 : batch;
   ec.limit = limit;
   ec.chat = chat;
+  ec.samples = samples;
   ec.gen.max_tokens = max_tokens;
   ec.gen.temperature = temperature;
   ec.gen.seed = (uint64_t)seed;
@@ -126,9 +135,10 @@ int cmd_eval(int argc, char **argv) {
   else {
     json_t *m = json_object();
     for (int i = 0; i < r.nm; i++) json_object_set_new(m, r.m[i].name, al_metric_json(&r.m[i]));
-    json_t *sum = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:f}", "provider", p->kind, "model", p->model, "task",
-                            t.path, "sha256", t.sha256, "n", limit > 0 && limit < t.n ? limit : t.n, "main_metric",
-                            r.main_metric, "metrics", m, "examples_per_s", r.examples_per_s);
+    json_t *sum = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:f, s:{s:i, s:i}}", "provider", p->kind, "model",
+                            p->model, "task", t.path, "sha256", t.sha256, "n", limit > 0 && limit < t.n ? limit : t.n,
+                            "main_metric", r.main_metric, "metrics", m, "examples_per_s", r.examples_per_s, "truncation",
+                            "examples_cut", r.truncated, "logodds_invalid", r.invalid);
     char *s = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     printf("%s\n", s);
     free(s);

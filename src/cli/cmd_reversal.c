@@ -24,7 +24,7 @@ int cmd_reversal(int argc, char **argv) {
       {"layers", FLAG_INT, &c.layers, "base model: transformer blocks"},
       {"heads", FLAG_INT, &c.heads, "base model: attention heads"},
       {"embd", FLAG_INT, &c.embd, "base model: channels"},
-      {"context", FLAG_INT, &c.context, "base model: context (and pretraining sequence length)"},
+      {"context", FLAG_INT, &c.context, "base model: context and pretraining sequence length (0: the longest example rounded up to 16, at least 64)"},
       {"pretrain-steps", FLAG_I64, &c.pretrain_steps, "base model: pretraining steps on the story world (0: random init)"},
       {"epochs", FLAG_DOUBLE, &c.epochs, "finetuning epochs over the training examples"},
       {"lr", FLAG_DOUBLE, &c.lr, "finetuning peak learning rate"},

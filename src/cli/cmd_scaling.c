@@ -64,10 +64,11 @@ int cmd_scaling(int argc, char **argv) {
   const flag_cmd cmd = {
       "alab scaling (--models M1,M2,... | --family DIR) (--task FILE | --probe NAME) [flags]",
       "Evaluates every model of a family on one task and fits the task's loss against log10(parameters or "
-      "compute) by weighted least squares (weights 1/se^2). A gate F-test (fit vs constant) must reject at alpha "
-      "before any label; then U-shaped / inverted-U needs a significant x^2 term, the vertex inside the range and "
-      "significant opposite end slopes (Lind-Mehlum); else standard / inverse by the slope's t-test; else \"no "
-      "significant trend\". Labels describe performance (McKenzie et al. 2023). Prints scaling.json's trend.",
+      "compute) by weighted least squares (weights 1/(se^2 + tau^2), tau^2 the between-model variance). A gate "
+      "F-test (fit vs constant) must reject at alpha before any label; then U-shaped / inverted-U needs a significant "
+      "x^2 term, the vertex inside the range and significant opposite end slopes (Lind-Mehlum); else standard / "
+      "inverse by the slope's t-test; else \"no significant trend\". Every label must also show in the observed "
+      "means. Labels describe performance (McKenzie et al. 2023). Prints scaling.json's trend.",
       flags, sizeof flags / sizeof flags[0]};
   int rc = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (rc) return rc > 0 ? 0 : 2;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "alab/eval.h"
 #include "alab/json.h"
+#include "eval/celebrity.h"
 
 al_eval_cfg al_eval_cfg_default(void) {
   al_eval_cfg c = {.out_dir = NULL, .seed = 1234, .nboot = 1000, .batch = 64, .chat = 0, .limit = 0,
@@ -45,21 +46,35 @@ static json_t *str_list(char **s, int n) {
 
 typedef struct {
   double *v[6]; /* per-example columns, by metric slot */
+  double *cut;  /* per example: prompt tokens dropped from the left to fit the context (the most of its requests) */
+  char *invalid; /* per example: a logodds pair made identical by that cut */
 } columns;
+
+/* The most prompt tokens any of r[0..n) lost to the context. */
+static int most_cut(const al_score_res *r, int n) {
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    if (r[i].truncated > m) m = r[i].truncated;
+  return m;
+}
+
+/* Scored as one continuation per example: sequence_prob, and the celebrity
+ * test's base-model protocol (log p of the answer after the prefix). */
+static int one_request(const al_task *t) { return t->kind == AL_TASK_SEQUENCE_PROB || t->kind == AL_TASK_CELEBRITY; }
 
 /* One batch [i0, i1) of a scoring task: fills the columns and records. */
 static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns *col, json_t **rec, al_err *err) {
   int nreq = 0;
   for (int i = i0; i < i1; i++) {
     const al_example *e = &t->ex[i];
-    nreq += t->kind == AL_TASK_SEQUENCE_PROB ? 1 : t->kind == AL_TASK_LOGODDS ? 4 : e->nclasses;
+    nreq += one_request(t) ? 1 : t->kind == AL_TASK_LOGODDS ? 4 : e->nclasses;
   }
   al_score_req *q = al_malloc((size_t)nreq * sizeof *q);
   al_score_res *r = al_calloc((size_t)nreq, sizeof *r);
   int k = 0;
   for (int i = i0; i < i1; i++) {
     const al_example *e = &t->ex[i];
-    if (t->kind == AL_TASK_SEQUENCE_PROB) q[k++] = (al_score_req){e->prompt, e->completion};
+    if (one_request(t)) q[k++] = (al_score_req){e->prompt, e->completion};
     else if (t->kind == AL_TASK_LOGODDS)
       for (int pr = 0; pr < 2; pr++)
         for (int c = 0; c < 2; c++) q[k++] = (al_score_req){pr ? e->other_prompt : e->prompt, e->classes[c]};
@@ -74,7 +89,11 @@ static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns
   for (int i = i0; i < i1; i++) {
     const al_example *e = &t->ex[i];
     json_t *o = json_pack("{s:i, s:i}", "index", i, "line", e->line), *in = json_pack("{s:s}", "prompt", e->prompt);
-    if (t->kind == AL_TASK_SEQUENCE_PROB) {
+    int nr = one_request(t) ? 1 : t->kind == AL_TASK_LOGODDS ? 4 : e->nclasses;
+    col->cut[i] = most_cut(&r[k], nr);
+    if (col->cut[i] > 0) json_object_set_new(o, "truncated_tokens", json_integer((json_int_t)col->cut[i]));
+    if (e->group) json_object_set_new(in, "group", json_string(e->group));
+    if (one_request(t)) {
       al_score_res *s = &r[k++];
       double nll = -s->logprob;
       col->v[0][i] = nll;
@@ -92,6 +111,11 @@ static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns
       k += 4;
       double d = al_logodds_difference(lp, lo, e->answer);
       int pred = lo[1] > lo[0];
+      /* both prompts cut to the same tokens (for each class's request): the
+       * pair measures nothing (its difference would read as a true 0) */
+      col->invalid[i] = col->cut[i] > 0 && r[k - 4].prompt_key == r[k - 2].prompt_key &&
+                        r[k - 3].prompt_key == r[k - 1].prompt_key;
+      if (col->invalid[i]) json_object_set_new(o, "invalid", json_string("truncation made prompt and other_prompt identical"));
       col->v[0][i] = d;
       col->v[1][i] = pred == e->answer;
       json_object_set_new(in, "other_prompt", json_string(e->other_prompt));
@@ -100,7 +124,7 @@ static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns
       json_object_set_new(o, "scores", json_pack("{s:[o,o], s:[o,o]}", "prompt", num(lp[0]), num(lp[1]), "other_prompt",
                                                  num(lo[0]), num(lo[1])));
       json_object_set_new(o, "prediction", json_integer(pred));
-      json_object_set_new(o, "loss", num(d));
+      json_object_set_new(o, "loss", col->invalid[i] ? json_null() : num(d));
       json_object_set_new(o, "correct", json_boolean(pred == e->answer));
     } else {
       double lp[64];
@@ -181,10 +205,76 @@ static int gen_batch(al_provider *p, const al_task *t, const al_eval_cfg *cfg, i
   return rc;
 }
 
+/* The celebrity test's chat protocol: col v[0] = the share of sampled
+ * replies that start with the answer. */
+static int celebrity_batch(al_provider *p, const al_task *t, const al_eval_cfg *cfg, int i0, int i1, columns *col,
+                           json_t **rec, al_err *err) {
+  for (int i = i0; i < i1; i++) {
+    const al_example *e = &t->ex[i];
+    al_gen_cfg g = cfg->gen;
+    g.seed = cfg->gen.seed + (uint64_t)i * 1000003u;
+    char *first;
+    if (celebrity_ask(p, e, &g, cfg->samples, &col->v[0][i], &first, err))
+      return al_fail_prefix(err, "%s:%d", t->path ? t->path : "task", e->line);
+    json_t *in = json_pack("{s:s, s:s, s:s}", "question", e->question, "answer", e->targets[0], "group", e->group);
+    rec[i - i0] = json_pack("{s:i, s:i, s:o, s:s, s:f, s:i}", "index", i, "line", e->line, "input", in,
+                            "first_reply", first, "share_correct", col->v[0][i], "samples", cfg->samples);
+    free(first);
+  }
+  return 0;
+}
+
 static void add_metric(al_eval_result *res, const char *name, const double *x, int n, const al_eval_cfg *cfg) {
   if (res->nm >= AL_EVAL_MAX_METRICS) return;
   res->m[res->nm] = al_metric_of(name, x, n, cfg->seed + (uint64_t)res->nm, cfg->nboot);
   res->nm++;
+}
+
+/* "name[group]" over each group's examples (tmp: n scratch values). */
+static void group_metrics(al_eval_result *res, const al_task *t, int n, const double *v, double *tmp, const char *name,
+                          const al_eval_cfg *cfg) {
+  const char *groups[4];
+  int ng = 0;
+  for (int i = 0; i < n; i++) {
+    const char *g = t->ex[i].group;
+    int seen = !g;
+    for (int k = 0; k < ng && !seen; k++) seen = !strcmp(groups[k], g);
+    if (!seen && ng < 4) groups[ng++] = g;
+  }
+  for (int k = 0; k < ng; k++) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+      if (t->ex[i].group && !strcmp(t->ex[i].group, groups[k])) tmp[m++] = v[i];
+    char key[48];
+    snprintf(key, sizeof key, "%s[%s]", name, groups[k]);
+    add_metric(res, key, tmp, m, cfg);
+  }
+}
+
+/* Correct-or-not (or a share correct) in v[0]: accuracy, error = 1 -
+ * accuracy (what scaling fits), accuracy per group. */
+static void share_metrics(al_eval_result *res, const al_task *t, int n, columns *col, const al_eval_cfg *cfg) {
+  add_metric(res, "accuracy", col->v[0], n, cfg);
+  for (int i = 0; i < n; i++) col->v[1][i] = 1 - col->v[0][i];
+  add_metric(res, "error", col->v[1], n, cfg);
+  res->main_metric = "error";
+  group_metrics(res, t, n, col->v[0], col->v[2], "accuracy", cfg);
+}
+
+/* The celebrity test's protocol, in words, for results.json (NULL for other tasks). */
+static json_t *protocol_json(const al_task *t, const al_eval_cfg *cfg) {
+  if (t->kind == AL_TASK_CELEBRITY && cfg->chat)
+    return json_pack("{s:s, s:s, s:i, s:f}", "name", "paper (chat)", "scoring",
+                     "system message and three solved exchanges, then the question; the share of sampled replies "
+                     "that start with the answer", "samples", cfg->samples, "temperature", cfg->gen.temperature);
+  if (t->kind == AL_TASK_CELEBRITY)
+    return json_pack("{s:s, s:s}", "name", "paper (base model)", "scoring",
+                     "log p(\" \" + answer | few-shot prefix + \"\\nQ: \" + question + \"\\nA:\"); greedy = the answer "
+                     "is the greedy continuation");
+  if (!strcmp(t->format, "reversal-generation"))
+    return json_pack("{s:s, s:s}", "name", "generation", "scoring",
+                     "the bare question, one generation, correct when the answer appears anywhere in it");
+  return NULL;
 }
 
 static int write_results(al_provider *p, const al_task *t, const al_eval_cfg *cfg, const al_eval_result *res, int n,
@@ -197,6 +287,11 @@ static int write_results(al_provider *p, const al_task *t, const al_eval_cfg *cf
       t->path ? t->path : "", "sha256", t->sha256, "format", t->format, "kind", al_task_kind_name(t->kind), "n", n,
       "main_metric", res->main_metric, "metrics", m, "settings", "seed", (json_int_t)cfg->seed, "nboot", cfg->nboot,
       "throughput", "seconds", res->seconds, "examples_per_s", res->examples_per_s);
+  json_object_set_new(root, "truncation", json_pack("{s:i, s:i, s:i}", "examples_cut", res->truncated, "tokens_dropped_max",
+                                                     res->truncated_max, "logodds_invalid", res->invalid));
+  if (t->unread) json_object_set_new(json_object_get(root, "task"), "unread_columns", json_string(t->unread));
+  json_t *proto = protocol_json(t, cfg);
+  if (proto) json_object_set_new(root, "protocol", proto);
   if (t->kind == AL_TASK_GENERATION)
     json_object_set_new(root, "generation", json_pack("{s:s, s:i, s:f, s:b}", "match", al_match_name(t->match),
                                                       "max_tokens", cfg->gen.max_tokens, "temperature",
@@ -208,13 +303,21 @@ static int write_results(al_provider *p, const al_task *t, const al_eval_cfg *cf
   return rc;
 }
 
-int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_eval_result *res, al_err *err) {
+int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al_eval_result *res, al_err *err) {
   memset(res, 0, sizeof *res);
+  /* the task's defaults: a negative temperature means greedy (0) for
+   * generation and 1 for the celebrity test's sampled chat replies */
+  al_eval_cfg resolved = *cfg_in;
+  const al_eval_cfg *cfg = &resolved;
+  if (resolved.gen.temperature < 0) resolved.gen.temperature = t->kind == AL_TASK_CELEBRITY ? 1 : 0;
+  if (resolved.samples <= 0) resolved.samples = 10;
   int n = cfg->limit > 0 && cfg->limit < t->n ? cfg->limit : t->n;
   if (n <= 0) return al_fail(err, "the task has no examples");
   int B = cfg->batch > 0 ? cfg->batch : 64, rc = -1;
   columns col;
   for (int c = 0; c < 6; c++) col.v[c] = al_calloc((size_t)n, sizeof(double));
+  col.cut = al_calloc((size_t)n, sizeof(double));
+  col.invalid = al_calloc((size_t)n, 1);
   json_t **rec = al_calloc((size_t)B, sizeof *rec);
   al_atomic rf = {0};
   int have_file = 0;
@@ -231,8 +334,9 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_ev
   double t0 = al_now();
   for (int i0 = 0; i0 < n; i0 += B) {
     int i1 = i0 + B < n ? i0 + B : n;
-    int brc = t->kind == AL_TASK_GENERATION ? gen_batch(p, t, cfg, i0, i1, &col, rec, err)
-                                            : score_batch(p, t, i0, i1, &col, rec, err);
+    int brc = t->kind == AL_TASK_GENERATION                ? gen_batch(p, t, cfg, i0, i1, &col, rec, err)
+              : t->kind == AL_TASK_CELEBRITY && cfg->chat ? celebrity_batch(p, t, cfg, i0, i1, &col, rec, err)
+                                                          : score_batch(p, t, i0, i1, &col, rec, err);
     for (int i = 0; i < i1 - i0; i++) {
       if (rec[i] && have_file && !brc) {
         char *s = json_dumps(rec[i], JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -251,6 +355,20 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_ev
   al_progress_finish(&pg);
   res->seconds = al_now() - t0;
   res->examples_per_s = res->seconds > 0 ? n / res->seconds : 0;
+  for (int i = 0; i < n; i++) {
+    res->truncated += col.cut[i] > 0;
+    res->invalid += col.invalid[i];
+    if (col.cut[i] > res->truncated_max) res->truncated_max = (int)col.cut[i];
+  }
+  if (res->truncated)
+    al_log("eval: warning: %d of %d examples had their prompt cut from the left to fit the model's context (up to %d "
+           "tokens dropped)%s", res->truncated, n, res->truncated_max,
+           res->invalid ? "; logodds pairs made identical by the cut are invalid and left out of the metrics" : "");
+  if (res->invalid == n) {
+    al_fail(err, "all %d logodds pairs were made identical by cutting the prompts to the model's context: nothing "
+                 "left to measure (use a model with a longer context)", n);
+    goto done;
+  }
   switch (t->kind) {
     case AL_TASK_CLASSIFICATION:
       add_metric(res, "loss", col.v[0], n, cfg);
@@ -258,40 +376,38 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_ev
       add_metric(res, "accuracy_norm", col.v[2], n, cfg);
       res->main_metric = "loss";
       break;
-    case AL_TASK_LOGODDS:
-      add_metric(res, "logodds_difference", col.v[0], n, cfg);
-      add_metric(res, "accuracy", col.v[1], n, cfg);
+    case AL_TASK_LOGODDS: { /* over the valid pairs only */
+      int m = 0;
+      for (int i = 0; i < n; i++)
+        if (!col.invalid[i]) col.v[0][m] = col.v[0][i], col.v[1][m] = col.v[1][i], m++;
+      add_metric(res, "logodds_difference", col.v[0], m, cfg);
+      add_metric(res, "accuracy", col.v[1], m, cfg);
       res->main_metric = "logodds_difference";
       break;
+    }
     case AL_TASK_SEQUENCE_PROB:
       add_metric(res, "nll", col.v[0], n, cfg);
       add_metric(res, "nll_per_token", col.v[1], n, cfg);
       add_metric(res, "greedy", col.v[2], n, cfg);
       res->main_metric = "nll";
       break;
-    case AL_TASK_GENERATION: {
-      add_metric(res, "accuracy", col.v[0], n, cfg);
-      for (int i = 0; i < n; i++) col.v[1][i] = 1 - col.v[0][i];
-      add_metric(res, "error", col.v[1], n, cfg);
-      res->main_metric = "error";
-      const char *groups[4];
-      int ng = 0;
-      for (int i = 0; i < n; i++) {
-        const char *g = t->ex[i].group;
-        int seen = !g;
-        for (int k = 0; k < ng && !seen; k++) seen = !strcmp(groups[k], g);
-        if (!seen && ng < 4) groups[ng++] = g;
+    case AL_TASK_CELEBRITY:
+      if (!cfg->chat) { /* log p of the answer: the paper reports it per direction */
+        for (int i = 0; i < n; i++) col.v[3][i] = -col.v[0][i], col.v[4][i] = exp(-col.v[0][i]);
+        add_metric(res, "nll", col.v[0], n, cfg);
+        add_metric(res, "probability", col.v[4], n, cfg);
+        add_metric(res, "greedy", col.v[2], n, cfg);
+        group_metrics(res, t, n, col.v[3], col.v[5], "logprob", cfg);
+        group_metrics(res, t, n, col.v[4], col.v[5], "probability", cfg);
+        group_metrics(res, t, n, col.v[2], col.v[5], "greedy", cfg);
+        res->main_metric = "nll";
+        break;
       }
-      for (int k = 0; k < ng; k++) {
-        int m = 0;
-        for (int i = 0; i < n; i++)
-          if (t->ex[i].group && !strcmp(t->ex[i].group, groups[k])) col.v[2][m++] = col.v[0][i];
-        char name[48];
-        snprintf(name, sizeof name, "accuracy[%s]", groups[k]);
-        add_metric(res, name, col.v[2], m, cfg);
-      }
+      share_metrics(res, t, n, &col, cfg); /* the chat protocol's v[0] is a share correct */
       break;
-    }
+    case AL_TASK_GENERATION:
+      share_metrics(res, t, n, &col, cfg);
+      break;
   }
   if (have_file) {
     have_file = 0;
@@ -302,6 +418,7 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_ev
 done:
   if (have_file) al_atomic_abort(&rf);
   for (int c = 0; c < 6; c++) free(col.v[c]);
+  free(col.cut), free(col.invalid);
   free(rec);
   return rc;
 }

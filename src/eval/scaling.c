@@ -121,8 +121,9 @@ int al_scaling_run(const al_scaling_cfg *cfg, const al_task *t, al_trend_fit *fi
     al_log("%s: %s %.4f +- %.4f (x = 1e%.2f)", name, metric, y[i], se[i], x[i]);
     json_t *mj = json_object();
     for (int k = 0; k < r.nm; k++) json_object_set_new(mj, r.m[k].name, al_metric_json(&r.m[k]));
-    json_array_append_new(models, json_pack("{s:s, s:s, s:I, s:f, s:o}", "model", name, "folder", sub, "nparams",
-                                            (json_int_t)np, "x", pow(10, x[i]), "metrics", mj));
+    json_array_append_new(models, json_pack("{s:s, s:s, s:I, s:f, s:o, s:i, s:i}", "model", name, "folder", sub,
+                                            "nparams", (json_int_t)np, "x", pow(10, x[i]), "metrics", mj,
+                                            "examples_cut", r.truncated, "logodds_invalid", r.invalid));
   }
   if (al_fit_trend(x, y, se, n, cfg->alpha, fit, err)) goto done;
   al_log("trend: %s (%s)", al_trend_name(fit->label), fit->reason);

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/eval.h"
+#include "eval/celebrity.h"
 
 const char *al_task_kind_name(al_task_kind k) {
-  static const char *n[] = {"classification", "sequence_prob", "logodds", "generation"};
+  static const char *n[] = {"classification", "sequence_prob", "logodds", "generation", "celebrity"};
   return n[k];
 }
 
@@ -33,12 +34,14 @@ static void example_free(al_example *e) {
   free(e->completion);
   al_free_str_list(e->targets, e->ntargets);
   free(e->stop);
+  free(e->question);
 }
 
 void al_task_free(al_task *t) {
   for (int i = 0; i < t->n; i++) example_free(&t->ex[i]);
   free(t->ex);
   free(t->path);
+  free(t->unread);
   memset(t, 0, sizeof *t);
 }
 
@@ -78,7 +81,9 @@ static int get_list(const json_t *row, const char *key, char ***items, int *n, c
 }
 
 static const char *detect_format(const json_t *row) {
-  if (json_object_get(row, "other_prompt")) return "logodds";
+  /* biased_prompt: the Inverse Scaling Prize's older logodds layout, where the
+   * Prize's script took logodds(prompt) - logodds(biased_prompt) */
+  if (json_object_get(row, "other_prompt") || json_object_get(row, "biased_prompt")) return "logodds";
   if (json_object_get(row, "classes") || json_object_get(row, "answer_index")) return "classification";
   if (json_object_get(row, "completion")) return "sequence_prob";
   if (json_object_get(row, "target") || json_object_get(row, "targets")) return "generation";
@@ -102,7 +107,8 @@ static int parse_row(const char *fmt, const json_t *row, al_example *e, const ch
     return parse_classes(row, e, 0, where, err);
   }
   if (!strcmp(fmt, "logodds")) {
-    if (get_str(row, "prompt", &e->prompt, where, err) || get_str(row, "other_prompt", &e->other_prompt, where, err))
+    const char *other = json_object_get(row, "other_prompt") ? "other_prompt" : "biased_prompt";
+    if (get_str(row, "prompt", &e->prompt, where, err) || get_str(row, other, &e->other_prompt, where, err))
       return -1;
     return parse_classes(row, e, 1, where, err);
   }
@@ -133,15 +139,9 @@ static int parse_row(const char *fmt, const json_t *row, al_example *e, const ch
   return 0;
 }
 
-static char *fmt_str(const char *fmt, const char *a, const char *b) {
-  size_t n = strlen(fmt) + strlen(a) + (b ? strlen(b) : 0) + 1;
-  char *s = al_malloc(n);
-  snprintf(s, n, fmt, a, b ? b : "");
-  return s;
-}
-
-/* A celebrity row -> two generation examples (parent question, child question). */
-static int reversal_rows(const json_t *row, al_example *e, const char *where, al_err *err) {
+/* A celebrity row -> two examples (parent question, child question), in the
+ * paper's protocol or the earlier generation one (src/eval/celebrity.c). */
+static int reversal_rows(const json_t *row, al_example *e, int paper, const char *where, al_err *err) {
   char *child = NULL, *parent = NULL, *type = NULL;
   int rc = -1;
   if (get_str(row, "child", &child, where, err) || get_str(row, "parent", &parent, where, err) ||
@@ -151,24 +151,55 @@ static int reversal_rows(const json_t *row, al_example *e, const char *where, al
     al_fail(err, "%s: parent_type must be 'mother' or 'father', got '%.40s'", where, type);
     goto done;
   }
-  e[0].prompt = fmt_str("Q: Who is %s's %s?\nA:", child, type);
-  e[0].targets = al_calloc(1, sizeof(char *));
-  e[0].targets[0] = al_strdup(parent);
-  e[0].ntargets = 1;
-  e[0].stop = al_strdup("\n");
-  e[0].group = "child->parent";
-  e[1].prompt = fmt_str("Q: Name a child of %s.%s\nA:", parent, NULL);
-  e[1].targets = al_calloc(1, sizeof(char *));
-  e[1].targets[0] = al_strdup(child);
-  e[1].ntargets = 1;
-  e[1].stop = al_strdup("\n");
-  e[1].group = "parent->child";
-  rc = 0;
+  rc = celebrity_rows(child, parent, type, paper, e);
 done:
   free(child);
   free(parent);
   free(type);
   return rc;
+}
+
+/* The columns a format reads (NULL-terminated). */
+static const char *const *read_columns(const char *fmt) {
+  static const char *const cls[] = {"prompt", "classes", "answer_index", NULL};
+  static const char *const lo[] = {"prompt", "other_prompt", "biased_prompt", "classes", "answer_index", NULL};
+  static const char *const sp[] = {"prompt", "completion", NULL};
+  static const char *const gen[] = {"prompt", "target", "targets", "stop", NULL};
+  static const char *const rev[] = {"child", "parent", "parent_type", NULL};
+  if (!strcmp(fmt, "classification")) return cls;
+  if (!strcmp(fmt, "logodds")) return lo;
+  if (!strcmp(fmt, "sequence_prob")) return sp;
+  if (!strcmp(fmt, "generation")) return gen;
+  return rev; /* reversal, reversal-generation */
+}
+
+/* t->unread: the columns of any row that the format does not read, comma-
+ * separated (NULL when none), with a warning on the console: a column the
+ * file's authors meant to be used (a misspelt other_prompt, a layout alab
+ * does not know) must not vanish silently. */
+static void note_unread(al_task *t, const al_table *tab, const char *fmt, const char *where) {
+  const char *const *known = read_columns(fmt);
+  al_buf b = {0};
+  int nu = 0;
+  for (int i = 0; i < tab->n; i++) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(tab->rows[i], key, v) {
+      int k = 0;
+      while (known[k] && strcmp(known[k], key)) k++;
+      if (known[k]) continue;
+      char quoted[300];
+      snprintf(quoted, sizeof quoted, "'%.200s'", key);
+      if (b.len && strstr(b.data, quoted)) continue;
+      if (nu++) al_buf_append(&b, ", ", 2);
+      al_buf_append(&b, quoted, strlen(quoted));
+      al_buf_append(&b, "", 1), b.len--;
+    }
+  }
+  if (!nu) return;
+  t->unread = b.data;
+  al_log("eval: warning: %s: column%s %s %s not read by the %s format", where, nu > 1 ? "s" : "", b.data,
+         nu > 1 ? "are" : "is", fmt);
 }
 
 int al_task_from_table(al_task *t, const al_table *tab, const char *where, const char *format, al_err *err) {
@@ -179,21 +210,25 @@ int al_task_from_table(al_task *t, const al_table *tab, const char *where, const
     return al_fail(err, "%s:%d: cannot tell the task format from the columns (expected prompt + classes + "
                         "answer_index, completion, other_prompt, target(s), or child + parent); pass --format",
                    where, tab->lines[0]);
-  static const char *known[] = {"classification", "sequence_prob", "logodds", "generation", "reversal"};
+  static const char *known[] = {"classification", "sequence_prob", "logodds", "generation", "reversal",
+                                "reversal-generation"};
   int k = -1;
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < 6; i++)
     if (!strcmp(fmt, known[i])) k = i;
-  if (k < 0) return al_fail(err, "unknown task format '%s' (classification, sequence_prob, logodds, generation, reversal)", fmt);
+  if (k < 0)
+    return al_fail(err, "unknown task format '%s' (classification, sequence_prob, logodds, generation, reversal, "
+                        "reversal-generation)", fmt);
   snprintf(t->format, sizeof t->format, "%s", fmt);
-  int reversal = k == 4;
-  t->kind = reversal ? AL_TASK_GENERATION : (al_task_kind)k;
-  t->match = reversal ? AL_MATCH_CONTAINS : AL_MATCH_EXACT;
+  note_unread(t, tab, fmt, where);
+  int reversal = k >= 4, paper = k == 4; /* reversal: the paper's protocol; reversal-generation: the earlier one */
+  t->kind = paper ? AL_TASK_CELEBRITY : reversal ? AL_TASK_GENERATION : (al_task_kind)k;
+  t->match = paper ? AL_MATCH_PREFIX : reversal ? AL_MATCH_CONTAINS : AL_MATCH_EXACT;
   t->ex = al_calloc((size_t)tab->n * (reversal ? 2 : 1), sizeof *t->ex);
   for (int i = 0; i < tab->n; i++) {
     char w[560];
     snprintf(w, sizeof w, "%s:%d", where, tab->lines[i]);
     al_example *e = &t->ex[t->n];
-    int rc = reversal ? reversal_rows(tab->rows[i], e, w, err) : parse_row(fmt, tab->rows[i], e, w, err);
+    int rc = reversal ? reversal_rows(tab->rows[i], e, paper, w, err) : parse_row(fmt, tab->rows[i], e, w, err);
     int made = reversal ? 2 : 1;
     for (int j = 0; j < made; j++) e[j].line = tab->lines[i];
     t->n += made;

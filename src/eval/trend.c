@@ -65,6 +65,81 @@ static int wls(const double *xc, const double *y, const double *w, int n, int p,
   return 0;
 }
 
+/* Between-model variance tau^2 (the DerSimonian-Laird moment estimator for
+ * meta-regression): with fixed weights w_i = 1/se_i^2 and the degree p-1 fit,
+ * Q = sum w_i r_i^2 has expectation (n - p) + tau^2 tr(P), where
+ * P = W - W X (X'WX)^-1 X'W, so tr(P) = sum w_i (1 - h_i) with h_i the
+ * leverages; tau^2 = max(0, (Q - (n - p)) / tr(P)). Models then weigh
+ * 1/(se_i^2 + tau^2): a model whose standard error is tiny next to how far
+ * the models scatter around the curve no longer decides the fit alone.
+ * Computed from the Householder QR of Z = W^1/2 X (n x p), Z = QR, so that
+ * nothing cancels when the weights span many orders of magnitude: Q is the
+ * product of the reflections, Q't's last n - p entries give Q, and
+ * 1 - h_i is the squared norm of row i of Q's last n - p columns. */
+static double between_model_var(const double *xc, const double *y, const double *w, int n, int p) {
+  if (n <= p || n > 64) return 0;
+  double z[64 * 3], t[64], q[64 * 64], v[64];
+  for (int i = 0; i < n; i++) {
+    double sw = sqrt(w[i]), f[3] = {1, xc[i], xc[i] * xc[i]};
+    for (int j = 0; j < p; j++) z[i * p + j] = sw * f[j];
+    t[i] = sw * y[i];
+    for (int j = 0; j < n; j++) q[i * n + j] = i == j;
+  }
+  for (int c = 0; c < p; c++) {
+    double norm = 0;
+    for (int i = c; i < n; i++) norm += z[i * p + c] * z[i * p + c];
+    norm = sqrt(norm);
+    if (!(norm > 0)) return 0;
+    double alpha = z[c * p + c] > 0 ? -norm : norm, vv = 0;
+    for (int i = c; i < n; i++) v[i] = z[i * p + c] - (i == c ? alpha : 0), vv += v[i] * v[i];
+    if (!(vv > 0)) continue;
+    /* H = I - 2 v v' / v'v on rows c..n-1: Z and t from the left, Q from the right */
+    for (int j = c; j < p; j++) {
+      double d = 0;
+      for (int i = c; i < n; i++) d += v[i] * z[i * p + j];
+      for (int i = c; i < n; i++) z[i * p + j] -= 2 * d / vv * v[i];
+    }
+    double d = 0;
+    for (int i = c; i < n; i++) d += v[i] * t[i];
+    for (int i = c; i < n; i++) t[i] -= 2 * d / vv * v[i];
+    for (int r = 0; r < n; r++) {
+      double e = 0;
+      for (int i = c; i < n; i++) e += q[r * n + i] * v[i];
+      for (int i = c; i < n; i++) q[r * n + i] -= 2 * e / vv * v[i];
+    }
+  }
+  double Q = 0, trp = 0;
+  for (int i = p; i < n; i++) Q += t[i] * t[i];
+  for (int i = 0; i < n; i++) {
+    double m = 0; /* 1 - h_i */
+    for (int j = p; j < n; j++) m += q[i * n + j] * q[i * n + j];
+    trp += w[i] * m;
+  }
+  return trp > 0 && Q > n - p ? (Q - (n - p)) / trp : 0;
+}
+
+/* Do the observed means show the shape? Points in x order; y at the smallest
+ * and largest x (means over ties). U (loss cap): the largest mean lies at an
+ * interior x and above both ends; inverted-U: the smallest mean, below both
+ * ends; standard: the end falls below the start; inverse: rises above it. */
+static int shape_visible(al_trend label, const double *x, const double *y, int n, double xmin, double xmax) {
+  double y0 = 0, y1 = 0, ext = label == AL_TREND_U ? -INFINITY : INFINITY;
+  int n0 = 0, n1 = 0, inner = 0;
+  for (int i = 0; i < n; i++) {
+    if (x[i] == xmin) y0 += y[i], n0++;
+    else if (x[i] == xmax) y1 += y[i], n1++;
+    else inner = 1, ext = label == AL_TREND_U ? fmax(ext, y[i]) : fmin(ext, y[i]);
+  }
+  y0 /= n0, y1 /= n1;
+  switch (label) {
+    case AL_TREND_STANDARD: return y1 < y0;
+    case AL_TREND_INVERSE: return y1 > y0;
+    case AL_TREND_U: return inner && ext > y0 && ext > y1;
+    case AL_TREND_INVERTED_U: return inner && ext < y0 && ext < y1;
+    default: return 1;
+  }
+}
+
 /* Two-sided p of coef/se on df; a zero se (an exact fit) gives 0 or 1. */
 static double pval2(double coef, double se, double df) {
   if (!(se > 0)) return coef == 0 ? 1.0 : 0.0;
@@ -94,12 +169,17 @@ int al_fit_trend(const double *x, const double *y, const double *se, int n, doub
   double xm = 0, xmin = INFINITY, xmax = -INFINITY;
   for (int i = 0; i < n; i++) xm += x[i] / n, xmin = fmin(xmin, x[i]), xmax = fmax(xmax, x[i]);
   for (int i = 0; i < n; i++) xs[i] = x[i] - xm, ws[i] = weighted ? 1 / (se[i] * se[i]) : 1;
+  if (weighted && xmax > xmin) {
+    f->tau2 = between_model_var(xs, y, ws, n, n >= 4 ? 3 : 2);
+    for (int i = 0; i < n; i++) ws[i] = 1 / (se[i] * se[i] + f->tau2);
+  }
   snprintf(f->test, sizeof f->test,
            "%s least squares of loss on log10(x)%s; gate: F-test of the quadratic fit against a constant; then "
            "quadratic: t-test on the x^2 term (two-sided, df n-3), vertex "
            "inside the range, and Lind-Mehlum test of the end slopes (one-sided t each); else linear: two-sided "
-           "t-test on the slope (df n-2); alpha %g",
-           weighted ? "weighted (1/se^2)" : "ordinary", weighted ? " with the residual scale estimated" : "", alpha);
+           "t-test on the slope (df n-2); a label also needs its shape in the observed means; alpha %g",
+           weighted ? "weighted (1/(se^2 + tau^2), tau^2 the between-model variance)" : "ordinary",
+           weighted ? " with the residual scale estimated" : "", alpha);
   f->lin_b_p = f->q_c_p = f->slope_lo_p = f->slope_hi_p = f->gate_p = 1;
   f->vertex = NAN;
   if (n < 3) {
@@ -151,8 +231,10 @@ int al_fit_trend(const double *x, const double *y, const double *se, int n, doub
     f->slope_lo_p = pval1(f->slope_lo, sqrt(fmax(vlo, 0)), df, cap ? 1 : -1, &f->slope_lo_t);
     f->slope_hi_p = pval1(f->slope_hi, sqrt(fmax(vhi, 0)), df, cap ? -1 : 1, &f->slope_hi_t);
     int inside = isfinite(f->vertex) && f->vertex > xmin && f->vertex < xmax;
-    if (f->q_c_p < alpha && inside && f->slope_lo_p < alpha && f->slope_hi_p < alpha) {
-      f->label = cap ? AL_TREND_U : AL_TREND_INVERTED_U;
+    al_trend shape = cap ? AL_TREND_U : AL_TREND_INVERTED_U;
+    if (f->q_c_p < alpha && inside && f->slope_lo_p < alpha && f->slope_hi_p < alpha &&
+        shape_visible(shape, x, y, n, xmin, xmax)) {
+      f->label = shape;
       snprintf(f->reason, sizeof f->reason,
                "loss %s then %s: x^2 term p=%.3g, vertex at %.3g inside [%.3g, %.3g], end slopes %.3g (p=%.3g) and "
                "%.3g (p=%.3g)",
@@ -161,10 +243,16 @@ int al_fit_trend(const double *x, const double *y, const double *se, int n, doub
       return 0;
     }
   }
-  if (f->lin_b_p < alpha) {
-    f->label = f->lin_b < 0 ? AL_TREND_STANDARD : AL_TREND_INVERSE;
+  al_trend line = f->lin_b < 0 ? AL_TREND_STANDARD : AL_TREND_INVERSE;
+  if (f->lin_b_p < alpha && shape_visible(line, x, y, n, xmin, xmax)) {
+    f->label = line;
     snprintf(f->reason, sizeof f->reason, "loss %s with scale: slope %.4g per decade (se %.3g, p=%.3g)",
              f->lin_b < 0 ? "falls" : "rises", f->lin_b, f->lin_b_se, f->lin_b_p);
+  } else if (f->lin_b_p < alpha) {
+    snprintf(f->reason, sizeof f->reason,
+             "the fitted slope %.4g per decade (p=%.3g) says loss %s, but the largest model's mean does not %s the "
+             "smallest's",
+             f->lin_b, f->lin_b_p, f->lin_b < 0 ? "falls" : "rises", f->lin_b < 0 ? "fall below" : "rise above");
   } else {
     snprintf(f->reason, sizeof f->reason,
              "some trend (F-test p=%.3g) but neither a significant slope (%.4g, p=%.3g) nor a significant U shape",
@@ -183,6 +271,7 @@ json_t *al_trend_json(const al_trend_fit *f) {
   json_object_set_new(o, "alpha", num(f->alpha));
   json_object_set_new(o, "n", json_integer(f->n));
   json_object_set_new(o, "gate_p", num(f->gate_p));
+  json_object_set_new(o, "between_model_variance", num(f->tau2));
   json_object_set_new(o, "linear", json_pack("{s:o,s:o,s:o,s:o}", "intercept", num(f->lin_a), "slope", num(f->lin_b),
                                              "slope_se", num(f->lin_b_se), "slope_p", num(f->lin_b_p)));
   json_object_set_new(o, "quadratic",

@@ -32,7 +32,7 @@ void al_rev_defaults(al_rev_cfg *c) {
   c->layers = 2;
   c->heads = 4;
   c->embd = 128;
-  c->context = 64;
+  c->context = 0; /* from the data: the longest example rounded up to 16, at least 64 */
   c->pretrain_steps = 100;
   c->epochs = 4;
   c->lr = 3e-3;
@@ -96,9 +96,10 @@ static int run_one(const al_rev_cfg *c, const al_model *base, const al_tok *tok,
   return rc;
 }
 
-/* The base model and tokenizer; text/ntext: story tokens to mix in. */
-static int make_base(const al_rev_cfg *c, const al_rev_data *d, al_model *base, al_tok **tok, int32_t **text, size_t *ntext,
-                     json_t *info, al_err *err) {
+/* The tokenizer (and, with --base, the base model); text/ntext: story
+ * tokens to pretrain on and to mix in. */
+static int make_tok(const al_rev_cfg *c, const al_rev_data *d, al_model *base, al_tok **tok, int32_t **text,
+                    size_t *ntext, al_err *err) {
   char spec[64];
   snprintf(spec, sizeof spec, "story:%ld", c->stories);
   char *story;
@@ -117,23 +118,70 @@ static int make_base(const al_rev_cfg *c, const al_rev_data *d, al_model *base, 
   if (rc) {
     if (c->base) al_model_free(base), al_tok_free(*tok);
     else if (*tok) al_tok_free(*tok);
+    *tok = NULL;
     return -1;
   }
+  return 0;
+}
+
+/* The context every example needs: training rows hold EOT prompt completion
+ * EOT; scoring holds EOT prompt and the longer of the correct and random
+ * completions. *where gets the file:line of the longest. */
+static int needed_context(const rev_examples *train, const al_rev_set *train_set, const rev_examples *slots,
+                          const al_rev_data *d, char *where, size_t wn) {
+  int need = 0;
+  for (int i = 0; i < train->n; i++) {
+    int len = train->np[i] + train->nc[i] + 1;
+    if (len > need) need = len, snprintf(where, wn, "%s:%d", train_set->file, train_set->ex[i].line);
+  }
+  for (int k = 0; k < AL_REV_NSLOTS; k++)
+    for (int i = 0; i < slots[k].n; i++) {
+      int len = slots[k].np[i] + (slots[k].nc[i] > slots[k].nr[i] ? slots[k].nc[i] : slots[k].nr[i]);
+      if (len > need) need = len, snprintf(where, wn, "%s:%d", d->slot[k].file, d->slot[k].ex[i].line);
+    }
+  return need;
+}
+
+/* Pretrains the base (unless --base) with the given context. */
+static int pretrain_base(const al_rev_cfg *c, al_model *base, const al_tok *tok, const int32_t *text, size_t ntext,
+                         int context, json_t *info, al_err *err) {
   if (!c->base) {
-    al_model_config g = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
+    al_model_config g = {.vocab_size = al_tok_vocab_size(tok), .n_positions = context, .n_layer = c->layers,
                         .n_head = c->heads, .n_embd = c->embd, .init_std = 0.02f};
     al_train_result tr = {0};
     double t0 = al_now();
-    if (al_model_config_check(&g, err) || rev_pretrain(base, &g, *text, *ntext, c->pretrain_steps, c->batch, c->seed, &tr, err)) {
-      al_tok_free(*tok), free(*text);
+    if (al_model_config_check(&g, err) || rev_pretrain(base, &g, text, ntext, c->pretrain_steps, c->batch, c->seed, &tr, err))
       return -1;
-    }
     json_object_set_new(info, "pretrain_loss", rev_num(c->pretrain_steps ? tr.final_loss : NAN));
     json_object_set_new(info, "pretrain_s", json_real(al_now() - t0));
     json_object_set_new(info, "pretrain_tokens_per_s", rev_num(tr.tokens_per_s));
   }
-  json_object_set_new(info, "vocab_size", json_integer(al_tok_vocab_size(*tok)));
+  json_object_set_new(info, "vocab_size", json_integer(al_tok_vocab_size(tok)));
   json_object_set_new(info, "parameters", json_integer((json_int_t)base->nparams));
+  return 0;
+}
+
+/* The base's context: --base fixes it; else --context, or (0) the longest
+ * example rounded up to a multiple of 16, at least 64. Checked here, before
+ * any training, so a folder with long lines fails in seconds. */
+static int choose_context(const al_rev_cfg *c, const al_model *base, int need, const char *where, int *context,
+                          al_err *err) {
+  if (c->base) {
+    *context = base->cfg.n_positions;
+    if (need > *context)
+      return al_fail(err, "%s: this example needs %d tokens, more than the context of %d of --base %s", where, need,
+                     *context, c->base);
+    return 0;
+  }
+  if (c->context > 0) {
+    *context = c->context;
+    if (need > *context)
+      return al_fail(err, "%s: this example needs %d tokens, more than --context %d (use --context %d or more, or "
+                          "--context 0 to size it from the data)", where, need, *context, need);
+    return 0;
+  }
+  *context = (need + 15) / 16 * 16;
+  if (*context < 64) *context = 64;
   return 0;
 }
 
@@ -151,10 +199,13 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   }
   double t_start = al_now();
   char *data_dir = c->data ? al_strdup(c->data) : al_run_path(&run, "data");
+  /* with --data the folder fixes people and templates: those settings do not apply (null) */
   json_t *config = json_pack(
-      "{s:s, s:s, s:s?, s:i, s:i, s:i, s:i, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:f, s:i, s:i, s:i, s:b}",
-      "experiment", "reversal", "data", data_dir, "base", c->base, "per_group", c->per_group, "train_templates",
-      c->train_templates, "test_templates", c->test_templates, "seeds", c->seeds, "seed", (json_int_t)c->seed,
+      "{s:s, s:s, s:s?, s:o, s:o, s:o, s:i, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:f, s:i, s:i, s:i, s:b}",
+      "experiment", "reversal", "data", data_dir, "base", c->base, "per_group",
+      c->data ? json_null() : json_integer(c->per_group), "train_templates",
+      c->data ? json_null() : json_integer(c->train_templates), "test_templates",
+      c->data ? json_null() : json_integer(c->test_templates), "seeds", c->seeds, "seed", (json_int_t)c->seed,
       "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads", c->heads, "embd",
       c->embd, "context", c->context, "pretrain_steps", (json_int_t)c->pretrain_steps, "epochs", c->epochs, "lr", c->lr,
       "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
@@ -172,8 +223,12 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   size_t ntext = 0;
   json_t *info = json_object();
   int have_base = 0;
-  if (!rc) rc = make_base(c, &d, &base, &tok, &text, &ntext, info, err);
-  have_base = !rc;
+  if (!rc && d.unassigned)
+    al_log("reversal: warning: %d of %d training lines name no person of the test files (first: \"%.60s\"); they "
+           "are left out of training, with and without augmentation", d.unassigned, d.unassigned + d.train.n,
+           d.first_unassigned);
+  if (!rc) rc = make_tok(c, &d, &base, &tok, &text, &ntext, err);
+  have_base = !rc && c->base;
   /* tokens of every set */
   rev_examples train[2], slots[AL_REV_NSLOTS], noaug[AL_REV_NGROUPS];
   memset(train, 0, sizeof train);
@@ -182,6 +237,16 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   for (int g = 0; g < AL_REV_NGROUPS && !rc; g++) rc = rev_tokenize(&noaug[g], tok, &d.noaug_trained[g], err);
   for (int v = 0; v < 2 && !rc; v++) rc = rev_tokenize(&train[v], tok, v ? &d.train_noaug : &d.train, err);
   for (int k = 0; k < AL_REV_NSLOTS && !rc; k++) rc = rev_tokenize(&slots[k], tok, &d.slot[k], err);
+  int context = 0, need = 0;
+  if (!rc) {
+    char where[600] = "";
+    need = needed_context(&train[0], &d.train, slots, &d, where, sizeof where);
+    rc = choose_context(c, &base, need, where, &context, err);
+  }
+  if (!rc) {
+    rc = pretrain_base(c, &base, tok, text, ntext, context, info, err);
+    if (!c->base) have_base = !rc; /* a failed pretraining frees the model */
+  }
   rev_results R;
   memset(&R, 0, sizeof R);
   R.seeds = c->seeds;
@@ -201,6 +266,11 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     json_object_set_new(info, "train_examples", json_integer(d.train.n));
     json_object_set_new(info, "unassigned_train_lines", json_integer(d.unassigned));
     json_object_set_new(info, "seq_len", json_integer(train[0].maxlen));
+    json_object_set_new(info, "context", json_integer(context));
+    json_object_set_new(info, "longest_example_tokens", json_integer(need));
+    int per[AL_REV_NGROUPS] = {0};
+    for (int i = 0; i < d.npeople; i++) per[d.group[i]]++;
+    json_object_set_new(info, "people_per_group", json_pack("{s:i, s:i, s:i}", "p2d", per[0], "d2p", per[1], "both", per[2]));
     al_log("reversal: %d people, %d training examples (longest %d tokens), base of %zu parameters", d.npeople, d.train.n,
            train[0].maxlen, base.nparams);
   }

@@ -62,20 +62,10 @@ void al_rev_free(al_rev_data *d) {
   free(d->group);
   free_set(&d->train);
   free_set(&d->train_noaug);
+  free(d->first_unassigned);
   for (int k = 0; k < AL_REV_NSLOTS; k++) free_set(&d->slot[k]);
   for (int g = 0; g < AL_REV_NGROUPS; g++) free_set(&d->noaug_trained[g]);
   memset(d, 0, sizeof *d);
-}
-
-/* The completion without surrounding whitespace, fresh. */
-static char *stripped(const char *s) {
-  while (isspace((unsigned char)*s)) s++;
-  size_t n = strlen(s);
-  while (n && isspace((unsigned char)s[n - 1])) n--;
-  char *o = al_malloc(n + 1);
-  memcpy(o, s, n);
-  o[n] = 0;
-  return o;
 }
 
 static int is_name(const char *completion) {
@@ -89,8 +79,79 @@ static int find_name(const al_rev_data *d, const char *name) {
   return -1;
 }
 
-/* Adds the names completing set's name lines to group g. */
-static int add_names(al_rev_data *d, const al_rev_set *s, int g, int all_names, al_err *err) {
+/* Length of name when the completion (leading whitespace skipped) begins
+ * with it as whole words ("Uriah Hawthorne." and "Uriah Hawthorne now ..."
+ * begin with "Uriah Hawthorne"; "Uriah Hawthorner" does not), else 0. */
+static size_t begins_with_name(const char *completion, const char *name) {
+  while (isspace((unsigned char)*completion)) completion++;
+  size_t n = strlen(name);
+  if (!n || strncmp(completion, name, n)) return 0;
+  return isalnum((unsigned char)completion[n]) ? 0 : n;
+}
+
+/* The known person whose name begins the completion (the longest), or -1. */
+static int name_at_start(const al_rev_data *d, const char *completion) {
+  int best = -1;
+  size_t bl = 0;
+  for (int k = 0; k < d->npeople; k++) {
+    size_t l = begins_with_name(completion, d->names[k]);
+    if (l > bl) bl = l, best = k;
+  }
+  return best;
+}
+
+/* The first k words of s (whitespace-separated), joined by one space, with
+ * trailing punctuation cut from the last word; fresh, or NULL when s has
+ * fewer than k words. */
+static char *first_words(const char *s, int k) {
+  al_buf b = {0};
+  int got = 0;
+  while (got < k) {
+    while (isspace((unsigned char)*s)) s++;
+    if (!*s) break;
+    const char *w = s;
+    while (*s && !isspace((unsigned char)*s)) s++;
+    if (got++) al_buf_append(&b, " ", 1);
+    al_buf_append(&b, w, (size_t)(s - w));
+  }
+  if (got < k) {
+    al_buf_free(&b);
+    return NULL;
+  }
+  while (b.len && strchr(".,;:!?'\"", b.data[b.len - 1])) b.len--;
+  al_buf_reserve(&b, 1);
+  b.data[b.len] = 0;
+  return b.data;
+}
+
+/* The person's name in a name completion (the paper's own files write a name
+ * line as the name followed by more words: " Mason Caldwell has found their
+ * calling."). The name is the longest run of leading words, trailing
+ * punctuation cut, that the group's name -> description prompts mention
+ * (they name every person of the group); failing that, the first two words,
+ * as the paper's generator cut name completions (first and last name). */
+static char *name_of(const char *completion, const al_rev_set *named) {
+  char *best = NULL;
+  for (int k = 1;; k++) {
+    char *cand = first_words(completion, k);
+    if (!cand || !*cand) {
+      free(cand);
+      break;
+    }
+    int seen = 0;
+    for (int i = 0; i < named->n && !seen; i++) seen = !is_name(named->ex[i].completion) && strstr(named->ex[i].prompt, cand);
+    if (seen) free(best), best = cand;
+    else free(cand);
+  }
+  if (!best) best = first_words(completion, 2);
+  if (!best) best = first_words(completion, 1);
+  if (!best) best = al_strdup("");
+  return best;
+}
+
+/* Adds the names completing set's name lines to group g; named holds the
+ * group's name -> description lines (see name_of). */
+static int add_names(al_rev_data *d, const al_rev_set *s, const al_rev_set *named, int g, int all_names, al_err *err) {
   int added = 0;
   for (int i = 0; i < s->n; i++) {
     if (!is_name(s->ex[i].completion)) {
@@ -99,7 +160,7 @@ static int add_names(al_rev_data *d, const al_rev_set *s, int g, int all_names, 
                             "which begins with an uppercase letter)", s->file, s->ex[i].line, s->ex[i].completion);
       continue;
     }
-    char *name = stripped(s->ex[i].completion);
+    char *name = name_of(s->ex[i].completion, named);
     int k = find_name(d, name);
     if (k >= 0 && d->group[k] != g) {
       int rc = al_fail(err, "%s:%d: '%s' is already a person of the %s group", s->file, s->ex[i].line, name,
@@ -107,7 +168,7 @@ static int add_names(al_rev_data *d, const al_rev_set *s, int g, int all_names, 
       free(name);
       return rc;
     }
-    if (k >= 0) {
+    if (k >= 0 || !*name) {
       free(name);
       continue;
     }
@@ -121,18 +182,16 @@ static int add_names(al_rev_data *d, const al_rev_set *s, int g, int all_names, 
   return 0;
 }
 
-/* Sets person and to_name of every line; strict: a line without a known
+/* Sets person and to_name of every line: a completion that begins with a
+ * known name is that person's name line; any other line belongs to the
+ * (longest) known name its prompt contains. strict: a line without a known
  * person is an error (test files), else it stays -1 (training). */
 static int assign(const al_rev_data *d, al_rev_set *s, int strict, al_err *err) {
   for (int i = 0; i < s->n; i++) {
     al_rev_example *e = &s->ex[i];
-    e->to_name = is_name(e->completion);
-    e->person = -1;
-    if (e->to_name) {
-      char *name = stripped(e->completion);
-      e->person = find_name(d, name);
-      free(name);
-    } else {
+    e->person = name_at_start(d, e->completion);
+    e->to_name = e->person >= 0;
+    if (!e->to_name) {
       size_t best = 0;
       for (int k = 0; k < d->npeople; k++) {
         size_t l = strlen(d->names[k]);
@@ -141,9 +200,33 @@ static int assign(const al_rev_data *d, al_rev_set *s, int strict, al_err *err) 
     }
     if (strict && e->person < 0)
       return al_fail(err, "%s:%d: no person of the test files %s", s->file, e->line,
-                     e->to_name ? "has this completion as name" : "is named in this prompt");
+                     is_name(e->completion) ? "begins this completion or is named in its prompt" : "is named in this prompt");
   }
   return 0;
+}
+
+/* *c becomes its leading whitespace and the name of person k. */
+static void cut_to_name(char **c, const char *name) {
+  size_t ws = strspn(*c, " \t\r\n"), n = strlen(name);
+  if (strlen(*c) == ws + n) return;
+  char *cut = al_malloc(ws + n + 1);
+  memcpy(cut, *c, ws);
+  memcpy(cut + ws, name, n + 1);
+  free(*c);
+  *c = cut;
+}
+
+/* A name line is scored on the name alone (as the paper's d2p_prompts_test
+ * and p2d_reverse_prompts_test files write it), and so is its random
+ * completion when that begins with a known name. */
+static void cut_to_names(const al_rev_data *d, al_rev_set *s) {
+  for (int i = 0; i < s->n; i++) {
+    al_rev_example *e = &s->ex[i];
+    if (!e->to_name) continue;
+    cut_to_name(&e->completion, d->names[e->person]);
+    int r = e->random ? name_at_start(d, e->random) : -1;
+    if (r >= 0) cut_to_name(&e->random, d->names[r]);
+  }
 }
 
 /* Random completions: from path if present (same prompts, line by line),
@@ -219,9 +302,12 @@ static int read_all(al_rev_data *d, const char *dir, uint64_t seed, al_err *err)
     if (s->n == 0) return al_fail(err, "%s: no examples: the %s group is empty", path, al_rev_group_names[tests[f].group]);
   }
   /* people: the names completing each group's description -> name lines */
-  if (add_names(d, &d->slot[al_rev_slot(AL_REV_P2D, AL_REV_REVERSE, AL_REV_TMPL_HELDOUT)], AL_REV_P2D, 1, err) ||
-      add_names(d, &d->slot[al_rev_slot(AL_REV_D2P, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)], AL_REV_D2P, 1, err) ||
-      add_names(d, &d->slot[al_rev_slot(AL_REV_BOTH, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)], AL_REV_BOTH, 0, err))
+  const al_rev_set *both = &d->slot[al_rev_slot(AL_REV_BOTH, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)];
+  if (add_names(d, &d->slot[al_rev_slot(AL_REV_P2D, AL_REV_REVERSE, AL_REV_TMPL_HELDOUT)],
+                &d->slot[al_rev_slot(AL_REV_P2D, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)], AL_REV_P2D, 1, err) ||
+      add_names(d, &d->slot[al_rev_slot(AL_REV_D2P, AL_REV_TRAINED, AL_REV_TMPL_HELDOUT)],
+                &d->slot[al_rev_slot(AL_REV_D2P, AL_REV_REVERSE, AL_REV_TMPL_HELDOUT)], AL_REV_D2P, 1, err) ||
+      add_names(d, both, both, AL_REV_BOTH, 0, err))
     return -1;
   /* reverse order in training templates (optional) */
   for (int g = 0; g < 2; g++) {
@@ -234,12 +320,14 @@ static int read_all(al_rev_data *d, const char *dir, uint64_t seed, al_err *err)
     al_rev_set *s = &d->slot[k];
     if (!s->n) continue;
     if (assign(d, s, 1, err)) return -1;
+    cut_to_names(d, s);
     for (int i = 0; i < s->n; i++)
       if (d->group[s->ex[i].person] != k / 4)
         return al_fail(err, "%s:%d: '%s' belongs to the %s group, not %s", s->file, s->ex[i].line,
                        d->names[s->ex[i].person], al_rev_group_names[d->group[s->ex[i].person]], al_rev_group_names[k / 4]);
     snprintf(path, sizeof path, "%.*s_randomized.jsonl", (int)(strlen(s->file) - 6), s->file);
     if (randomize(s, path, &rng, err)) return -1;
+    cut_to_names(d, s); /* the randomized file's name lines too */
   }
   /* training: all_prompts_train.jsonl, else the group files */
   snprintf(path, sizeof path, "%s/all_prompts_train.jsonl", dir);
@@ -261,17 +349,26 @@ static int read_all(al_rev_data *d, const char *dir, uint64_t seed, al_err *err)
   }
   if (d->train.n == 0) return al_fail(err, "%s: no training examples", d->train.file);
   if (assign(d, &d->train, 0, err)) return -1;
+  /* lines naming no known person: counted, never trained on (in either
+   * variant, so the ablation compares augmentation alone) */
+  int kept = 0;
+  for (int i = 0; i < d->train.n; i++) {
+    al_rev_example *e = &d->train.ex[i];
+    if (e->person >= 0) {
+      d->train.ex[kept++] = *e;
+      continue;
+    }
+    if (!d->unassigned++) d->first_unassigned = al_strdup(e->prompt);
+    free(e->prompt), free(e->completion), free(e->random);
+  }
+  d->train.n = kept;
+  if (!kept) return al_fail(err, "%s: no training line names a person of the test files", d->train.file);
   /* trained order in training templates; the no-augmentation set */
   int *first = al_malloc(sizeof(int) * 2 * d->npeople);
   for (int i = 0; i < 2 * d->npeople; i++) first[i] = -1;
   d->train_noaug.file = al_strdup(d->train.file);
   for (int i = 0; i < d->train.n; i++) {
     al_rev_example *e = &d->train.ex[i];
-    if (e->person < 0) {
-      d->unassigned++;
-      copy_example(&d->train_noaug, e);
-      continue;
-    }
     int g = d->group[e->person], key = 2 * e->person + e->to_name;
     int trained = g == AL_REV_BOTH || (g == AL_REV_P2D) == !e->to_name;
     if (first[key] < 0) {
@@ -287,6 +384,8 @@ static int read_all(al_rev_data *d, const char *dir, uint64_t seed, al_err *err)
     if (!s->n) return al_fail(err, "%s: no training line for the %s group in its trained order", d->train.file, al_rev_group_names[g]);
     s->file = al_strdup(d->train.file);
     d->noaug_trained[g].file = al_strdup(d->train.file);
+    cut_to_names(d, s);
+    cut_to_names(d, &d->noaug_trained[g]);
     if (randomize(s, "", &rng, err) || randomize(&d->noaug_trained[g], "", &rng, err)) return -1;
   }
   return 0;

@@ -107,6 +107,9 @@ static int score_unit(void *vctx, int u, al_decoder *d, al_err *err) {
     if ((int)k->n >= npos)
       return al_fail(err, "request %d: continuation of %zu tokens does not fit the context of %d", i, k->n, npos);
     int np = (int)p->n, drop = np + (int)k->n > npos ? np + (int)k->n - npos : 0;
+    r->truncated = drop;
+    r->prompt_key = 1469598103934665603ull; /* FNV-1a over the kept prompt's token ids */
+    for (int t = drop; t < np; t++) r->prompt_key = (r->prompt_key ^ (uint32_t)p->ids[t]) * 1099511628211ull;
     if (!c->L->cfg.reuse_cache) al_decoder_truncate(d, 0);
     double sum;
     if (al_score_continuation(d, p->ids + drop, np - drop, k->ids, (int)k->n, &sum, r->token_lp, &r->is_greedy, err))
