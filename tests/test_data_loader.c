@@ -1,6 +1,7 @@
-/* The batch loader and the document split, checked against brute force:
- * every window exactly once per epoch, determinism per seed, exact resume
- * from a saved state, and a split that never cuts a document. */
+/* The batch loader and the train/validation split, checked against brute
+ * force: every window exactly once per epoch, segment after segment,
+ * determinism per seed, exact resume from a saved state; the split's cut by
+ * documents, or by tokens when there are too few documents. */
 #include "alab/data.h"
 #include "test.h"
 
@@ -43,6 +44,15 @@ static long window_of(const dataset *d, int T, int32_t g) {
   return -1;
 }
 
+/* The segment holding window w (brute-force enumeration order). */
+static int segment_of_window(const dataset *d, int T, long w) {
+  (void)d;
+  for (int s = 0; s < NSEG; s++)
+    for (size_t k = 0; seg_len[s] && k * T + T < seg_len[s]; k++)
+      if (w-- == 0) return s;
+  return -1;
+}
+
 static void test_epoch_coverage(int B, int T, int shuffle) {
   dataset d;
   make_dataset(&d, T);
@@ -54,7 +64,7 @@ static void test_epoch_coverage(int B, int T, int shuffle) {
   int *seen = al_calloc(d.nwin, sizeof *seen);
   /* three epochs' worth of windows, batch by batch; B need not divide */
   uint64_t served = 0, epochs = 3;
-  int bad_window = 0, bad_target = 0, in_order = 1;
+  int bad_window = 0, bad_target = 0, in_order = 1, seg_order = 1, prev_seg = -1;
   long prev = -1;
   while (served < epochs * d.nwin) {
     al_loader_next(&l);
@@ -69,7 +79,10 @@ static void test_epoch_coverage(int B, int T, int shuffle) {
         continue;
       }
       uint64_t epoch = served / d.nwin;
-      if (served % d.nwin == 0) prev = -1;
+      if (served % d.nwin == 0) prev = -1, prev_seg = -1;
+      int seg = segment_of_window(&d, T, w);
+      if (seg < prev_seg) seg_order = 0;
+      prev_seg = seg;
       if (w <= prev) in_order = 0;
       prev = w;
       if (epoch < epochs && seen[w] == (int)epoch) seen[w]++;
@@ -81,6 +94,7 @@ static void test_epoch_coverage(int B, int T, int shuffle) {
   CHECK(all_once, "every window exactly once per epoch (B=%d T=%d shuffle=%d)", B, T, shuffle);
   CHECK(!bad_window && !bad_target, "windows are T+1 consecutive tokens in one segment: %d bad, %d bad targets",
         bad_window, bad_target);
+  CHECK(seg_order, "each epoch reads the segments one after another (B=%d T=%d shuffle=%d)", B, T, shuffle);
   if (shuffle) CHECK(!in_order, "shuffled order differs from file order");
   else CHECK(in_order, "unshuffled order is file order");
   free(seen);
@@ -166,14 +180,41 @@ static int32_t *random_docs(al_rng *r, int ndocs, int32_t eot, size_t *n, int un
   return t;
 }
 
+/* The documented cut, by brute force: by documents when round(f * D) >= 1
+ * and D >= 2 (just after the EOT ending document D - v), else by tokens (the
+ * boundary nearest n - t leaving validation in [t/2, 2t], the first on a tie,
+ * else n - t). */
+static size_t expected_cut(const int32_t *t, size_t n, int32_t eot, int D, double f) {
+  if (f == 0) return n;
+  long v = llround(f * D);
+  if (v >= 1 && D >= 2) {
+    if (v > D - 1) v = D - 1;
+    long seen = 0;
+    for (size_t i = 0; i < n; i++)
+      if (t[i] == eot && ++seen == D - v) return i + 1;
+    return n;
+  }
+  long tk = llround(f * (double)n);
+  if (tk < 1) tk = 1;
+  if (tk > (long)n - 1) tk = (long)n - 1;
+  size_t want = n - tk, best = want, dist = (size_t)-1;
+  for (size_t c = 1; c < n; c++) {
+    long val = (long)(n - c);
+    if (t[c - 1] != eot || 2 * val < tk || val > 2 * tk) continue;
+    size_t d = c > want ? c - want : want - c;
+    if (d < dist) best = c, dist = d;
+  }
+  return best;
+}
+
 static void test_split(void) {
   al_err err;
   al_rng r;
   al_rng_seed(&r, 3);
   int32_t eot = 256;
   double fracs[] = {0.0, 0.01, 0.1, 0.25, 0.5, 0.9, 0.999};
-  for (int trial = 0; trial < 40; trial++) {
-    int ndocs = 2 + (int)al_rng_below(&r, 60), tail = trial & 1;
+  for (int trial = 0; trial < 200; trial++) {
+    int ndocs = 1 + (int)al_rng_below(&r, 60), tail = trial & 1;
     size_t n;
     int32_t *t = random_docs(&r, ndocs, eot, &n, tail);
     int D = ndocs + tail;
@@ -194,6 +235,7 @@ static void test_split(void) {
       for (size_t i = 0; i < n; i++)
         if (t[i] == eot && ++e == 1) c1 = i + 1;
         else if (t[i] == eot && e == 2) c2 = i + 1;
+      if (c2 < c1) c2 = c1; /* one document */
       segs[0] = al_tokens_slice(&v, 0, c1);
       segs[1] = al_tokens_slice(&v, c1, c2);
       segs[2] = al_tokens_slice(&v, c2, n);
@@ -201,7 +243,8 @@ static void test_split(void) {
     double f = fracs[trial % 7];
     al_tokens *tr, *va;
     int ntr, nva;
-    CHECK_OK(al_split_docs(segs, nsegs, eot, f, &tr, &ntr, &va, &nva, &err), err);
+    al_split_info si;
+    CHECK_OK(al_split_docs(segs, nsegs, eot, f, &tr, &ntr, &va, &nva, &si, &err), err);
     /* concatenating train then validation gives back the data, in order */
     size_t k = 0, ntr_tok = 0;
     int order_ok = 1;
@@ -210,29 +253,40 @@ static void test_split(void) {
     for (int i = 0; i < nva; i++)
       for (size_t j = 0; j < va[i].n; j++) order_ok &= k < n && al_tokens_at(&va[i], j) == t[k++];
     CHECK(order_ok && k == n, "train + validation == data (trial %d)", trial);
-    /* the cut is just after an EOT: no document is split */
-    CHECK(ntr_tok == 0 || ntr_tok == n || t[ntr_tok - 1] == eot, "cut at %zu splits a document", ntr_tok);
-    /* the validation share of documents, by the documented rounding */
-    int val_docs = 0;
-    for (size_t i = ntr_tok; i < n; i++) val_docs += t[i] == eot;
-    if (tail && ntr_tok < n) val_docs++;
-    int want = (int)llround(f * D);
-    if (f > 0 && want < 1) want = 1;
-    if (want > D - 1 && f > 0) want = D - 1;
-    CHECK(val_docs == want, "validation holds %d documents, want %d (D=%d, frac %g)", val_docs, want, D, f);
+    CHECK(si.train_tokens == ntr_tok && si.val_tokens == n - ntr_tok && si.docs == (uint64_t)(f > 0 ? D : 0),
+          "split info: %llu + %llu tokens, %llu documents", (unsigned long long)si.train_tokens,
+          (unsigned long long)si.val_tokens, (unsigned long long)si.docs);
+    size_t want_cut = expected_cut(t, n, eot, D, f);
+    CHECK(ntr_tok == want_cut, "cut at %zu, want %zu (D=%d, n=%zu, frac %g)", ntr_tok, want_cut, D, n, f);
+    CHECK(si.by_tokens == (f > 0 && llround(f * D) < 1), "split by %s (D=%d, frac %g)", si.by_tokens ? "tokens" : "documents",
+          D, f);
     free(tr);
     free(va);
     free(t);
   }
-  /* errors */
-  int32_t one[] = {1, 2, 3, 256};
-  al_tokens v = al_tokens_int32(one, 4), *tr, *va;
+  /* one document: by tokens, the last round(f * n) tokens when no boundary is
+   * near (the EOT at the end is not a cut) */
+  int32_t one[101];
+  for (int i = 0; i < 100; i++) one[i] = i % 50;
+  one[100] = 256;
+  al_tokens v = al_tokens_int32(one, 101), *tr, *va;
   int ntr, nva;
-  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, 0.1, &tr, &ntr, &va, &nva, &err), err, "cannot split 1 document");
-  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, 1.0, &tr, &ntr, &va, &nva, &err), err, "must be in [0, 1)");
-  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, -0.5, &tr, &ntr, &va, &nva, &err), err, "must be in [0, 1)");
-  CHECK_OK(al_split_docs(&v, 1, 256, 0.0, &tr, &ntr, &va, &nva, &err), err);
-  CHECK(ntr == 1 && nva == 0 && tr[0].n == 4, "fraction 0 keeps everything for training");
+  al_split_info si;
+  CHECK_OK(al_split_docs(&v, 1, 256, 0.1, &tr, &ntr, &va, &nva, &si, &err), err);
+  CHECK(si.by_tokens && !si.at_boundary && si.docs == 1 && si.train_tokens == 91 && si.val_tokens == 10 && nva == 1 &&
+            va[0].n == 10 && tr[0].n == 91,
+        "one document of 101 tokens, 10%%: %llu + %llu tokens, by tokens %d", (unsigned long long)si.train_tokens,
+        (unsigned long long)si.val_tokens, si.by_tokens);
+  free(tr);
+  free(va);
+  /* errors */
+  v.n = 1;
+  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, 0.1, &tr, &ntr, &va, &nva, NULL, &err), err, "cannot split 1 token");
+  v.n = 101;
+  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, 1.0, &tr, &ntr, &va, &nva, NULL, &err), err, "must be in [0, 1)");
+  CHECK_FAILS_WITH(al_split_docs(&v, 1, 256, -0.5, &tr, &ntr, &va, &nva, NULL, &err), err, "must be in [0, 1)");
+  CHECK_OK(al_split_docs(&v, 1, 256, 0.0, &tr, &ntr, &va, &nva, NULL, &err), err);
+  CHECK(ntr == 1 && nva == 0 && tr[0].n == 101, "fraction 0 keeps everything for training");
   free(tr);
   free(va);
 }

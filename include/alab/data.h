@@ -34,15 +34,18 @@
  * 50256 and documents begin with it rather than end with it.
  *
  * Batching: a dataset is a list of token segments (one per shard, or parts of
- * shards after a split). A window is T+1 consecutive tokens inside one
- * segment, starting at a multiple of T; a segment of n tokens holds
- * floor((n-1)/T) windows. Each epoch visits every window exactly once, in an
- * order that is a Fisher-Yates permutation drawn from al_rng_seed_stream(seed,
- * epoch) (or in file order when shuffle is off); a batch is the next B windows
- * of that order, continuing into the next epoch's order when one runs out.
+ * shards after a split; a corpus held in memory is one segment). A window is
+ * T+1 consecutive tokens inside one segment, starting at a multiple of T; a
+ * segment of n tokens holds floor((n-1)/T) windows. Each epoch visits every
+ * window exactly once, segment after segment in their order (so training on
+ * many memory-mapped shards streams through them one at a time, as llm.c's
+ * loader does), and within a segment in an order that is a Fisher-Yates
+ * permutation drawn from al_rng_seed_stream(seed, epoch + 2^32 * segment) (or
+ * in file order when shuffle is off); a batch is the next B windows, going on
+ * into the next segment or epoch when one runs out.
  * inputs[b*T + t] = window_b[t], targets[b*T + t] = window_b[t + 1].
  * The whole position is (seed, epoch, pos): saving and restoring it resumes
- * the exact sequence of batches. */
+ *  * the exact sequence of batches. */
 #ifndef ALAB_DATA_H
 #define ALAB_DATA_H
 #include <stddef.h>
@@ -119,17 +122,44 @@ al_tokens al_tokens_slice(const al_tokens *v, size_t from, size_t to);
  * EOT (except the end). *starts is a fresh array of *n offsets. */
 void al_doc_starts(const al_tokens *v, int32_t eot, size_t **starts, size_t *n);
 
-/* Splits the documents of segs[0..nsegs) (in order) into train and
- * validation: the last round(val_frac * D) of the D documents are validation,
- * at least one each when D >= 2 and 0 < val_frac < 1. Cuts are made only just
- * after an EOT, so no document is ever split. The outputs are views into the
+/* How al_split_docs cut the data. */
+typedef struct {
+  int by_tokens;            /* 0: by documents; 1: by tokens (too few documents) */
+  int at_boundary;          /* the cut is just after an EOT (always so by documents) */
+  uint64_t docs;            /* documents in the data */
+  uint64_t val_docs;        /* documents wholly in validation */
+  uint64_t train_tokens, val_tokens;
+} al_split_info;
+
+/* Splits segs[0..nsegs) (in order, D documents, N tokens) into train and
+ * validation, the validation part last:
+ *   by documents when v = round(val_frac * D) >= 1 and D >= 2: the last v
+ *     documents (at most D - 1), cut just after an EOT, so no document is
+ *     split;
+ *   by tokens otherwise (a corpus of one or a few documents): the last
+ *     t = max(1, round(val_frac * N)) tokens, the cut moved to the nearest
+ *     document boundary (just after an EOT) that leaves validation between
+ *     t/2 and 2t tokens; with none there, the cut is inside a document.
+ * val_frac 0 keeps everything for training. The outputs are views into the
  * same memory (fresh arrays of views; free() them). (llm.c shards put the
  * EOT before each document: the cut then leaves a document's leading EOT in
- * train and its text whole in validation.) Fails when there are
- * fewer than 2 documents but a split was asked for, or val_frac is not in
- * [0, 1). */
+ * train and its text whole in validation.) Fails when val_frac is not in
+ * [0, 1), or a split is asked of fewer than 2 tokens. info may be NULL. */
 int al_split_docs(const al_tokens *segs, int nsegs, int32_t eot, double val_frac, al_tokens **train, int *ntrain,
-                  al_tokens **val, int *nval, al_err *err);
+                  al_tokens **val, int *nval, al_split_info *info, al_err *err);
+
+/* ---------------- file lists ---------------- */
+
+/* The files a spec names: a comma-separated list of paths and shell-style
+ * patterns (POSIX glob(3): * ? [...]); each pattern's matches are sorted in
+ * byte order (strcmp, whatever the locale) and the list's order is kept.
+ * Fails naming a pattern that matches nothing, or an empty list entry. */
+typedef struct {
+  char **paths;
+  int n;
+} al_paths;
+int al_paths_expand(al_paths *p, const char *spec, al_err *err);
+void al_paths_free(al_paths *p);
 
 /* ---------------- shards ---------------- */
 
@@ -180,9 +210,9 @@ int al_shard_writer_append(al_shard_writer *w, const int32_t *ids, size_t n, al_
 int al_shard_writer_commit(al_shard_writer *w, al_err *err);
 void al_shard_writer_abort(al_shard_writer *w);
 
-/* Several shards opened together: a path, a glob pattern ("train_*.bin",
- * sorted), or a comma-separated list of either. All must agree on format and
- * EOT. */
+/* Several shards opened together, from a spec as al_paths_expand reads it
+ * ("train_*.bin", "a.bin,b.bin"). All must agree on format, vocabulary size
+ * and EOT. */
 typedef struct {
   al_shard *shards;
   int n;
@@ -202,6 +232,13 @@ typedef struct {
   uint64_t epoch;    /* epochs completed */
   uint64_t pos;      /* windows of this epoch's order already served */
   uint64_t nwindows; /* windows per epoch, checked on restore */
+  /* Filled by al_loader_get_state and checked on restore when order is 1: */
+  int order;         /* 1: segment by segment (this alab); 0: saved before
+                      * segments were read in order (windows shuffled across
+                      * all of them): refused when that order differs */
+  int nsegs;         /* segments of the data */
+  int seg;           /* the segment the next window comes from (nsegs: epoch done) */
+  uint64_t seg_pos;  /* windows of that segment already served this epoch */
 } al_loader_state;
 
 typedef struct {
@@ -210,12 +247,14 @@ typedef struct {
   int nsegs;
   uint64_t *seg_first; /* [nsegs + 1]: index of each segment's first window */
   uint64_t nwindows;
-  uint32_t *order; /* this epoch's order of windows */
+  uint32_t *order; /* the current segment's order of its windows (shuffle only) */
+  int order_seg;   /* the segment `order` is for (-1: none yet) */
   al_loader_state st;
   int32_t *inputs, *targets; /* [B*T], filled by al_loader_next */
 } al_loader;
 
-/* Fails when the segments hold no window of T+1 tokens. */
+/* Fails when the segments hold no window of T+1 tokens, or a segment more
+ * than 2^32 windows. */
 int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T, uint64_t seed, int shuffle,
                    al_err *err);
 /* Fills l->inputs and l->targets with the next batch. */
@@ -224,8 +263,32 @@ void al_loader_next(al_loader *l);
 void al_loader_window(const al_loader *l, uint64_t w, int *seg, size_t *offset);
 al_loader_state al_loader_get_state(const al_loader *l);
 /* Restores a saved position; fails when the state was saved for a dataset
- * with a different number of windows, or pos is out of range. */
+ * with a different number of windows or segments, pos is out of range, or it
+ * was saved by a loader that ordered windows differently. */
 int al_loader_set_state(al_loader *l, const al_loader_state *s, al_err *err);
+/* The state as JSON fields of obj ("loader_seed", "loader_epoch",
+ * "loader_pos", "loader_nwindows", "loader_order", "loader_shards",
+ * "loader_shard", "loader_shard_pos"; a shard here is a segment), and back
+ * (a state without "loader_order" reads as order 0). */
+struct json_t;
+void al_loader_state_to_json(const al_loader_state *s, struct json_t *obj);
+int al_loader_state_from_json(const struct json_t *obj, al_loader_state *s, const char *where, al_err *err);
 void al_loader_free(al_loader *l);
+
+/* Held-out batches that score every target exactly once, in file order: a
+ * segment of n >= 2 tokens gives windows starting at 0, T, 2T, ... up to its
+ * last token, the last one shorter when T does not divide n - 1 (its missing
+ * positions have input 0 and target -1, which the loss ignores). Fills the
+ * next B windows (rows past the end are padding) and returns how many
+ * targets it filled: 0 when the segments are done. Start with *at zeroed. */
+typedef struct {
+  int seg;
+  size_t off;
+} al_eval_cursor;
+size_t al_eval_batch(const al_tokens *segs, int nsegs, int B, int T, al_eval_cursor *at, int32_t *inputs,
+                     int32_t *targets);
+/* Targets that the first max_batches (0: all) such batches score; *all gets
+ * the count over every batch. */
+uint64_t al_eval_targets(const al_tokens *segs, int nsegs, int B, int T, int max_batches, uint64_t *all);
 
 #endif

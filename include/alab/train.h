@@ -14,6 +14,9 @@
  *   metrics.jsonl               {"step","loss","lr","grad_norm","tokens_per_s",
  *                               "elapsed_s"} per step, plus "val_loss" on
  *                               evaluation steps (null for a non-finite value)
+ *                               and "val_tokens", the held-out targets it
+ *                               scored (each once, in file order; the first
+ *                               eval_batches batches of them when > 0)
  * Same seed and thread count: bit-identical losses, with or without a
  * kill and resume in between. A step whose loss or gradient norm is not
  * finite stops the run with an error before it is applied, so no checkpoint
@@ -30,7 +33,8 @@ typedef struct {
   long warmup_steps;
   double lr, min_lr_frac;         /* cosine decays to lr * min_lr_frac */
   double weight_decay, beta1, beta2, eps, grad_clip; /* grad_clip <= 0: off */
-  int eval_every, eval_batches;   /* held-out loss every eval_every steps (0: only at the end) */
+  int eval_every, eval_batches;   /* held-out loss every eval_every steps (0: only at the end), over
+                                   * the first eval_batches batches of held-out targets (0: all) */
   int ckpt_every;                 /* checkpoint every N steps (0: only at the end) */
   uint64_t seed;                  /* data order */
   int shuffle;

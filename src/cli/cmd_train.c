@@ -7,8 +7,8 @@
 #include "cli/flags.h"
 
 int cmd_train(int argc, char **argv) {
-  const char *data = "story:20000", *out = "runs/train", *tokspec = "bpe:512", *init = NULL, *format = NULL,
-             *field = "text";
+  const char *data = "story:20000", *val_data = NULL, *out = "runs/train", *tokspec = "bpe:512", *init = NULL,
+             *format = NULL, *field = "text";
   al_model_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128};
   al_train_cfg tc;
   al_train_defaults(&tc);
@@ -17,7 +17,11 @@ int cmd_train(int argc, char **argv) {
   double val_frac = 0.05;
   int64_t seed = 1, steps = tc.steps, warmup = tc.warmup_steps;
   flag_def f[] = {
-      {"data", FLAG_STRING, &data, "story:N[:SEED] (built-in story world), a text/JSONL corpus, or token shards (*.bin)"},
+      {"data", FLAG_STRING, &data, "story:N[:SEED] (built-in story world), or text/JSONL corpora or token shards (.bin): "
+                                   "a comma-separated list of files and glob(3) patterns, each pattern's matches sorted; "
+                                   "shards are read one after another"},
+      {"val-data", FLAG_STRING, &val_data, "held-out data given separately (same forms as --data); then "
+                                           "--data is not split and --val-frac is not used"},
       {"format", FLAG_STRING, &format, "corpus format: text or jsonl (default: from the file name)"},
       {"field", FLAG_STRING, &field, "JSONL field holding the text"},
       {"skip-bad-lines", FLAG_BOOL, &skip_bad, "skip malformed JSONL lines (and report how many)"},
@@ -43,7 +47,8 @@ int cmd_train(int argc, char **argv) {
       {"eval-every", FLAG_INT, &tc.eval_every, "held-out loss every N steps (and after the last)", "[1, inf)"},
       {"eval-batches", FLAG_INT, &tc.eval_batches, "batches per held-out evaluation (0: all)", "[0, inf)"},
       {"ckpt-every", FLAG_INT, &tc.ckpt_every, "checkpoint every N steps (0: only at the end)", "[0, inf)"},
-      {"val-frac", FLAG_DOUBLE, &val_frac, "fraction of documents held out"},
+      {"val-frac", FLAG_DOUBLE, &val_frac, "fraction held out: the last documents, or the last tokens when there are "
+                                           "too few documents"},
       {"seed", FLAG_I64, &seed, "seed of the initial weights and the data order"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
@@ -84,7 +89,12 @@ int cmd_train(int argc, char **argv) {
     mc.vocab_size = al_tok_vocab_size(tok) > vocab ? al_tok_vocab_size(tok) : vocab;
     if (al_model_init(&m, &mc, (uint64_t)seed, &err)) goto fail;
   }
-  if (al_dataset_open(&ds, data, &co, tok, val_frac, &err)) goto fail;
+  if (al_dataset_open_val(&ds, data, val_data, &co, tok, val_frac, &err)) goto fail;
+  if (ds.nval > 0) {
+    uint64_t all, scored = al_eval_targets(ds.val, ds.nval, tc.batch, tc.seq_len, tc.eval_batches, &all);
+    al_log("held-out loss: %llu of the %llu validation targets each evaluation (--eval-batches %d; 0 scores all)",
+           (unsigned long long)scored, (unsigned long long)all, tc.eval_batches);
+  }
   al_log("model: %zu parameters (%d layers, %d heads, %d channels, context %d, vocab %d)", m.nparams, m.cfg.n_layer,
          m.cfg.n_head, m.cfg.n_embd, m.cfg.n_positions, m.cfg.vocab_size);
   al_train_result res;

@@ -1,4 +1,4 @@
-/* Token views, documents, the train/validation split and the batch loader.
+/* Token views, documents and the batch loader.
  * The windowing and shuffling rules are documented in include/alab/data.h. */
 #include <math.h>
 #include <stdlib.h>
@@ -23,63 +23,32 @@ void al_doc_starts(const al_tokens *v, int32_t eot, size_t **starts, size_t *n) 
   *n = k;
 }
 
-/* Appends a non-empty view to a growable array of views. */
-static void push_view(al_tokens **a, int *n, al_tokens v) {
-  if (!v.n) return;
-  *a = al_realloc(*a, (*n + 1) * sizeof **a);
-  (*a)[(*n)++] = v;
-}
-
-int al_split_docs(const al_tokens *segs, int nsegs, int32_t eot, double val_frac, al_tokens **train, int *ntrain,
-                  al_tokens **val, int *nval, al_err *err) {
-  *train = *val = NULL;
-  *ntrain = *nval = 0;
-  if (!(val_frac >= 0 && val_frac < 1)) return al_fail(err, "validation fraction %g must be in [0, 1)", val_frac);
-  /* Count documents: a segment's documents are its EOT-terminated runs plus
-   * a final unterminated run; a run continuing across segments (a segment
-   * not ending in EOT) is still one document. */
-  uint64_t ndocs = 0;
-  int open_doc = 0; /* tokens seen since the last EOT */
-  for (int s = 0; s < nsegs; s++)
-    for (size_t i = 0; i < segs[s].n; i++) {
-      int is_eot = al_tokens_at(&segs[s], i) == eot;
-      if (is_eot) ndocs++;
-      open_doc = !is_eot;
-    }
-  ndocs += open_doc;
-  uint64_t nv = (uint64_t)llround(val_frac * (double)ndocs);
-  if (val_frac > 0) {
-    if (ndocs < 2)
-      return al_fail(err, "cannot split %llu document%s into train and validation (the end-of-text token %d separates documents)",
-                     (unsigned long long)ndocs, ndocs == 1 ? "" : "s", eot);
-    if (nv < 1) nv = 1;
-    if (nv > ndocs - 1) nv = ndocs - 1;
-  }
-  /* The cut is just after the EOT that ends document (ndocs - nv - 1). */
-  uint64_t ntr = ndocs - nv, seen = 0;
-  for (int s = 0; s < nsegs; s++) {
-    size_t cut = segs[s].n; /* where train ends in this segment */
-    if (seen >= ntr) cut = 0;
-    else
-      for (size_t i = 0; i < segs[s].n; i++)
-        if (al_tokens_at(&segs[s], i) == eot && ++seen == ntr) {
-          cut = i + 1;
-          break;
-        }
-    push_view(train, ntrain, al_tokens_slice(&segs[s], 0, cut));
-    push_view(val, nval, al_tokens_slice(&segs[s], cut, segs[s].n));
-  }
-  return 0;
-}
-
 /* ---- the loader ---- */
 
-static void make_order(al_loader *l) {
-  for (uint64_t w = 0; w < l->nwindows; w++) l->order[w] = (uint32_t)w;
+/* Windows of segment s. */
+static uint64_t seg_windows(const al_loader *l, int s) { return l->seg_first[s + 1] - l->seg_first[s]; }
+
+/* Fills `order` with segment s's window order for the current epoch. */
+static void make_order(al_loader *l, int s) {
+  l->order_seg = s;
   if (!l->shuffle) return;
+  uint64_t n = seg_windows(l, s);
+  for (uint64_t w = 0; w < n; w++) l->order[w] = (uint32_t)w;
   al_rng r;
-  al_rng_seed_stream(&r, l->st.seed, l->st.epoch);
-  al_rng_shuffle_u32(&r, l->order, l->nwindows);
+  al_rng_seed_stream(&r, l->st.seed, l->st.epoch + ((uint64_t)s << 32));
+  al_rng_shuffle_u32(&r, l->order, n);
+}
+
+/* The segment holding window index pos of an epoch (the last segment with
+ * seg_first <= pos; empty segments share seg_first with the next one). */
+static int segment_of(const al_loader *l, uint64_t pos) {
+  int lo = 0, hi = l->nsegs - 1;
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (l->seg_first[mid] <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T, uint64_t seed, int shuffle,
@@ -92,11 +61,13 @@ int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T,
   l->nsegs = nsegs;
   l->segs = al_malloc((nsegs ? nsegs : 1) * sizeof *l->segs);
   l->seg_first = al_malloc((nsegs + 1) * sizeof *l->seg_first);
-  uint64_t total = 0, ntok = 0;
+  uint64_t total = 0, ntok = 0, most = 0;
   for (int s = 0; s < nsegs; s++) {
     l->segs[s] = segs[s];
     l->seg_first[s] = total;
-    total += segs[s].n > 1 ? (segs[s].n - 1) / T : 0;
+    uint64_t w = segs[s].n > 1 ? (segs[s].n - 1) / T : 0;
+    total += w;
+    most = w > most ? w : most;
     ntok += segs[s].n;
   }
   l->seg_first[nsegs] = total;
@@ -105,31 +76,23 @@ int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T,
     return al_fail(err, "%llu tokens hold no window of sequence length + 1 = %d tokens in one segment; "
                    "use more data or a shorter sequence length", (unsigned long long)ntok, T + 1);
   }
-  if (total > UINT32_MAX) {
+  if (most > UINT32_MAX) {
     al_loader_free(l);
-    return al_fail(err, "%llu windows are more than this loader indexes (2^32); use a longer sequence length",
-                   (unsigned long long)total);
+    return al_fail(err, "a segment of %llu windows is more than this loader indexes (2^32); split it into "
+                   "several shards or use a longer sequence length", (unsigned long long)most);
   }
   l->nwindows = total;
-  l->order = al_malloc(total * sizeof *l->order);
+  l->order = shuffle ? al_malloc(most * sizeof *l->order) : NULL;
   l->inputs = al_malloc((size_t)B * T * sizeof *l->inputs);
   l->targets = al_malloc((size_t)B * T * sizeof *l->targets);
-  l->st = (al_loader_state){seed, 0, 0, total};
-  make_order(l);
+  l->st = (al_loader_state){.seed = seed, .nwindows = total, .order = 1, .nsegs = nsegs};
+  l->order_seg = -1;
   return 0;
 }
 
 void al_loader_window(const al_loader *l, uint64_t w, int *seg, size_t *offset) {
-  int lo = 0, hi = l->nsegs - 1; /* last segment with seg_first <= w */
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (l->seg_first[mid] <= w) lo = mid;
-    else hi = mid - 1;
-  }
-  /* (an empty segment shares seg_first with the next, so it is never the last
-   * one with seg_first <= w for a valid w) */
-  *seg = lo;
-  *offset = (size_t)(w - l->seg_first[lo]) * l->T;
+  *seg = segment_of(l, w);
+  *offset = (size_t)(w - l->seg_first[*seg]) * l->T;
 }
 
 void al_loader_next(al_loader *l) {
@@ -138,11 +101,12 @@ void al_loader_next(al_loader *l) {
     if (l->st.pos == l->nwindows) {
       l->st.epoch++;
       l->st.pos = 0;
-      make_order(l);
+      l->order_seg = -1;
     }
-    int s;
-    size_t off;
-    al_loader_window(l, l->order[l->st.pos++], &s, &off);
+    int s = segment_of(l, l->st.pos);
+    if (s != l->order_seg) make_order(l, s);
+    uint64_t k = l->st.pos++ - l->seg_first[s];
+    size_t off = (size_t)(l->shuffle ? l->order[k] : k) * T;
     const al_tokens *v = &l->segs[s];
     int32_t *in = l->inputs + (size_t)b * T, *tg = l->targets + (size_t)b * T;
     for (int t = 0; t < T; t++) {
@@ -152,7 +116,27 @@ void al_loader_next(al_loader *l) {
   }
 }
 
-al_loader_state al_loader_get_state(const al_loader *l) { return l->st; }
+/* Window pos of an epoch as (segment, windows of it before): pos ==
+ * nwindows is (nsegs, 0), the epoch done. */
+static void position(const al_loader *l, uint64_t pos, int *seg, uint64_t *seg_pos) {
+  *seg = pos == l->nwindows ? l->nsegs : segment_of(l, pos);
+  *seg_pos = pos - (*seg == l->nsegs ? l->nwindows : l->seg_first[*seg]);
+}
+
+al_loader_state al_loader_get_state(const al_loader *l) {
+  al_loader_state s = l->st;
+  s.order = 1;
+  s.nsegs = l->nsegs;
+  position(l, s.pos, &s.seg, &s.seg_pos);
+  return s;
+}
+
+/* Segments holding at least one window. */
+static int windowed_segments(const al_loader *l) {
+  int k = 0;
+  for (int s = 0; s < l->nsegs; s++) k += seg_windows(l, s) > 0;
+  return k;
+}
 
 int al_loader_set_state(al_loader *l, const al_loader_state *s, al_err *err) {
   if (s->nwindows != l->nwindows)
@@ -161,8 +145,25 @@ int al_loader_set_state(al_loader *l, const al_loader_state *s, al_err *err) {
   if (s->pos > l->nwindows)
     return al_fail(err, "saved data position %llu is past the %llu windows of an epoch", (unsigned long long)s->pos,
                    (unsigned long long)l->nwindows);
+  if (s->order == 0 && l->shuffle && windowed_segments(l) > 1)
+    return al_fail(err, "saved by an older alab that shuffled windows across all %d shards of the data; this alab "
+                   "reads shards one after another, so the run cannot continue the same sequence of batches: "
+                   "start a new run", windowed_segments(l));
+  if (s->order == 1) {
+    int seg;
+    uint64_t seg_pos;
+    position(l, s->pos, &seg, &seg_pos);
+    if (s->nsegs != l->nsegs)
+      return al_fail(err, "saved data position is for %d shards but this data has %d (different data?)", s->nsegs,
+                     l->nsegs);
+    if (s->seg != seg || s->seg_pos != seg_pos)
+      return al_fail(err, "saved data position says shard %d, window %llu of it, but window %llu of an epoch is "
+                     "shard %d, window %llu here (different data?)", s->seg, (unsigned long long)s->seg_pos,
+                     (unsigned long long)s->pos, seg, (unsigned long long)seg_pos);
+  }
   l->st = *s;
-  make_order(l);
+  l->st.order = 1;
+  l->order_seg = -1;
   return 0;
 }
 
@@ -173,4 +174,39 @@ void al_loader_free(al_loader *l) {
   free(l->inputs);
   free(l->targets);
   memset(l, 0, sizeof *l);
+}
+
+size_t al_eval_batch(const al_tokens *segs, int nsegs, int B, int T, al_eval_cursor *at, int32_t *inputs,
+                     int32_t *targets) {
+  size_t filled = 0;
+  for (int b = 0; b < B; b++) {
+    int32_t *in = inputs + (size_t)b * T, *tg = targets + (size_t)b * T;
+    while (at->seg < nsegs && at->off + 1 >= segs[at->seg].n) at->seg++, at->off = 0;
+    size_t len = 0; /* targets in this window */
+    if (at->seg < nsegs) {
+      const al_tokens *v = &segs[at->seg];
+      len = v->n - 1 - at->off < (size_t)T ? v->n - 1 - at->off : (size_t)T;
+      for (size_t t = 0; t < len; t++) {
+        in[t] = al_tokens_at(v, at->off + t);
+        tg[t] = al_tokens_at(v, at->off + t + 1);
+      }
+      at->off += len;
+    }
+    for (size_t t = len; t < (size_t)T; t++) in[t] = 0, tg[t] = -1;
+    filled += len;
+  }
+  return filled;
+}
+
+uint64_t al_eval_targets(const al_tokens *segs, int nsegs, int B, int T, int max_batches, uint64_t *all) {
+  uint64_t windows_left = max_batches > 0 ? (uint64_t)max_batches * B : UINT64_MAX, scored = 0, total = 0;
+  for (int s = 0; s < nsegs; s++) {
+    if (segs[s].n < 2) continue;
+    uint64_t targets = segs[s].n - 1, windows = (targets + T - 1) / T;
+    total += targets;
+    if (windows <= windows_left) scored += targets, windows_left -= windows;
+    else scored += windows_left * T, windows_left = 0;
+  }
+  *all = total;
+  return scored;
 }

@@ -1,6 +1,5 @@
 /* Token shards: alab's own format (written and read) and llm.c's (read).
  * The layouts are documented in include/alab/data.h. */
-#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/data.h"
@@ -246,23 +245,11 @@ static int set_add(al_shard_set *ss, const char *path, al_err *err) {
 
 int al_shard_set_open(al_shard_set *ss, const char *spec, al_err *err) {
   memset(ss, 0, sizeof *ss);
-  char *list = al_strdup(spec), *save = NULL;
+  al_paths p;
+  if (al_paths_expand(&p, spec, err)) return -1;
   int rc = 0;
-  for (char *part = strtok_r(list, ",", &save); part && !rc; part = strtok_r(NULL, ",", &save)) {
-    if (!strpbrk(part, "*?[")) {
-      rc = set_add(ss, part, err);
-      continue;
-    }
-    glob_t g;
-    if (glob(part, 0, NULL, &g) != 0) {
-      rc = al_fail(err, "%s: no file matches this pattern", part);
-      continue;
-    }
-    for (size_t i = 0; i < g.gl_pathc && !rc; i++) rc = set_add(ss, g.gl_pathv[i], err); /* glob sorts */
-    globfree(&g);
-  }
-  free(list);
-  if (!rc && ss->n == 0) rc = al_fail(err, "no token shard given ('%s')", spec);
+  for (int i = 0; i < p.n && !rc; i++) rc = set_add(ss, p.paths[i], err);
+  al_paths_free(&p);
   if (rc) al_shard_set_close(ss);
   return rc;
 }

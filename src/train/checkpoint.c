@@ -110,10 +110,7 @@ static int state_load(train_run *r, const char *path, al_err *err) {
     rc = al_json_get_int(info, "step", &step, path, err) || al_json_get_int(info, "batch", &batch, path, err) ||
          al_json_get_int(info, "seq_len", &seq, path, err) || al_json_get_int(info, "grad_accum", &accum, path, err) ||
          al_json_get_int(info, "threads", &threads, path, err) ||
-         al_json_get_u64(info, "loader_seed", &ls.seed, path, err) ||
-         al_json_get_u64(info, "loader_epoch", &ls.epoch, path, err) ||
-         al_json_get_u64(info, "loader_pos", &ls.pos, path, err) ||
-         al_json_get_u64(info, "loader_nwindows", &ls.nwindows, path, err)
+         al_loader_state_from_json(info, &ls, path, err)
              ? -1
              : 0;
   const json_t *saved = info ? json_object_get(info, "settings") : NULL;
@@ -186,6 +183,7 @@ int train_checkpoint_save(train_run *r, int with_model, al_err *err) {
                            (json_int_t)r->cfg->batch, "seq_len", (json_int_t)r->cfg->seq_len, "grad_accum",
                            (json_int_t)r->cfg->grad_accum, "total_steps", (json_int_t)r->cfg->steps, "threads",
                            al_get_threads(), "settings", r->settings);
+  al_loader_state_to_json(&ls, info); /* the loader's fields, shard and position in it included */
   char *path = al_path_join(r->cfg->out_dir, STATE_FILE);
   int rc = al_state_save(path, a, 3, info, err);
   if (!rc) r->saved_step = r->step;

@@ -50,7 +50,10 @@ void train_metrics_write(train_run *r, long step, double loss, double lr, double
   json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "step", (json_int_t)step, "loss", al_json_real_or_null(loss),
                         "lr", al_json_real_or_null(lr), "grad_norm", al_json_real_or_null(gnorm), "tokens_per_s",
                         al_json_real_or_null(tps), "elapsed_s", al_json_real_or_null(elapsed));
-  if (val_loss == val_loss) json_object_set_new(o, "val_loss", al_json_real_or_null(val_loss));
+  if (val_loss == val_loss) {
+    json_object_set_new(o, "val_loss", al_json_real_or_null(val_loss));
+    json_object_set_new(o, "val_tokens", json_integer((json_int_t)r->val_tokens));
+  }
   char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
   fprintf(r->metrics, "%s\n", line);
   fflush(r->metrics);

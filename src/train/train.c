@@ -97,6 +97,26 @@ static double clip_grads(al_model *m, double clip) {
   return norm;
 }
 
+/* Mean loss per target over the held-out segments, every target once in file
+ * order (al_eval_batch), or the first max_batches batches of them (0: all);
+ * *ntok gets how many targets were scored. NAN when there are none. */
+static double heldout_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches,
+                           uint64_t *ntok) {
+  int32_t *in = al_malloc((size_t)B * T * sizeof *in), *tg = al_malloc((size_t)B * T * sizeof *tg);
+  al_eval_cursor at = {0};
+  double sum = 0;
+  uint64_t total = 0;
+  size_t got;
+  for (int b = 0; (max_batches <= 0 || b < max_batches) && (got = al_eval_batch(segs, nsegs, B, T, &at, in, tg)); b++) {
+    sum += (double)al_model_forward(m, in, tg, B, T) * (double)got;
+    total += got;
+  }
+  free(in);
+  free(tg);
+  *ntok = total;
+  return total ? sum / (double)total : NAN;
+}
+
 /* Stops a step whose loss or gradient norm is not finite, before it is applied. */
 static int diverged(const train_run *r, double loss, double gnorm, al_err *err) {
   char last[512] = "nothing was saved";
@@ -175,7 +195,7 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
     }
     double vl = NAN;
     if (nval > 0 && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
-      vl = al_eval_loss(m, val, nval, B, T, cfg->eval_batches);
+      vl = heldout_loss(m, val, nval, B, T, cfg->eval_batches, &r.val_tokens);
       val_loss = vl;
     }
     train_metrics_write(&r, r.step, loss, lr, gnorm, step_secs > 0 ? tokens_per_step / step_secs : 0, al_now() - t0, vl);

@@ -15,6 +15,7 @@ typedef struct {
   int32_t *inputs, *targets; /* batches from cfg->batch_fn */
   long step;             /* optimizer steps completed */
   long saved_step;       /* step of the last checkpoint on disk (-1: none) */
+  uint64_t val_tokens;   /* targets scored by the last held-out evaluation */
   FILE *metrics;
 } train_run;
 
