@@ -139,6 +139,9 @@ typedef struct {
   int quick;
 } al_rev_cfg;
 void al_rev_defaults(al_rev_cfg *c);
+/* Validates the settings without running or writing anything: a failure is
+ * a usage error. */
+int al_rev_check(const al_rev_cfg *c, al_err *err);
 /* Validates, writes config.json, runs every seed, writes results.json,
  * metrics.jsonl, plots and index.html into dir. results (may be NULL) gets
  * a new reference to results.json's content. */

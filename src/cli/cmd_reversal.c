@@ -61,6 +61,10 @@ int cmd_reversal(int argc, char **argv) {
     fprintf(stderr, "alab reversal: --out DIR is required (see --help)\n");
     return 2;
   }
+  if (al_rev_check(&c, &err)) {
+    fprintf(stderr, "alab reversal: %s\n", err.msg);
+    return 2;
+  }
   if (al_rev_run(&c, out, NULL, &err)) {
     fprintf(stderr, "alab reversal: %s\n", err.msg);
     return 1;

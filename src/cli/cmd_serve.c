@@ -14,7 +14,7 @@ int cmd_serve(int argc, char **argv) {
       {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files)"},
       {"model-id", FLAG_STRING, &c.model_id, "the model id clients send (default: the directory's name)"},
       {"host", FLAG_STRING, &c.host, "address to listen on (loopback unless told otherwise)"},
-      {"port", FLAG_INT, &c.port, "port to listen on (0: any free port, printed at start)"},
+      {"port", FLAG_INT, &c.port, "port to listen on (0: any free port, printed at start)", "[0, 65535]"},
       {"api-key", FLAG_STRING, &c.api_key,
        "require 'Authorization: Bearer KEY' on every endpoint but /health (visible in ps: prefer --api-key-file or env "
        "ALAB_SERVE_API_KEY)"},

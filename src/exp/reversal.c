@@ -54,6 +54,8 @@ static int check_cfg(const al_rev_cfg *c, al_err *err) {
   return 0;
 }
 
+int al_rev_check(const al_rev_cfg *c, al_err *err) { return check_cfg(c, err); }
+
 /* One finetune + evaluation: fills R's entries for (v, s) and appends
  * metrics records to recs. Runs inside a parallel loop over jobs, so it
  * touches nothing shared but its own entries. */
