@@ -1,7 +1,8 @@
 /* The evaluation harness's HTTP provider pointed at a real `alab serve`
  * gives the same task results as the local provider on the same model:
  * loss, accuracy and length-normalised accuracy to 1e-5, and the same
- * prediction for every example; a generation task whose prompts leave no
+ * prediction for every example; prompts longer than the context score alike
+ * (token-id mode cuts them as the local provider does); a generation task whose prompts leave no
  * room in the context for --max-tokens gives the same texts both ways. Both
  * are the `alab` binary, over loopback. */
 #include <signal.h>
@@ -93,6 +94,35 @@ int main(void) {
            "'%s' eval --quiet --api-base http://127.0.0.1:%d/v1 --api-model model --task '%s' --out '%s/http_text' >/dev/null",
            getenv("ALAB_BIN"), port, task, dir);
   CHECK(system(cmd) == 0, "http eval (text prompts) failed");
+  /* a classification task with prompts longer than the context: token-id mode cuts them from the left
+   * as the local provider does (the endpoint's context from /v1/models), so both score alike */
+  char *longtask = al_path_join(dir, "long.csv");
+  al_buf lt = {0};
+  al_buf_printf(&lt, "prompt,classes,answer_index\n");
+  for (int i = 0; i < 3; i++) {
+    al_buf_printf(&lt, "\"");
+    for (int k = 0; k < 40 + 9 * i; k++) al_buf_printf(&lt, "%s ", k % 2 ? "the dog sat on the log." : "Hello, world!");
+    al_buf_printf(&lt, "The cat sat on the\",\"[' mat', ' log', ' dog']\",%d\n", i);
+  }
+  CHECK_OK(al_write_file_atomic(longtask, lt.data, lt.len, &err), err);
+  al_buf_free(&lt);
+  snprintf(cmd, sizeof cmd, "'%s' eval --quiet --model '%s' --task '%s' --out '%s/long_local' >/dev/null", getenv("ALAB_BIN"),
+           model, longtask, dir);
+  CHECK(system(cmd) == 0, "local eval of long prompts failed");
+  snprintf(cmd, sizeof cmd,
+           "'%s' eval --quiet --api-base http://127.0.0.1:%d/v1 --api-model model --api-tokenizer '%s' --task '%s' --out '%s/long_http' >/dev/null",
+           getenv("ALAB_BIN"), port, model, longtask, dir);
+  CHECK(system(cmd) == 0, "http eval (token ids) of long prompts failed");
+  {
+    json_t *a2 = NULL, *b2 = NULL;
+    snprintf(path_gen, sizeof path_gen, "%s/long_local/results.json", dir);
+    CHECK_OK(al_json_load_file(path_gen, &a2, &err), err);
+    snprintf(path_gen, sizeof path_gen, "%s/long_http/results.json", dir);
+    CHECK_OK(al_json_load_file(path_gen, &b2, &err), err);
+    if (a2 && b2) compare_metric(a2, b2, "loss");
+    json_decref(a2), json_decref(b2);
+  }
+  free(longtask);
   /* a generation task whose prompts leave no room for the default --max-tokens 64 in the context of 128:
    * the server fits them as the local provider does (the prompt loses its first tokens), so the run
    * succeeds and scores as the local one (the texts hold bytes that are not UTF-8, which examples.jsonl

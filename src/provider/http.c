@@ -51,8 +51,10 @@ int http_post(http_impl *H, CURL *curl, const char *endpoint, const char *body, 
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    if (body) {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -78,7 +80,7 @@ int http_post(http_impl *H, CURL *curl, const char *endpoint, const char *body, 
         error_text(b.data, t, sizeof t);
         snprintf(msg, sizeof msg, "HTTP %ld: %s", status, t);
       }
-      al_fail(err, "POST %s failed%s: %s", url, retryable ? " after retries" : "", msg);
+      al_fail(err, "%s %s failed%s: %s", body ? "POST" : "GET", url, retryable ? " after retries" : "", msg);
       if (retryable) {
         char tail[64];
         snprintf(tail, sizeof tail, " (%d attempts)", attempt + 1);

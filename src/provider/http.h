@@ -10,11 +10,12 @@ typedef struct {
   al_http_cfg cfg;    /* strings below are owned copies */
   char *base, *model, *key;
   long requests, retries; /* updated atomically */
+  long context;           /* the endpoint's context from /v1/models: -1 not asked yet, 0 not given */
   const al_tok *tok;  /* token-id mode when non-NULL */
   al_tok *own_tok;
 } http_impl;
 
-/* POSTs body (JSON) to base + "/" + endpoint ("completions"); on HTTP 200
+/* POSTs body (JSON; NULL: a GET) to base + "/" + endpoint ("completions"); on HTTP 200
  * *resp gets the response body (fresh). Retries 429, 5xx and transport errors
  * up to max_retries times, sleeping backoff_s * 2^attempt between tries. */
 int http_post(http_impl *H, CURL *curl, const char *endpoint, const char *body, char **resp, al_err *err);

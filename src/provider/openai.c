@@ -9,7 +9,9 @@
  * text_offset (code points) lies in [len(prompt), len(prompt+continuation));
  * one must start exactly at len(prompt) (else a token straddles the boundary
  * and the request fails: use token-id mode). Token-id mode: they are the
- * positions np .. np+nc-1 of the echoed prompt. A token is greedy when its
+ * positions np .. np+nc-1 of the echoed prompt, and a prompt too long for the
+ * endpoint's context (max_model_len in /v1/models) loses tokens from the
+ * left, as the local provider's does. A token is greedy when its
  * log-prob equals the best of top_logprobs (is_greedy = -1 when the endpoint
  * gives no top_logprobs). An endpoint that returns no prompt log-probs gets a
  * clear error, never a score.
@@ -153,6 +155,30 @@ static json_t *ids_json(const int32_t *a, size_t na, const int32_t *b, size_t nb
   return arr;
 }
 
+/* The endpoint's context in tokens: max_model_len (vLLM, alab serve) or
+ * context_length of the model in /v1/models; 0 when it gives neither.
+ * Asked once (concurrent first askers may both ask: the answer is the same). */
+static long endpoint_context(http_impl *H, CURL *curl) {
+  long c = __atomic_load_n(&H->context, __ATOMIC_RELAXED);
+  if (c >= 0) return c;
+  char *resp = NULL;
+  al_err e;
+  c = 0;
+  if (!http_post(H, curl, "models", NULL, &resp, &e)) {
+    json_t *j = json_loads(resp, 0, NULL), *d = json_object_get(j, "data");
+    for (size_t k = 0; k < json_array_size(d); k++) {
+      json_t *m = json_array_get(d, k), *id = json_object_get(m, "id");
+      json_t *v = json_object_get(m, "max_model_len");
+      if (!json_is_integer(v)) v = json_object_get(m, "context_length");
+      if (json_is_string(id) && !strcmp(json_string_value(id), H->model) && json_is_integer(v)) c = (long)json_integer_value(v);
+    }
+    json_decref(j);
+  }
+  free(resp);
+  __atomic_store_n(&H->context, c, __ATOMIC_RELAXED);
+  return c;
+}
+
 static int score_job(void *vctx, int i, CURL *curl, al_err *err) {
   score_ctx *c = vctx;
   http_impl *H = c->H;
@@ -178,6 +204,14 @@ static int score_job(void *vctx, int i, CURL *curl, al_err *err) {
       p[0] = al_tok_eot(H->tok);
       pn = 1;
     }
+    /* the local provider's rule: a prompt too long for the context loses tokens from the left */
+    long ctx = endpoint_context(H, curl), drop = ctx > 0 && (long)(pn + kn) > ctx ? (long)(pn + kn) - ctx : 0;
+    if (drop >= (long)pn) {
+      free(p), free(k);
+      return al_fail(err, "request %d: continuation of %zu tokens does not fit the endpoint's context of %ld", i, kn, ctx);
+    }
+    memmove(p, p + drop, (pn - (size_t)drop) * sizeof *p);
+    pn -= (size_t)drop;
     prompt = ids_json(p, pn, k, kn);
     np = (long)pn, nc = (long)kn;
     free(p), free(k);
@@ -313,6 +347,7 @@ int al_provider_http(al_provider **out, const al_http_cfg *cfg, al_err *err) {
   H->base[l] = 0;
   if (l < 3 || strcmp(H->base + l - 3, "/v1")) strcat(H->base, "/v1");
   H->model = al_strdup(cfg->model);
+  H->context = -1;
   H->key = cfg->api_key ? al_strdup(cfg->api_key) : NULL;
   H->cfg.base_url = H->cfg.model = H->cfg.api_key = NULL;
   if (cfg->tokenizer) {
