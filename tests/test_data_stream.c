@@ -137,6 +137,63 @@ static void test_order_and_resume(const char *dir) {
   free(pat);
 }
 
+/* Restoring arbitrary positions (a fuzz of what a damaged trainer state can
+ * hold): each is refused with a message or restores a position from which
+ * batches are read in bounds (the ASan build checks the reads). */
+static void test_state_fuzz(const char *dir) {
+  al_err err;
+  char *pat = al_path_join(dir, "train_*.bin");
+  al_shard_set ss;
+  CHECK_OK(al_shard_set_open(&ss, pat, &err), err);
+  al_tokens *segs = al_shard_set_tokens(&ss);
+  al_loader l;
+  CHECK_OK(al_loader_init(&l, segs, NSH, B, T, 1, 1, &err), err);
+  al_rng r;
+  al_rng_seed(&r, 77);
+  int accepted = 0, refused_silently = 0, bad_read = 0;
+  for (int i = 0; i < 3000; i++) {
+    al_loader_state s = al_loader_get_state(&l);
+    switch (al_rng_below(&r, 5)) {
+      case 0: s.pos = al_rng_below(&r, l.nwindows + 4); break;
+      case 1: s.seg = (int)al_rng_below(&r, NSH + 3) - 1; break;
+      case 2: s.seg_pos = al_rng_below(&r, 100); break;
+      case 3: s.nsegs = (int)al_rng_below(&r, 5); break;
+      default: s.order = (int)al_rng_below(&r, 3); break;
+    }
+    if (al_rng_below(&r, 2)) { /* keep the derived fields consistent with pos */
+      uint64_t p = s.pos;
+      s.seg = 0;
+      while (s.seg < NSH && p >= shard_windows(s.seg)) p -= shard_windows(s.seg++);
+      s.seg_pos = p;
+    }
+    err.msg[0] = 0;
+    if (al_loader_set_state(&l, &s, &err)) {
+      refused_silently += !err.msg[0];
+      continue;
+    }
+    accepted++;
+    al_loader_next(&l);
+    for (int k = 0; k < B * T; k++) bad_read += l.inputs[k] % 1000 >= 256 || l.inputs[k] / 1000 >= NSH;
+  }
+  CHECK(accepted > 100 && !refused_silently && !bad_read, "fuzzed positions: %d accepted, %d refused without a message, "
+        "%d bad reads", accepted, refused_silently, bad_read);
+  /* fields of the wrong type are named */
+  json_t *j = json_object();
+  al_loader_state st = al_loader_get_state(&l);
+  al_loader_state_to_json(&st, j);
+  json_object_set_new(j, "loader_shard", json_string("one"));
+  CHECK_FAILS_WITH(al_loader_state_from_json(j, &st, "state.json", &err), err, "loader_shard");
+  json_object_set_new(j, "loader_shard", json_integer(9));
+  CHECK_FAILS_WITH(al_loader_state_from_json(j, &st, "state.json", &err), err, "out of range");
+  json_object_set_new(j, "loader_order", json_integer(7));
+  CHECK_FAILS_WITH(al_loader_state_from_json(j, &st, "state.json", &err), err, "loader_order");
+  json_decref(j);
+  al_loader_free(&l);
+  free(segs);
+  al_shard_set_close(&ss);
+  free(pat);
+}
+
 /* al_eval_batch: every target of every segment exactly once, in order. */
 static void test_eval_batches(void) {
   int32_t a[50], b[9], c[1];
@@ -169,6 +226,7 @@ int main(void) {
   char *dir = test_tmpdir("data_stream");
   write_shards(dir);
   test_order_and_resume(dir);
+  test_state_fuzz(dir);
   test_eval_batches();
   free(dir);
   return test_summary();
