@@ -3,7 +3,7 @@
  * compute, `alab eval` on a task file (stdout is the JSON summary), the
  * probes writer, and the commands' errors. */
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/task.h"
 #include "alab/json.h"
 #include "test.h"
 

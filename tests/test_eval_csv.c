@@ -1,7 +1,9 @@
 /* Task files: the RFC 4180 CSV reader, JSONL, Python-style class lists, task
  * formats and their errors (naming file and line), and a fuzz loop. */
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/sha256.h"
+#include "alab/table.h"
+#include "alab/task.h"
 #include "alab/json.h"
 #include "test.h"
 

@@ -1,7 +1,8 @@
 /* Metrics against hand computation (1e-6), generation matching, the
  * bootstrap, and SHA-256 against hashlib's digests. */
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/metrics.h"
+#include "alab/sha256.h"
 #include "test.h"
 
 static void classification(void) {

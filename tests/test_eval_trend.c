@@ -1,7 +1,7 @@
 /* Scaling-trend labels on synthetic curves of known shape with noise, and
  * the false-positive rate on flat noise (must be near alpha). */
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/trend.h"
 #include "test.h"
 
 enum { N = 9 };

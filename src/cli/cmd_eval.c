@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/eval.h"
+#include "alab/probes.h"
 #include "alab/json.h"
 #include "cli/flags.h"
 

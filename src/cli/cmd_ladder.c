@@ -1,6 +1,6 @@
 /* `alab ladder`: trains a family of models of increasing size on one corpus. */
 #include <stdio.h>
-#include "alab/eval.h"
+#include "alab/ladder.h"
 #include "cli/flags.h"
 
 int cmd_ladder(int argc, char **argv) {

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/probes.h"
+#include "alab/scaling.h"
+#include "alab/table.h"
 #include "cli/flags.h"
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -1,7 +1,8 @@
 /* The celebrity test's protocols (src/eval/celebrity.c), for task.c and run.c. */
 #ifndef ALAB_EVAL_CELEBRITY_H
 #define ALAB_EVAL_CELEBRITY_H
-#include "alab/eval.h"
+#include "alab/provider.h"
+#include "alab/task.h"
 
 /* One row -> e[0] (child -> parent) and e[1] (parent -> child): paper = 1
  * the paper's protocol (kind AL_TASK_CELEBRITY), 0 the earlier generation

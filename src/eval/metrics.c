@@ -12,7 +12,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/metrics.h"
 
 static double logsumexp(const double *x, int n) {
   double m = -INFINITY;

@@ -15,7 +15,8 @@
  *       answer 0 (read the question, not the pattern). */
 #include <stdlib.h>
 #include <string.h>
-#include "alab/eval.h"
+#include <jansson.h>
+#include "alab/probes.h"
 #include "alab/synth.h"
 
 const char *const al_probe_names[] = {"memo-vs-instruction", "distractor", "misleading-fewshot"};

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/scaling.h"
 #include "alab/json.h"
 #include "alab/report.h"
 

@@ -2,7 +2,7 @@
  * implementation (Debian nettle-dev) behind alab's names. */
 #include <nettle/sha2.h>
 #include <stdlib.h>
-#include "alab/eval.h"
+#include "alab/sha256.h"
 
 void al_sha256(const void *data, size_t len, uint8_t out[32]) {
   struct sha256_ctx ctx;

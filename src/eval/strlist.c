@@ -5,7 +5,7 @@
  * \xHH \uHHHH \UHHHHHHHH (code points written as UTF-8). Whitespace inside the
  * quotes (the leading space of a class) is kept. */
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/table.h"
 
 void al_free_str_list(char **items, int n) {
   for (int i = 0; i < n; i++) free(items[i]);

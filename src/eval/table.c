@@ -5,7 +5,7 @@
 #include <csv.h>
 #include <string.h>
 #include <strings.h>
-#include "alab/eval.h"
+#include "alab/table.h"
 #include "alab/json.h"
 
 static void table_push(al_table *t, json_t *row, int line, int *cap) {

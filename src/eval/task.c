@@ -5,7 +5,9 @@
  * Experiment 2, each row asked in both directions). */
 #include <stdlib.h>
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/sha256.h"
+#include "alab/table.h"
+#include "alab/task.h"
 #include "eval/celebrity.h"
 
 const char *al_task_kind_name(al_task_kind k) {

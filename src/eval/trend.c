@@ -4,10 +4,10 @@
  * residual scale s^2 = sum w_i r_i^2 / (n - p), Cov(beta) = s^2 (X'WX)^-1,
  * t = beta_j / sqrt(Cov_jj) on n - p degrees of freedom. x is centred before
  * fitting (the quadratic term and the slopes do not change). The decision
- * procedure is documented in include/alab/eval.h. */
+ * procedure is documented in include/alab/trend.h. */
 #include <math.h>
 #include <string.h>
-#include "alab/eval.h"
+#include "alab/trend.h"
 
 const char *al_trend_name(al_trend t) {
   static const char *n[] = {"no significant trend", "standard", "inverse", "U-shaped", "inverted-U"};

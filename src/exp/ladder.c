@@ -1,10 +1,10 @@
 /* A scaling ladder: the same corpus, tokenizer and recipe for every size,
- * token budget proportional to parameters (see include/alab/eval.h). */
+ * token budget proportional to parameters (see include/alab/ladder.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dataset.h"
-#include "alab/eval.h"
+#include "alab/ladder.h"
 #include "alab/json.h"
 #include "alab/train.h"
 
