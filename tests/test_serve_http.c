@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -371,6 +372,7 @@ static void test_limits(const char *model_dir) {
   c.workers = 1;
   c.queue = 1;
   c.timeout_s = 1;
+  c.request_timeout_s = 1;
   al_server *s;
   al_err err;
   CHECK_OK(al_server_start(&s, &c, &err), err);
@@ -390,6 +392,20 @@ static void test_limits(const char *model_dir) {
   ssize_t got = read(fd, junk, sizeof junk);
   double waited = al_now() - t0;
   CHECK(got == 0 && waited > 0.5 && waited < 5, "slow client closed after %.1f s (read %zd)", waited, got);
+  close(fd);
+  /* a body trickling in (a byte every 0.3 s resets the idle timeout) gets 408 once --request-timeout has passed */
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect");
+  const char *head = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekrit\r\nContent-Length: 100\r\n\r\n";
+  CHECK(write(fd, head, strlen(head)) == (ssize_t)strlen(head), "send a head");
+  t0 = al_now();
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  for (int i = 0; i < 20 && poll(&pfd, 1, 300) == 0; i++) CHECK(send(fd, " ", 1, MSG_NOSIGNAL) == 1, "send a byte");
+  got = read(fd, junk, sizeof junk - 1);
+  waited = al_now() - t0;
+  junk[got > 0 ? got : 0] = 0;
+  CHECK(got > 0 && strstr(junk, " 408 ") && strstr(junk, "request_timeout") && waited < 4,
+        "trickled body: %.1f s, answer %.60s", waited, junk);
   close(fd);
   const char *ok = "{\"prompt\": \"a\", \"max_tokens\": 2}";
   expect_error(b, "/v1/completions", ok, NULL, 401, "missing key");

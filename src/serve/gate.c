@@ -97,23 +97,27 @@ void sv_gate_closed(sv_gate *g, const struct sockaddr *sa) {
   pthread_mutex_unlock(&g->mu);
 }
 
-/* Sends an OpenAI-shaped error and starts the lingering close of c. */
-static void refuse(gate_conn *c, int status, const char *code, const char *msg, double linger) {
+void sv_raw_error(al_buf *b, const sv_error *e) {
   static const struct { int status; const char *reason; } reasons[] = {
       {400, "Bad Request"}, {408, "Request Timeout"}, {413, "Content Too Large"}, {431, "Request Header Fields Too Large"},
       {503, "Service Unavailable"}, {505, "HTTP Version Not Supported"}};
   const char *reason = "Error";
   for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-    if (reasons[i].status == status) reason = reasons[i].reason;
-  sv_error e;
-  sv_fail(&e, status, code, NULL, "%s", msg);
-  json_t *j = sv_error_json(&e);
+    if (reasons[i].status == e->status) reason = reasons[i].reason;
+  json_t *j = sv_error_json(e);
   char *body = json_dumps(j, JSON_COMPACT);
   json_decref(j);
-  al_buf b = {0};
-  al_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
-                status, reason, strlen(body), status == 503 ? "Retry-After: 1\r\n" : "", body);
+  al_buf_printf(b, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+                e->status, reason, strlen(body), e->status == 503 ? "Retry-After: 1\r\n" : "", body);
   free(body);
+}
+
+/* Sends an OpenAI-shaped error and starts the lingering close of c. */
+static void refuse(gate_conn *c, int status, const char *code, const char *msg, double linger) {
+  sv_error e;
+  sv_fail(&e, status, code, NULL, "%s", msg);
+  al_buf b = {0};
+  sv_raw_error(&b, &e);
   ssize_t w = send(c->fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT); /* small: fits the socket's buffer */
   (void)w;
   al_buf_free(&b);

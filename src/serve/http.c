@@ -233,11 +233,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return MHD_YES;
   }
   if (*upload_size) {
-    if (!cc->responded && al_now() - cc->t0 > s->cfg.request_timeout_s) { /* a body trickling in */
-      cc->responded = 1;
-      al_buf_free(&cc->body);
-      *upload_size = 0;
-      return fail(c, 408, "request_timeout", "the request body did not arrive within %s", "--request-timeout");
+    if (!cc->responded && al_now() - cc->t0 > s->cfg.request_timeout_s) {
+      /* a body trickling in: libmicrohttpd sends no response before the body is whole, so the 408 is
+       * written to the socket here, then the connection is closed (MHD_NO) */
+      sv_error e;
+      sv_fail(&e, 408, "request_timeout", NULL, "the request body did not arrive within --request-timeout");
+      al_buf b = {0};
+      sv_raw_error(&b, &e);
+      const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+      if (ci && send(ci->connect_fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) shutdown(ci->connect_fd, SHUT_WR);
+      al_buf_free(&b);
+      return MHD_NO;
     }
     if (!cc->responded && !cc->too_big) {
       if (cc->body.len + *upload_size > (size_t)s->cfg.max_body) {

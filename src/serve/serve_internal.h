@@ -178,6 +178,9 @@ int sv_gate_start(sv_gate **g, int listen_fd, const sv_gate_cfg *c, al_err *err)
  * numeric Content-Length within max_body and not with Transfer-Encoding.
  * Returns 0, or the HTTP status (400, 413, 505) with the reason in msg[0..200). */
 int sv_check_head(const char *head, size_t len, long max_body, char *msg);
+/* Appends e as a whole HTTP response (status line, headers, JSON body, and
+ * Retry-After for a 503), for answers written to a socket directly. */
+void sv_raw_error(al_buf *b, const sv_error *e);
 /* A handed-over connection from addr has closed. */
 void sv_gate_closed(sv_gate *g, const struct sockaddr *addr);
 /* Stops accepting (waiting connections are closed); handed-over ones may
