@@ -295,6 +295,11 @@ static void test_errors(void) {
   CHECK(rc == 1 && strstr(out, "is a text corpus but") && strstr(out, "is a token shard"), "mixed list (exit %d): %s",
         rc, out);
   free(out);
+  snprintf(args, sizeof args, "train --data '%s' --val-frac 1 " COMMON " --steps 1 --out '%s/e6'", txt, dir);
+  rc = alab(args, &out);
+  CHECK(rc == 2 && strstr(out, "--val-frac: 1 is outside the allowed range [0, 1)"), "--val-frac 1 (exit %d): %s", rc,
+        out);
+  free(out);
   free(txt);
   free(gpt2);
   free(empty);

@@ -48,7 +48,7 @@ int cmd_train(int argc, char **argv) {
       {"eval-batches", FLAG_INT, &tc.eval_batches, "batches per held-out evaluation (0: all)", "[0, inf)"},
       {"ckpt-every", FLAG_INT, &tc.ckpt_every, "checkpoint every N steps (0: only at the end)", "[0, inf)"},
       {"val-frac", FLAG_DOUBLE, &val_frac, "fraction held out: the last documents, or the last tokens when there are "
-                                           "too few documents"},
+                                           "too few documents", "[0, 1)"},
       {"seed", FLAG_I64, &seed, "seed of the initial weights and the data order"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
