@@ -308,6 +308,8 @@ static void test_head_fuzz(void) {
       {"GET  /health HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"get /health HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"GET /health HTTP/1.1\r\nno colon\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", 0},
   };
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
     int st = sv_check_head(known[i].head, strlen(known[i].head), 4096, msg);

@@ -186,6 +186,9 @@ int sv_check_head(const char *head, size_t len, long max_body, char *msg) {
   size_t n;
   int dup;
   if (v11 && !header(head, "Host", &n, &dup)) BAD(400, "an HTTP/1.1 request needs a Host header");
+  const char *te = header(head, "Transfer-Encoding", &n, &dup);
+  if (te && (dup || n != 7 || strncasecmp(te, "chunked", 7)))
+    BAD(400, "the only Transfer-Encoding served is chunked (or send Content-Length)");
   const char *cl = header(head, "Content-Length", &n, &dup);
   unsigned long long body = 0;
   if (cl) {

@@ -52,7 +52,7 @@ void al_serve_defaults(al_serve_cfg *c) {
   c->max_body = 1 << 20;
   c->max_prompt_tokens = 1 << 20;
   c->max_tokens = 4096;
-  c->timeout_s = 60;
+  c->timeout_s = 10;
   c->request_timeout_s = 20;
   c->max_connections = 256;
   c->max_connections_per_ip = 64;

@@ -175,7 +175,8 @@ typedef struct sv_gate sv_gate;
 int sv_gate_start(sv_gate **g, int listen_fd, const sv_gate_cfg *c, al_err *err);
 /* Checks a complete request head (NUL-terminated, ending in "\r\n\r\n"):
  * the request line, HTTP/1.0 or 1.1, "Name: value" lines, Host for 1.1, one
- * numeric Content-Length within max_body and not with Transfer-Encoding.
+ * numeric Content-Length within max_body and not with Transfer-Encoding, which
+ * may only be "chunked".
  * Returns 0, or the HTTP status (400, 413, 505) with the reason in msg[0..200). */
 int sv_check_head(const char *head, size_t len, long max_body, char *msg);
 /* Appends e as a whole HTTP response (status line, headers, JSON body, and
