@@ -68,6 +68,26 @@ int main(void) {
   CHECK(strstr(out.data, hs), "info entropy (want %s): %s", hs, out.data);
   CHECK(strstr(out.data, "97             3   42.86%  \"a\""), "most frequent first: %s", out.data);
 
+  /* several files by pattern, in sorted order, into one shard */
+  char *p1 = al_path_join(dir, "part_b.txt"), *p0 = al_path_join(dir, "part_a.txt"), *many = al_path_join(dir, "many.bin");
+  write_text(p1, "c");
+  write_text(p0, "ab");
+  snprintf(cmd, sizeof cmd, "'%s' data tokenize --input '%s/part_*.txt' --out '%s' --tokenizer byte", bin, dir, many);
+  rc = run(cmd, &out);
+  CHECK(rc == 0 && strstr(out.data, "2 documents, 5 tokens"), "pattern tokenize (exit %d): %s", rc, out.data);
+  CHECK_OK(al_shard_open(&s, many, &err), err);
+  int32_t want2[] = {'a', 'b', 256, 'c', 256};
+  same = s.tokens.n == 5;
+  for (int i = 0; same && i < 5; i++) same = al_tokens_at(&s.tokens, i) == want2[i];
+  CHECK(same, "part_a then part_b, each document followed by the EOT");
+  al_shard_close(&s);
+  snprintf(cmd, sizeof cmd, "'%s' data tokenize --input '%s/none_*.txt' --out '%s/none.bin'", bin, dir, dir);
+  rc = run(cmd, &out);
+  CHECK(rc == 1 && strstr(out.data, "none_*.txt': no file matches this pattern"), "no match (exit %d): %s", rc, out.data);
+  free(p0);
+  free(p1);
+  free(many);
+
   /* an llm.c shard, written by hand */
   char *lm = al_path_join(dir, "llmc.bin");
   unsigned char hdr[1024] = {0};

@@ -94,8 +94,9 @@ int al_corpus_tokenize(const char *path, const al_corpus_opts *o, const al_tok *
  * picks the format by its suffix). */
 int al_corpus_tokenize_buf(const char *data, size_t len, const char *where, const al_corpus_opts *o,
                            const al_tok *tok, int32_t **ids, size_t *n, al_corpus_stats *st, al_err *err);
-/* Tokenizes a corpus file straight into an alab shard at out (atomically),
- * with progress on stderr when `progress` is set. */
+/* Tokenizes corpus files straight into one alab shard at out (atomically),
+ * in order, with progress on stderr when `progress` is set. `in` is a file,
+ * or a list of files and patterns as al_paths_expand reads it. */
 int al_corpus_to_shard(const char *in, const al_corpus_opts *o, const al_tok *tok, const char *out, int progress,
                        al_corpus_stats *st, al_err *err);
 

@@ -20,14 +20,16 @@ static int cmd_tokenize(int argc, char **argv) {
   const char *input = NULL, *format = "auto", *field = "text", *tokenizer = "byte", *out = NULL;
   int skip = 0;
   const flag_def flags[] = {
-      {"input", FLAG_STRING, &input, "corpus file: plain text (documents separated by <|endoftext|>) or JSONL"},
+      {"input", FLAG_STRING, &input, "corpus files, plain text (documents separated by <|endoftext|>) or JSONL: a "
+                                     "path, or a comma-separated list of paths and glob(3) patterns (each pattern's "
+                                     "matches sorted), tokenized in order into one shard"},
       {"format", FLAG_STRING, &format, "auto (by file name: .jsonl/.json/.ndjson are JSONL), text or jsonl"},
       {"field", FLAG_STRING, &field, "JSONL field holding each document's text"},
       {"tokenizer", FLAG_STRING, &tokenizer, "a directory with vocab.json + merges.txt (a model directory), or byte"},
       {"out", FLAG_STRING, &out, "the token shard to write (alab format, written atomically)"},
       {"skip-bad-lines", FLAG_BOOL, &skip, "skip malformed JSONL lines (and report how many) instead of failing"},
   };
-  const flag_cmd cmd = {"alab data tokenize --input FILE --out SHARD [flags]",
+  const flag_cmd cmd = {"alab data tokenize --input FILES --out SHARD [flags]",
                         "Tokenizes a corpus once into a token shard: each document's tokens followed by the "
                         "end-of-text token.",
                         flags, sizeof flags / sizeof flags[0]};

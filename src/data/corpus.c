@@ -195,6 +195,35 @@ int al_corpus_tokenize(const char *path, const al_corpus_opts *o, const al_tok *
   return rc;
 }
 
+/* Adds one file's counts to a running total. */
+static void stats_add(al_corpus_stats *t, const al_corpus_stats *f) {
+  if (!t->skipped && f->skipped) memcpy(t->first_skip, f->first_skip, sizeof t->first_skip);
+  t->docs += f->docs;
+  t->bytes += f->bytes;
+  t->lines += f->lines;
+  t->skipped += f->skipped;
+  t->tokens += f->tokens;
+}
+
+/* Tokenizes one corpus file into c's shard writer; fs gets its counts. */
+static int file_to_shard(const char *in, const al_corpus_opts *o, tok_ctx *c, int progress, al_corpus_stats *fs,
+                         al_err *err) {
+  al_map m;
+  if (al_map_file(in, &m, err)) return -1;
+  c->st = fs;
+  al_progress prog;
+  al_progress_start(&prog, "tokenize", m.len, "B");
+  int rc = al_corpus_each_doc_buf(m.data ? m.data : "", m.len, in, o, tokenize_doc, c, fs, progress ? &prog : NULL,
+                                  err);
+  if (progress && !rc) {
+    snprintf(prog.extra, sizeof prog.extra, "%llu docs, %llu tokens", (unsigned long long)fs->docs,
+             (unsigned long long)fs->tokens);
+    al_progress_finish(&prog);
+  }
+  al_unmap(&m);
+  return rc;
+}
+
 int al_corpus_to_shard(const char *in, const al_corpus_opts *o, const al_tok *tok, const char *out, int progress,
                        al_corpus_stats *st, al_err *err) {
   al_corpus_stats local;
@@ -202,25 +231,22 @@ int al_corpus_to_shard(const char *in, const al_corpus_opts *o, const al_tok *to
   memset(st, 0, sizeof *st);
   int eot = tok_eot(tok, err);
   if (eot < 0) return -1;
-  al_map m;
-  if (al_map_file(in, &m, err)) return -1;
+  al_paths p;
+  if (al_paths_expand(&p, in, err)) return -1;
   al_shard_writer w;
   if (al_shard_writer_open(&w, out, al_tok_vocab_size(tok), eot, err)) {
-    al_unmap(&m);
+    al_paths_free(&p);
     return -1;
   }
-  tok_ctx c = {tok, eot, NULL, 0, 0, &w, st};
-  al_progress prog;
-  al_progress_start(&prog, "tokenize", m.len, "B");
-  int rc = al_corpus_each_doc_buf(m.data ? m.data : "", m.len, in, o, tokenize_doc, &c, st, progress ? &prog : NULL,
-                                  err);
-  if (progress && !rc) {
-    snprintf(prog.extra, sizeof prog.extra, "%llu docs, %llu tokens", (unsigned long long)st->docs,
-             (unsigned long long)st->tokens);
-    al_progress_finish(&prog);
+  tok_ctx c = {tok, eot, NULL, 0, 0, &w, NULL};
+  int rc = 0;
+  for (int i = 0; i < p.n && !rc; i++) {
+    al_corpus_stats fs = {0};
+    rc = file_to_shard(p.paths[i], o, &c, progress, &fs, err);
+    stats_add(st, &fs);
   }
   free(c.ids);
-  al_unmap(&m);
+  al_paths_free(&p);
   if (rc) {
     al_shard_writer_abort(&w);
     return -1;
