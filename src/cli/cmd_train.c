@@ -28,7 +28,8 @@ int cmd_train(int argc, char **argv) {
       {"tokenizer", FLAG_STRING, &tokspec, "byte, bpe:N (train a BPE of N tokens on the data), or a directory"},
       {"out", FLAG_STRING, &out, "output model directory (also holds metrics.jsonl and the trainer state)"},
       {"init", FLAG_STRING, &init, "start from this model directory (finetune) instead of random weights"},
-      {"resume", FLAG_BOOL, &tc.resume, "continue the run in --out from its trainer state, with the same flags (any change is refused)"},
+      {"resume", FLAG_BOOL, &tc.resume, "continue the run in --out from its trainer state; every flag but --out, "
+                                          "--threads, --quiet and --ckpt-every must be as the run had them"},
       {"overwrite", FLAG_BOOL, &tc.overwrite, "start anew in an --out that holds another run's trainer state or a model"},
       {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
       {"heads", FLAG_INT, &mc.n_head, "attention heads", "[1, 1024]"},

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/collapse.h"
+#include "alab/json.h"
 #include "alab/report.h"
 
 /* The parts, in the order they run. A part whose functions are NULL is not
@@ -183,7 +184,6 @@ int al_collapse_plot_axis(al_run *run, const char *name, const char *title, cons
   return rc < 0 ? -1 : 0;
 }
 
-static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 int al_collapse_metrics(al_run *run, const json_t *setting, const char *quantity, const int *policies, int npol,
                         const al_series_stats *st, al_err *err) {
@@ -199,10 +199,11 @@ int al_collapse_metrics_axis(al_run *run, const json_t *setting, const char *qua
       json_object_set_new(rec, "policy", json_string(al_policy_names[policies[p]]));
       json_object_set_new(rec, ax->name, json_integer(ax->first + n));
       json_object_set_new(rec, "quantity", json_string(quantity));
-      json_object_set_new(rec, "mean", num(st[p].stat[n].mean));
-      json_object_set_new(rec, "lo", num(st[p].stat[n].lo));
-      json_object_set_new(rec, "hi", num(st[p].stat[n].hi));
-      json_object_set_new(rec, "closed_form", st[p].closed_form ? num(st[p].closed_form[n]) : json_null());
+      json_object_set_new(rec, "mean", al_json_real_or_null(st[p].stat[n].mean));
+      json_object_set_new(rec, "lo", al_json_real_or_null(st[p].stat[n].lo));
+      json_object_set_new(rec, "hi", al_json_real_or_null(st[p].stat[n].hi));
+      json_object_set_new(rec, "closed_form",
+                          st[p].closed_form ? al_json_real_or_null(st[p].closed_form[n]) : json_null());
       if (al_run_metric(run, rec, err)) return -1;
     }
   return 0;

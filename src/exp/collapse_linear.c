@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/collapse.h"
+#include "alab/json.h"
 #include "alab/report.h"
 
 const char *const al_policy_names[AL_NPOLICIES] = {"replace", "accumulate", "accumulate-subsample"};
@@ -241,7 +242,7 @@ static int linear_report(const al_linreg_cfg *s, const linear_sweep *sw, const a
   json_t *dev = json_object();
   for (int p = 0; p < sw->npol; p++) {
     double m = al_series_max_rel_dev(&st[p]);
-    json_object_set_new(dev, al_policy_names[sw->policies[p]], isfinite(m) ? json_real(m) : json_null());
+    json_object_set_new(dev, al_policy_names[sw->policies[p]], al_json_real_or_null(m));
   }
   json_object_del(o, "part");
   json_object_set_new(o, "error", al_collapse_series_json(sw->policies, sw->npol, st));

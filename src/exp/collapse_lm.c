@@ -149,7 +149,6 @@ static double reference(const lm_result *r, int q) {
   }
 }
 
-static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 /* {"replace": [per-generation stats], ...} with "generation" (from 0) in place of "iter". */
 static json_t *series_json(const lm_cfg *c, const al_series_stats *st) {
@@ -196,11 +195,11 @@ static int report(const lm_cfg *c, const lm_result *r, al_run *run, json_t *resu
   json_object_set_new(o, "real_tokens_per_seed", json_real(r->real_tokens));
   json_object_set_new(o, "heldout", json_pack("{s:I, s:f, s:f, s:o}", "documents", (json_int_t)r->heldout_docs, "tokens",
                                               r->heldout_tokens, "bytes", r->heldout_bytes, "true_nats_per_byte",
-                                              num(r->true_nats_per_byte)));
+                                              al_json_real_or_null(r->true_nats_per_byte)));
   for (int q = 0; q < LM_NQ; q++) {
     if (Q[q].story_only && !c->story) continue;
     json_object_set_new(qs, Q[q].key, series_json(c, st[q]));
-    json_object_set_new(refs, Q[q].key, num(reference(r, q)));
+    json_object_set_new(refs, Q[q].key, al_json_real_or_null(reference(r, q)));
   }
   int qchg[] = {LM_TEST_TOKEN, LM_EXCESS, LM_DISTINCT4, LM_VALID};
   for (int p = 0; p < c->npol; p++) {
@@ -208,7 +207,9 @@ static int report(const lm_cfg *c, const lm_result *r, al_run *run, json_t *resu
     for (size_t k = 0; k < sizeof qchg / sizeof *qchg; k++) {
       if (Q[qchg[k]].story_only && !c->story) continue;
       al_stat d = change(c, r, qchg[k], p);
-      json_object_set_new(pc, Q[qchg[k]].key, json_pack("{s:o, s:o, s:o}", "mean", num(d.mean), "lo", num(d.lo), "hi", num(d.hi)));
+      json_object_set_new(pc, Q[qchg[k]].key,
+                          json_pack("{s:o, s:o, s:o}", "mean", al_json_real_or_null(d.mean), "lo",
+                                    al_json_real_or_null(d.lo), "hi", al_json_real_or_null(d.hi)));
     }
     json_object_set_new(pc, "test_loss_rises_every_generation", json_boolean(rises_every_generation(&st[LM_TEST_TOKEN][p])));
     json_object_set_new(chg, al_policy_names[c->policies[p]], pc);

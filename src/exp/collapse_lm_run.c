@@ -25,6 +25,7 @@
 #include <string.h>
 #include "alab/data.h"
 #include "alab/dataset.h"
+#include "alab/json.h"
 #include "alab/synth.h"
 #include "alab/train.h"
 #include "exp/collapse_lm.h"
@@ -242,8 +243,8 @@ static int generation(lm_world *w, int s, int p, int gen, const lm_docs *const *
     json_t *rec = json_pack("{s:s, s:i, s:s, s:i}", "part", "lm", "seed", s, "policy",
                             p < 0 ? "all" : al_policy_names[c->policies[p]], "generation", gen);
     for (int i = 0; i < LM_NQ; i++)
-      json_object_set_new(rec, keys[i], isfinite(q[i]) ? json_real(q[i]) : json_null());
-    json_object_set_new(rec, "train_loss", isfinite(tr.final_loss) ? json_real(tr.final_loss) : json_null());
+      json_object_set_new(rec, keys[i], al_json_real_or_null(q[i]));
+    json_object_set_new(rec, "train_loss", al_json_real_or_null(tr.final_loss));
     json_object_set_new(rec, "steps", json_integer(tr.steps_done));
     json_object_set_new(rec, "tokens_per_s", json_real(tr.tokens_per_s));
     json_object_set_new(rec, "seconds", json_real(secs));

@@ -85,7 +85,6 @@ void al_series_free(al_series_stats *s) {
 }
 
 /* JSON has no NaN or infinity: such values are written as null. */
-static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 json_t *al_series_json(const al_series_stats *s) {
   json_t *arr = json_array();
@@ -93,12 +92,13 @@ json_t *al_series_json(const al_series_stats *s) {
     const al_stat *st = &s->stat[i];
     json_t *o = json_object(), *seeds = json_array();
     json_object_set_new(o, "iter", json_integer(i + 1));
-    json_object_set_new(o, "mean", num(st->mean));
-    json_object_set_new(o, "sd", num(st->sd));
-    json_object_set_new(o, "lo", num(st->lo));
-    json_object_set_new(o, "hi", num(st->hi));
-    json_object_set_new(o, "closed_form", s->closed_form ? num(s->closed_form[i]) : json_null());
-    for (int k = 0; k < s->seeds; k++) json_array_append_new(seeds, num(s->vals[(size_t)i * s->seeds + k]));
+    json_object_set_new(o, "mean", al_json_real_or_null(st->mean));
+    json_object_set_new(o, "sd", al_json_real_or_null(st->sd));
+    json_object_set_new(o, "lo", al_json_real_or_null(st->lo));
+    json_object_set_new(o, "hi", al_json_real_or_null(st->hi));
+    json_object_set_new(o, "closed_form", s->closed_form ? al_json_real_or_null(s->closed_form[i]) : json_null());
+    for (int k = 0; k < s->seeds; k++)
+      json_array_append_new(seeds, al_json_real_or_null(s->vals[(size_t)i * s->seeds + k]));
     json_object_set_new(o, "seeds", seeds);
     json_array_append_new(arr, o);
   }
