@@ -45,8 +45,8 @@ for envname in default tuned; do
   for cfg in $configs; do
     read -r L H C T V B S <<<"$(spec "$cfg")"
     out=$(run_env $envname "$alab" train --data story:3000 --tokenizer byte --vocab "$V" --layers "$L" --heads "$H" \
-      --embd "$C" --context "$T" --seq-len "$T" --batch "$B" --steps "$S" --eval-every 0 --ckpt-every 0 \
-      --val-frac 0.01 --threads $threads --quiet --out "$work/m_$cfg")
+      --embd "$C" --context "$T" --seq-len "$T" --batch "$B" --steps "$S" --eval-every "$S" --ckpt-every 0 \
+      --val-frac 0.01 --threads $threads --quiet --overwrite --out "$work/m_$cfg")
     a=$(echo "$out" | sed -n 's/.*(\([0-9.]*\) tokens\/s).*/\1/p')
     t=$(run_env $envname /usr/bin/python3 "$root/bench/train_torch.py" "$L" "$H" "$C" "$T" "$V" "$B" "$S" $threads | awk '{print $2}')
     # training FLOPs per token: 6 * params + attention 12 * L * T * C (fwd + bwd)
