@@ -233,6 +233,15 @@ int al_corpus_to_shard(const char *in, const al_corpus_opts *o, const al_tok *to
   if (eot < 0) return -1;
   al_paths p;
   if (al_paths_expand(&p, in, err)) return -1;
+  /* every input readable before the output is created */
+  for (int i = 0; i < p.n; i++) {
+    al_map m;
+    if (al_map_file(p.paths[i], &m, err)) {
+      al_paths_free(&p);
+      return -1;
+    }
+    al_unmap(&m);
+  }
   al_shard_writer w;
   if (al_shard_writer_open(&w, out, al_tok_vocab_size(tok), eot, err)) {
     al_paths_free(&p);
