@@ -37,6 +37,8 @@ static const exit_case cases[] = {
     {"reversal --bogus", 2, "--bogus"},
     {"reproduce --bogus", 2, "--bogus"},
     {"train --steps x", 2, "--steps"},
+    {"train --data story:x --out RO", 2, "expected story:N"},
+    {"train --data NONE.txt --format yaml --out RO", 2, "yaml"},
     {"serve", 2, "--model"},
     {"serve --model NONE --port 99999", 2, "--port"},
     {"reversal --out RO --seeds 0", 2, "--seeds must be 1..99"},

@@ -61,6 +61,17 @@ int cmd_train(int argc, char **argv) {
                   f, sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
+  { /* malformed values are usage errors, found before any work */
+    al_err uerr;
+    al_corpus_format fmt;
+    long n;
+    uint64_t s;
+    if (al_dataset_story_spec(data, &n, &s, &uerr) < 0 || (val_data && al_dataset_story_spec(val_data, &n, &s, &uerr) < 0) ||
+        (format && al_corpus_format_parse(format, &fmt, &uerr))) {
+      fprintf(stderr, "alab train: %s\n", uerr.msg);
+      return 2;
+    }
+  }
   al_quiet = quiet;
   al_set_threads(threads);
   tc.steps = steps;
