@@ -131,6 +131,24 @@ static void test_errors(void) {
             r.prompts[0][0] == 3 && r.prompts[0][1] == 7,
         "generation: 90 + 40 tokens fit 128 by dropping the first 2 (len %d, truncated %ld)", r.prompt_len[0], r.truncated);
   sv_request_free(&r);
+  /* a response returns at most SV_MAX_RETURN tokens: 128 echoed prompts of 128 tokens fit, with 1 more each they do not */
+  al_buf many = {0};
+  al_buf_printf(&many, "{\"echo\": true, \"max_tokens\": %d, \"prompt\": [", 0);
+  for (int i = 0; i < 128; i++) {
+    al_buf_printf(&many, i ? ",[" : "[");
+    for (int k = 0; k < 128; k++) al_buf_printf(&many, k ? ",7" : "7");
+    al_buf_printf(&many, "]");
+  }
+  al_buf_printf(&many, "]}");
+  static const sv_limits big = {.max_prompt_tokens = 1000, .max_tokens = 50};
+  CHECK(sv_parse_request(many.data, many.len, SV_COMPLETION, &M, &big, 1, &r, &e) == 0, "128 x 128 echoed tokens: %s", e.msg);
+  sv_request_free(&r);
+  many.data[29] = '1';                /* max_tokens 1 */
+  M.model.cfg.n_positions = 256;      /* a longer context (the parser reads only the config) */
+  CHECK(sv_parse_request(many.data, many.len, SV_COMPLETION, &M, &big, 1, &r, &e) == -1 && strstr(e.msg, "fewer prompts"),
+        "128 x (128 + 1) tokens are refused: %s", e.msg);
+  M.model.cfg.n_positions = 128;
+  al_buf_free(&many);
   /* an empty prompt names lm-eval's max_gen_toks >= max_length; a model name is compared whole (no NUL cut) */
   CHECK(parse("{\"prompt\": [[]], \"max_tokens\": 4}", SV_COMPLETION, &r, &e) == -1 && strstr(e.msg, "max_gen_toks"),
         "empty prompt: %s", e.msg);

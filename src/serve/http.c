@@ -6,12 +6,15 @@
  * deadline while the body is read; at most SV_PARSE_SLOTS bodies parsed at
  * once; Bearer-token auth; routing; server start/stop.
  *
- * Memory: a connection holds at most its body (--max-body) and a 64 KiB
- * buffer; a body being parsed costs at most about 8x its size (the jansson
- * tree, bounded by the value count checked first, and the prompt's token
- * ids). So the server's memory is bounded by the model, the workers' KV
- * caches, --max-connections x (--max-body + 64 KiB + a thread's stack in
- * use) and SV_PARSE_SLOTS x 8 x --max-body (README gives the figures). */
+ * Memory: a connection holds its body (at most 2 x --max-body of buffer,
+ * freed once parsed) or its response (at most SV_MAX_RETURN tokens, ~4 MB),
+ * a 64 KiB buffer and a thread's stack in use; a body being parsed costs at
+ * most about 8x its size (the jansson tree, bounded by the value count
+ * checked first, and the prompt's token ids), a response being built about
+ * 6x its text, and SV_PARSE_SLOTS of those run at once. So the server's
+ * memory is bounded by the model, the workers' KV caches,
+ * --max-connections x (max(2 x --max-body, 4 MiB) + 192 KiB) and
+ * SV_PARSE_SLOTS x 8 x max(--max-body, 4 MiB) (README gives the figures). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -23,7 +26,7 @@
 #include <unistd.h>
 #include "serve/serve_internal.h"
 
-#define SV_PARSE_SLOTS 4 /* request bodies parsed at once */
+#define SV_PARSE_SLOTS 4 /* request bodies parsed, or responses built, at once */
 
 struct al_server {
   al_serve_cfg cfg;
@@ -111,7 +114,8 @@ static int authorized(const al_server *s, struct MHD_Connection *c) {
   return diff == 0;
 }
 
-/* At most SV_PARSE_SLOTS bodies are parsed at once (each may cost 8x its size). */
+/* At most SV_PARSE_SLOTS bodies are parsed, or responses built, at once
+ * (a body may cost 8x its size; a response's tree 6x its text). */
 static void parse_begin(al_server *s) {
   pthread_mutex_lock(&s->parse_mu);
   while (s->parsing >= SV_PARSE_SLOTS) pthread_cond_wait(&s->parse_cv, &s->parse_mu);
@@ -178,7 +182,9 @@ static enum MHD_Result completions(al_server *s, struct MHD_Connection *c, sv_ki
   pthread_mutex_lock(&j->mu);
   while (!j->done) pthread_cond_wait(&j->cv, &j->mu);
   pthread_mutex_unlock(&j->mu);
+  parse_begin(s); /* a response's JSON tree costs about 1.5 KiB per returned token with top log-probs */
   enum MHD_Result ret = j->failed ? send_error(c, &j->err) : send_json(c, MHD_HTTP_OK, sv_response_json(j));
+  parse_end(s);
   sv_job_unref(j);
   return ret;
 }

@@ -325,6 +325,12 @@ static int parse_fields(const json_t *root, sv_kind kind, const sv_model *m, con
   if (limit_context(r, kind, ctx, lim, &max_tokens, opt(root, "max_tokens") || (kind == SV_CHAT && opt(root, "max_completion_tokens")),
                     e))
     return -1;
+  long long returned = 0; /* a response's size: what it echoes and generates, over all choices */
+  for (int i = 0; i < r->nprompts; i++) returned += n * ((r->echo ? r->prompt_len[i] : 0) + max_tokens);
+  if (returned > SV_MAX_RETURN)
+    return sv_fail(e, 400, "invalid_value", "prompt",
+                   "this request would return %lld tokens (prompts x n x (echoed + max_tokens)); at most %d per "
+                   "request: send fewer prompts per request", returned, SV_MAX_RETURN);
   r->max_tokens = (int)max_tokens;
   r->n = (int)n;
   r->logprobs = (int)logprobs;
