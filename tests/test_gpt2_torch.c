@@ -38,6 +38,15 @@ static void compare(const al_st_file *f, const char *name, const float *mine, si
   free(ref);
 }
 
+/* Every tensor of buf (laid out like m's params) against torch's "<what>.<name>". */
+static void compare_all(const al_st_file *f, const char *what, const al_model *m, const float *buf, const char *cfgname) {
+  char nm[96];
+  for (int i = 0; i < m->ntensors; i++) {
+    snprintf(nm, sizeof nm, "%s.%s", what, m->tensors[i].name);
+    compare(f, nm, buf + m->tensors[i].offset, m->tensors[i].numel, cfgname);
+  }
+}
+
 /* perturb biases and LayerNorm parameters so that every term is exercised */
 static void perturb_vectors(al_model *m, al_rng *rng) {
   for (int i = 0; i < m->ntensors; i++)
@@ -98,11 +107,7 @@ static void run_config(const char *cfgname, al_model_config cfg, int B, int T, u
   compare(&f, "loss", &loss, 1, cfgname);
   al_model_zero_grad(&m);
   al_model_backward(&m, 1.0f);
-  char nm[96];
-  for (int i = 0; i < m.ntensors; i++) {
-    snprintf(nm, sizeof nm, "grad.%s", m.tensors[i].name);
-    compare(&f, nm, m.grads + m.tensors[i].offset, m.tensors[i].numel, cfgname);
-  }
+  compare_all(&f, "grad", &m, m.grads, cfgname);
   /* 3 AdamW steps on the same batch, decay on 2-D tensors only */
   float *mom = al_alloc_floats(m.nparams), *var = al_alloc_floats(m.nparams);
   for (int step = 1; step <= 3; step++) {
@@ -115,10 +120,7 @@ static void run_config(const char *cfgname, al_model_config cfg, int B, int T, u
                       t->decay);
     }
   }
-  for (int i = 0; i < m.ntensors; i++) {
-    snprintf(nm, sizeof nm, "adam.%s", m.tensors[i].name);
-    compare(&f, nm, m.params + m.tensors[i].offset, m.tensors[i].numel, cfgname);
-  }
+  compare_all(&f, "adam", &m, m.params, cfgname);
   al_st_close(&f);
   free(mom), free(var), free(in), free(tg), free(mdir), free(dir);
   al_model_free(&m);
@@ -158,11 +160,7 @@ static void run_scalar(const char *cfgname, al_model_config cfg, int B, int T, u
     compare(&f, "values", values, B, cfgname);
     al_model_zero_grad(&m);
     al_model_backward_scalar(&m, dv);
-    char nm[96];
-    for (int i = 0; i < m.ntensors; i++) {
-      snprintf(nm, sizeof nm, "grad.%s", m.tensors[i].name);
-      compare(&f, nm, m.grads + m.tensors[i].offset, m.tensors[i].numel, cfgname);
-    }
+    compare_all(&f, "grad", &m, m.grads, cfgname);
     al_st_close(&f);
   }
   free(in), free(pos), free(dv), free(values), free(mdir), free(dir);
