@@ -298,10 +298,10 @@ static void *gate_main(void *arg) {
     for (int i = 0; i < n; i++) pf[i + 2] = (struct pollfd){.fd = g->conn[i].fd, .events = POLLIN};
     if (poll(pf, (nfds_t)n + 2, 100) < 0 && errno != EINTR) break;
     double now = al_now();
-    /* downwards: drop() moves the last connection into the freed slot */
+    /* downwards: drop() moves the last connection into the freed slot; the deadline comes first, so a
+     * client that keeps sending cannot keep a lingering close open */
     for (int i = n - 1; i >= 0; i--) {
-      if (pf[i + 2].revents) on_input(g, i);
-      else if (now > g->conn[i].deadline) {
+      if (now > g->conn[i].deadline) {
         if (g->conn[i].closing) drop(g, i, 0);
         else {
           pthread_mutex_lock(&g->mu);
@@ -310,7 +310,7 @@ static void *gate_main(void *arg) {
           refuse(&g->conn[i], 408, "request_timeout", "the request head did not arrive within --request-timeout",
                  SV_GATE_LINGER);
         }
-      }
+      } else if (pf[i + 2].revents) on_input(g, i);
     }
     if (pf[1].revents) on_accept(g);
   }

@@ -409,6 +409,8 @@ void al_server_stop(al_server *s) {
   close(s->listen_fd);
   if (s->pool_started) sv_pool_stop(&s->pool);
   sv_model_free(&s->m);
+  pthread_mutex_destroy(&s->parse_mu);
+  pthread_cond_destroy(&s->parse_cv);
   free(s);
 }
 
