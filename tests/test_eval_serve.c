@@ -4,12 +4,17 @@
  * prediction for every example; prompts longer than the context score alike
  * (token-id mode cuts them as the local provider does); a generation task whose prompts leave no
  * room in the context for --max-tokens gives the same texts both ways. Both
- * are the `alab` binary, over loopback. */
+ * are the `alab` binary, over loopback. A chat scores the same both ways:
+ * /v1/chat/completions's greedy reply is the local provider's chat reply,
+ * and its tokens' log-probs are the local provider's score of that reply
+ * after the model's chat template, to 1e-5 (alab's default template, and
+ * ChatML from tokenizer_config.json). */
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 #include "alab/json.h"
+#include "alab/provider.h"
 #include "serve_model.h"
 #include "test.h"
 
@@ -47,6 +52,73 @@ static void compare_metric(json_t *a, json_t *b, const char *name) {
   double x = json_number_value(ma), y = json_number_value(mb);
   printf("%s: local %.9f http %.9f\n", name, x, y);
   CHECK(fabs(x - y) <= 1e-5 * fmax(1, fabs(x)), "%s: local %.9f vs http %.9f", name, x, y);
+}
+
+/* Each conversation: the local provider's greedy chat reply and score vs
+ * alab serve's /v1/chat/completions with logprobs. */
+static void compare_chat(const char *model, int port, const char *scratch) {
+  static const al_chat_msg convs[3][4] = {
+      {{"user", "Hello, world! Hello again,"}},
+      {{"system", "Be brief."}, {"user", "The cat sat on the"}, {"assistant", "mat."}, {"user", "Alice is the mother of"}},
+      {{"user", "A caf\xc3\xa9 in Z\xc3\xbcrich \xe6\x97\xa5\xe6\x9c\xac"}, {"assistant", ""}, {"user", ""}}};
+  static const int nmsg[3] = {1, 4, 3};
+  al_err err;
+  al_provider *p = NULL;
+  al_local_cfg lc = al_local_cfg_default();
+  lc.threads = 1;
+  CHECK_OK(al_provider_local(&p, model, &lc, &err), err);
+  if (!p) return;
+  char *body_path = al_path_join(scratch, "chat_body.json");
+  for (int c = 0; c < 3; c++) {
+    al_gen_cfg g = al_gen_cfg_default();
+    g.max_tokens = 12;
+    char *reply = NULL;
+    CHECK_OK(p->chat(p, convs[c], nmsg[c], &g, &reply, &err), err);
+    json_t *msgs = json_array();
+    for (int i = 0; i < nmsg[c]; i++)
+      json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", convs[c][i].role, "content", convs[c][i].content));
+    json_t *body = json_pack("{s:o, s:i, s:f, s:b}", "messages", msgs, "max_tokens", 12, "temperature", 0.0, "logprobs", 1);
+    CHECK_OK(al_json_save_file(body_path, body, &err), err);
+    json_decref(body);
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd, "curl -s -H 'Content-Type: application/json' -d @'%s' http://127.0.0.1:%d/v1/chat/completions",
+             body_path, port);
+    int st = test_sh(cmd, &out);
+    json_t *r = json_loads(out, 0, NULL), *ch = json_array_get(json_object_get(r, "choices"), 0);
+    json_t *lps = json_object_get(json_object_get(ch, "logprobs"), "content");
+    /* the reply's bytes (a random model's text need not be UTF-8, which the JSON text cannot hold) */
+    al_buf text = {0};
+    for (size_t t = 0; t < json_array_size(lps); t++) {
+      json_t *bytes = json_object_get(json_array_get(lps, t), "bytes");
+      for (size_t k = 0; k < json_array_size(bytes); k++) {
+        char b = (char)json_integer_value(json_array_get(bytes, k));
+        al_buf_append(&text, &b, 1);
+      }
+    }
+    al_buf_append(&text, "", 1);
+    CHECK(st == 0 && ch && reply && !strcmp(text.data, reply), "conversation %d: serve's reply '%s', the local provider's '%s'",
+          c, ch ? text.data : out, reply ? reply : "");
+    al_buf_free(&text);
+    /* the local score of the reply after the rendered chat */
+    char *prompt = al_chat_render(&p->chat_template, convs[c], nmsg[c], 1, NULL, NULL, NULL);
+    al_score_req q = {prompt, reply ? reply : ""};
+    al_score_res s = {0};
+    CHECK_OK(p->score(p, &q, 1, &s, &err), err);
+    size_t n = json_array_size(lps);
+    CHECK(n > 0 && (size_t)s.ntokens == n, "conversation %d: %d scored tokens, %zu served", c, s.ntokens, n);
+    double maxd = 0;
+    for (int t = 0; t < s.ntokens && (size_t)t < n; t++) {
+      double d = fabs(s.token_lp[t] - json_number_value(json_object_get(json_array_get(lps, (size_t)t), "logprob")));
+      if (d > maxd) maxd = d;
+    }
+    printf("chat %d: %d tokens '%s', largest log-prob difference %.2g\n", c, s.ntokens, reply ? reply : "", maxd);
+    CHECK(maxd <= 1e-5, "conversation %d: log-probs differ by %g", c, maxd);
+    al_score_res_free(&s, 1);
+    free(prompt), free(reply), free(out);
+    json_decref(r);
+  }
+  free(body_path);
+  al_provider_free(p);
 }
 
 static int predictions(const char *dir, int *pred, int max) {
@@ -155,8 +227,23 @@ int main(void) {
   CHECK(acc > 0.1 && acc < 0.9, "the targets tell texts apart (accuracy %g)", acc);
   json_decref(gl), json_decref(gh);
   free(gen);
+  compare_chat(model, port, dir);
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
+  { /* the same model with ChatML in its tokenizer_config.json */
+    char *chatml = al_path_join(dir, "model_chatml"), *cfgp = al_path_join(chatml, "tokenizer_config.json");
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", model, chatml);
+    CHECK(system(cmd) == 0, "copying the model");
+    json_t *tc = json_pack("{s:s}", "chat_template", AL_CHAT_TEMPLATE_CHATML);
+    CHECK_OK(al_json_save_file(cfgp, tc, &err), err);
+    json_decref(tc);
+    int port2 = 0;
+    pid_t pid2 = start_server(chatml, &port2);
+    CHECK(pid2 > 0 && port2 > 0, "alab serve (ChatML) did not start");
+    if (pid2 > 0 && port2 > 0) compare_chat(chatml, port2, dir);
+    if (pid2 > 0) kill(pid2, SIGTERM), waitpid(pid2, NULL, 0);
+    free(chatml), free(cfgp);
+  }
   const char *runs[] = {"http", "http_text"};
   char path[4096];
   snprintf(path, sizeof path, "%s/local/results.json", dir);

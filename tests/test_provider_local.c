@@ -134,20 +134,19 @@ int main(void) {
       CHECK(!strcmp(out[0], want), "stop string: '%s' vs '%s'", out[0], want);
       free(out[0]);
     }
-    /* chat = generation on the plain template */
+    /* chat = generation on the model directory's chat template (alab's: "<|ROLE|>\nCONTENT\n", then
+     * "<|assistant|>\n"; the reply ends at the next turn) */
     al_chat_msg msg = {"user", "hi"};
     g = al_gen_cfg_default();
     g.max_tokens = 12;
     char *reply;
     CHECK_OK(p->chat(p, &msg, 1, &g, &reply, &err), err);
-    const char *tp[1] = {"User: hi\n\nAssistant:"};
-    const char *cs[1] = {"\n\nUser:"};
+    const char *tp[1] = {"<|user|>\nhi\n<|assistant|>\n"};
+    const char *cs[1] = {"\n<|"};
     g.stop = cs;
     g.nstop = 1;
     CHECK_OK(p->generate(p, tp, 1, &g, out, &err), err);
-    const char *o = out[0];
-    while (*o == ' ') o++;
-    CHECK(!strcmp(reply, o), "chat '%s' vs '%s'", reply, o);
+    CHECK(!strcmp(reply, out[0]), "chat '%s' vs '%s'", reply, out[0]);
     free(reply);
     free(out[0]);
   }

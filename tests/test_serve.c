@@ -383,6 +383,7 @@ int main(void) {
   M.id = al_strdup("tiny");
   M.vocab = al_tok_vocab_size(M.tok);
   M.eot = al_tok_eot(M.tok);
+  al_chat_template_default(&M.chat);
   test_valid();
   test_errors();
   test_tokenizer_endpoints();

@@ -21,6 +21,7 @@
 #define ALAB_PROVIDER_H
 #include <stdint.h>
 #include "alab/base.h"
+#include "alab/chat_template.h"
 #include "alab/model.h"
 #include "alab/tok.h"
 
@@ -50,13 +51,14 @@ typedef struct {
 } al_gen_cfg;
 al_gen_cfg al_gen_cfg_default(void); /* 64 tokens, greedy, no stops, seed 0 */
 
-typedef struct { const char *role, *content; } al_chat_msg;
+/* al_chat_msg {role, content}: alab/chat_template.h */
 
 typedef struct al_provider al_provider;
 struct al_provider {
   const char *kind;  /* "local" or "http" */
   char *model;       /* the model's name (directory or endpoint model name) */
   long long nparams; /* parameter count when known, else -1 */
+  al_chat_template chat_template; /* how the model reads a chat: a local model's own; else alab's default (alab serve's) */
   /* out[0..n) are filled (free with al_score_res_free) on success. */
   int (*score)(al_provider *p, const al_score_req *reqs, int n, al_score_res *out, al_err *err);
   /* outs[0..n) get fresh strings: the text after each prompt, stop excluded. */

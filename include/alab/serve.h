@@ -22,6 +22,7 @@
 typedef struct {
   const char *model_dir; /* a model directory (config.json, model.safetensors, tokenizer files) */
   const char *model_id;  /* the id clients name; NULL = the directory's base name */
+  const char *chat_template; /* a file holding a Jinja chat template; NULL: the directory's (alab/chat_template.h) */
   const char *host;      /* address to bind; "127.0.0.1" unless told otherwise */
   int port;              /* 0 = an ephemeral port (al_server_port says which) */
   const char *api_key;   /* non-NULL (and not empty): every endpoint but /health needs "Authorization: Bearer KEY" */

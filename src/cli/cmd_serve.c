@@ -13,6 +13,8 @@ int cmd_serve(int argc, char **argv) {
   const flag_def flags[] = {
       {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files)"},
       {"model-id", FLAG_STRING, &c.model_id, "the model id clients send (default: the directory's name)"},
+      {"chat-template", FLAG_STRING, &c.chat_template,
+       "a file holding the chat template (Jinja; default: the model directory's tokenizer_config.json, else alab's)"},
       {"host", FLAG_STRING, &c.host, "address to listen on (loopback unless told otherwise)"},
       {"port", FLAG_INT, &c.port, "port to listen on (0: any free port, printed at start)", "[0, 65535]"},
       {"api-key", FLAG_STRING, &c.api_key,

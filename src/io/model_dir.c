@@ -7,6 +7,8 @@
  *                      scalar-head model is saved as a sequence classifier:
  *                      "transformer.*" and "score.weight"
  *   vocab.json, merges.txt  when a tokenizer is given
+ *   tokenizer_config.json   with it: special tokens and the chat template
+ *                      (src/io/chat_template.c)
  * Every tensor is loaded by name. On load, names may carry the
  * "transformer." prefix (GPT2LMHeadModel checkpoints) or not (GPT2Model ones,
  * and what alab writes for a language model); the architecture's
@@ -15,6 +17,7 @@
  * (GPT-2: wte.weight). F16, BF16 and F64 tensors are converted to float32. */
 #include <stdlib.h>
 #include <string.h>
+#include "alab/chat_template.h"
 #include "alab/json.h"
 #include "alab/model.h"
 #include "alab/safetensors.h"
@@ -107,6 +110,22 @@ done:
   return rc;
 }
 
+/* tokenizer_config.json: the chat template (alab's default) and the
+ * special tokens, as transformers writes it for GPT-2. */
+static int save_tokenizer_config(const al_tok *tok, int n_positions, const char *dir, al_err *err) {
+  size_t n = 0;
+  const char *eot = al_tok_eot(tok) >= 0 ? al_tok_token(tok, al_tok_eot(tok), &n) : NULL;
+  char *special = NULL; /* <|endoftext|> */
+  if (eot) {
+    special = al_malloc(n + 1);
+    memcpy(special, eot, n);
+    special[n] = 0;
+  }
+  int rc = al_tokenizer_config_save(dir, special, n_positions, err);
+  free(special);
+  return rc;
+}
+
 int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *dir, al_err *err) {
   return al_model_save_dir_with(m, tok, NULL, dir, err);
 }
@@ -139,6 +158,7 @@ int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const js
   if (!rc) rc = al_st_write(st, t, m->ntensors, meta, err);
   if (!rc) rc = config_save(&m->cfg, tok ? al_tok_eot(tok) : -1, extra_config, cfg, err);
   if (!rc && tok) rc = al_tok_save(tok, dir, err);
+  if (!rc && tok) rc = save_tokenizer_config(tok, m->cfg.n_positions, dir, err);
   json_decref(meta);
   free(names);
   free(t);

@@ -245,20 +245,13 @@ static int local_generate(al_provider *p, const char *const *prompts, int n, con
 }
 
 static int local_chat(al_provider *p, const al_chat_msg *msgs, int n, const al_gen_cfg *g, char **out, al_err *err) {
-  char *prompt = prov_chat_prompt(msgs, n);
   const char **stop = al_malloc((size_t)(g->nstop + 1) * sizeof *stop);
+  char *prompt = prov_chat_prompt(p, msgs, n, NULL, &stop[g->nstop]);
   for (int i = 0; i < g->nstop; i++) stop[i] = g->stop[i];
-  stop[g->nstop] = PROV_CHAT_STOP;
   const char *const prompts[1] = {prompt};
   int rc = local_generate_stops(p, prompts, 1, g, stop, g->nstop + 1, out, err);
   free(stop);
   free(prompt);
-  if (!rc) { /* drop the space after "Assistant:" */
-    char *s = *out;
-    size_t k = 0;
-    while (s[k] == ' ') k++;
-    memmove(s, s + k, strlen(s + k) + 1);
-  }
   return rc;
 }
 
@@ -308,6 +301,7 @@ int al_provider_local(al_provider **out, const char *dir, const al_local_cfg *cf
   }
   L->m = &L->own;
   L->tok = L->own_tok;
+  al_chat_template t;
   if (al_tok_vocab_size(L->tok) > L->m->cfg.vocab_size) {
     int tv = al_tok_vocab_size(L->tok), mv = L->m->cfg.vocab_size;
     al_tok_free(L->own_tok);
@@ -315,6 +309,14 @@ int al_provider_local(al_provider **out, const char *dir, const al_local_cfg *cf
     free(L);
     return al_fail(err, "%s: tokenizer has %d tokens but the model only %d", dir, tv, mv);
   }
+  if (al_chat_template_load(&t, dir, err)) {
+    al_tok_free(L->own_tok);
+    al_model_free(&L->own);
+    free(L);
+    return -1;
+  }
   *out = local_new(L, dir, cfg);
+  al_chat_template_free(&(*out)->chat_template);
+  (*out)->chat_template = t; /* the model's own, replacing alab's default */
   return 0;
 }

@@ -3,8 +3,6 @@
 #include <string.h>
 #include "provider/provider_internal.h"
 
-const char *const PROV_CHAT_STOP = "\n\nUser:";
-
 void al_score_res_free(al_score_res *r, int n) {
   for (int i = 0; r && i < n; i++) {
     free(r[i].token_lp);
@@ -22,12 +20,14 @@ al_provider *prov_new(const char *kind, const char *model) {
   p->kind = kind;
   p->model = al_strdup(model ? model : "");
   p->nparams = -1;
+  al_chat_template_default(&p->chat_template);
   return p;
 }
 
 void al_provider_free(al_provider *p) {
   if (!p) return;
   if (p->destroy) p->destroy(p);
+  al_chat_template_free(&p->chat_template);
   free(p->model);
   free(p);
 }
@@ -46,15 +46,17 @@ size_t prov_stop_at(const char *text, size_t len, const char *const *stop, int n
   return best;
 }
 
-char *prov_chat_prompt(const al_chat_msg *msgs, int n) {
-  al_buf b = {0};
-  for (int i = 0; i < n; i++) {
-    const char *r = msgs[i].role ? msgs[i].role : "user";
-    const char *role = !strcmp(r, "system") ? "System" : !strcmp(r, "assistant") ? "Assistant" : "User";
-    al_buf_printf(&b, "%s: %s\n\n", role, msgs[i].content ? msgs[i].content : "");
+char *prov_chat_prompt(const al_provider *p, const al_chat_msg *msgs, int n, const char *prefill, const char **stop) {
+  const al_chat_template *t = &p->chat_template;
+  size_t len;
+  char *text = al_chat_render(t, msgs, n, 1, &len, NULL, NULL);
+  if (prefill && prefill[0]) {
+    size_t k = strlen(prefill);
+    text = al_realloc(text, len + k + 1);
+    memcpy(text + len, prefill, k + 1);
   }
-  al_buf_printf(&b, "Assistant:");
-  return b.data;
+  *stop = t->stop;
+  return text;
 }
 
 long prov_utf8_count(const char *s, size_t len) {

@@ -310,12 +310,19 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
   m->vocab = tv < m->model.cfg.vocab_size ? tv : m->model.cfg.vocab_size;
   m->eot = al_tok_eot(m->tok) < m->vocab ? al_tok_eot(m->tok) : -1;
   m->created = (long long)time(NULL);
+  int rc = cfg->chat_template ? al_chat_template_load_file(&m->chat, cfg->chat_template, err)
+                              : al_chat_template_load(&m->chat, cfg->model_dir, err);
+  if (rc) {
+    sv_model_free(m);
+    return al_fail_prefix(err, "serve");
+  }
   return 0;
 }
 
 void sv_model_free(sv_model *m) {
   al_model_free(&m->model);
   al_tok_free(m->tok);
+  al_chat_template_free(&m->chat);
   free(m->id);
   memset(m, 0, sizeof *m);
 }

@@ -8,10 +8,6 @@
 #include "alab/json.h"
 #include "serve/serve_internal.h"
 
-const char sv_chat_template_jinja[] =
-    "{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
-
 int sv_fail(sv_error *e, int status, const char *code, const char *param, const char *fmt, ...) {
   e->status = status;
   e->type = status == 401 ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error";
@@ -185,44 +181,56 @@ static int parse_prompt(const json_t *root, const sv_model *m, sv_request *r, sv
   return 0;
 }
 
-/* The chat template (documented in README): "<|ROLE|>\nCONTENT\n" for each
- * message, then "<|assistant|>\n". Content is a string or a list of
- * {"type": "text", "text": ...} parts; it is encoded without special tokens. */
+/* A message's content: a string or a list of {"type": "text", "text": ...}
+ * parts (joined), appended to t NUL-ended; NULL content is "". */
+static int message_content(const json_t *content, size_t i, al_buf *t, sv_error *e) {
+  if (json_is_string(content)) al_buf_append(t, json_string_value(content), json_string_length(content));
+  else if (json_is_array(content)) {
+    for (size_t j = 0; j < json_array_size(content); j++) {
+      json_t *part = json_array_get(content, j), *type = json_object_get(part, "type"), *text = json_object_get(part, "text");
+      if (!json_is_string(type) || strcmp(json_string_value(type), "text") != 0 || !json_is_string(text))
+        return sv_fail(e, 400, "invalid_type", "messages", "message %zu: content parts must be {\"type\": \"text\", \"text\": string}", i);
+      al_buf_append(t, json_string_value(text), json_string_length(text));
+    }
+  } else if (content && !json_is_null(content))
+    return sv_fail(e, 400, "invalid_type", "messages", "message %zu: 'content' must be a string or a list of text parts", i);
+  if (memchr(t->data ? t->data : "", 0, t->len))
+    return sv_fail(e, 400, "invalid_value", "messages", "message %zu: 'content' holds a NUL character", i);
+  al_buf_append(t, "", 1);
+  return 0;
+}
+
+/* The model's chat template (alab/chat_template.h) over the messages, with
+ * the generation prompt; encoded without special tokens. A role is a plain
+ * word (no '|', '<', '>' or newline, so it cannot forge a turn). */
 static int parse_messages(const json_t *root, const sv_model *m, sv_request *r, sv_error *e) {
   json_t *msgs = json_object_get(root, "messages");
   if (!json_is_array(msgs) || json_array_size(msgs) == 0)
     return sv_fail(e, 400, "invalid_type", "messages", "'messages' must be a non-empty list of {role, content} objects");
-  al_buf t = {0};
-  for (size_t i = 0; i < json_array_size(msgs); i++) {
-    json_t *msg = json_array_get(msgs, i), *role = json_object_get(msg, "role"), *content = json_object_get(msg, "content");
+  size_t n = json_array_size(msgs);
+  al_chat_msg *cm = al_calloc(n, sizeof *cm);
+  al_buf *content = al_calloc(n, sizeof *content);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    json_t *msg = json_array_get(msgs, i), *role = json_object_get(msg, "role");
     if (!json_is_object(msg) || !json_is_string(role) || json_string_length(role) == 0 || json_string_length(role) > 64 ||
-        strpbrk(json_string_value(role), "|<>\n") || strlen(json_string_value(role)) != json_string_length(role)) {
-      al_buf_free(&t);
-      return sv_fail(e, 400, "invalid_type", "messages", "message %zu needs a 'role' string (a plain word)", i);
-    }
-    al_buf_printf(&t, "<|%s|>\n", json_string_value(role));
-    if (json_is_string(content)) al_buf_append(&t, json_string_value(content), json_string_length(content));
-    else if (json_is_array(content)) {
-      for (size_t j = 0; j < json_array_size(content); j++) {
-        json_t *part = json_array_get(content, j), *type = json_object_get(part, "type"), *text = json_object_get(part, "text");
-        if (!json_is_string(type) || strcmp(json_string_value(type), "text") != 0 || !json_is_string(text)) {
-          al_buf_free(&t);
-          return sv_fail(e, 400, "invalid_type", "messages", "message %zu: content parts must be {\"type\": \"text\", \"text\": string}", i);
-        }
-        al_buf_append(&t, json_string_value(text), json_string_length(text));
-      }
-    } else if (content && !json_is_null(content)) {
-      al_buf_free(&t);
-      return sv_fail(e, 400, "invalid_type", "messages", "message %zu: 'content' must be a string or a list of text parts", i);
-    }
-    al_buf_append(&t, "\n", 1);
+        strpbrk(json_string_value(role), "|<>\n") || strlen(json_string_value(role)) != json_string_length(role))
+      rc = sv_fail(e, 400, "invalid_type", "messages", "message %zu needs a 'role' string (a plain word)", i);
+    else rc = message_content(json_object_get(msg, "content"), i, &content[i], e);
+    cm[i] = (al_chat_msg){json_string_value(role), content[i].data};
   }
-  al_buf_append(&t, "<|assistant|>\n", 14);
-  int32_t *ids = NULL;
-  int n = 0;
-  int rc = encode(m, t.data, t.len, 0, &ids, &n, "messages", e);
-  al_buf_free(&t);
-  add_prompt(r, ids, n);
+  if (!rc) {
+    size_t len;
+    char *text = al_chat_render(&m->chat, cm, (int)n, 1, &len, NULL, NULL);
+    int32_t *ids = NULL;
+    int nids = 0;
+    rc = encode(m, text, len, 0, &ids, &nids, "messages", e);
+    free(text);
+    add_prompt(r, ids, nids);
+  }
+  for (size_t i = 0; i < n; i++) al_buf_free(&content[i]);
+  free(content);
+  free(cm);
   return rc;
 }
 
@@ -338,9 +346,9 @@ static int parse_fields(const json_t *root, sv_kind kind, const sv_model *m, con
   r->sample.top_p = (float)top_p;
   r->sample.top_k = top_k > 0 ? (int)top_k : 0;
   r->seed = opt(root, "seed") ? (uint64_t)seed : fresh_seed;
-  if (kind == SV_CHAT && r->nstop < SV_MAX_STOP) { /* the next turn of the template ends the reply */
-    r->stop[r->nstop] = al_strdup("\n<|");
-    r->stop_len[r->nstop++] = 3;
+  if (kind == SV_CHAT && r->nstop < SV_MAX_STOP && m->chat.stop[0]) { /* where the template ends a turn */
+    r->stop[r->nstop] = al_strdup(m->chat.stop);
+    r->stop_len[r->nstop++] = strlen(m->chat.stop);
   }
   return 0;
 }

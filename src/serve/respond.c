@@ -42,7 +42,7 @@ json_t *sv_tokenizer_info_json(const sv_model *m) {
   return json_pack("{s:s, s:o, s:o, s:O, s:O, s:n, s:i, s:i, s:i, s:s}", "tokenizer_class", "GPT2Tokenizer", "eos_token", eos,
                    "eos_token_id", eos_id, "bos_token", eos, "bos_token_id", eos_id, "pad_token", "vocab_size",
                    al_tok_vocab_size(m->tok), "model_max_length", m->model.cfg.n_positions, "max_model_len",
-                   m->model.cfg.n_positions, "chat_template", sv_chat_template_jinja);
+                   m->model.cfg.n_positions, "chat_template", m->chat.jinja);
 }
 
 static json_t *lp_value(float x) { return isnan(x) ? json_null() : json_real(isinf(x) ? -1e30 : (double)x); }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include "alab/chat_template.h"
 #include "alab/model.h"
 #include "alab/serve.h"
 #include "alab/tok.h"
@@ -43,6 +44,7 @@ typedef struct {
   int vocab;      /* ids a prompt may use and sampling draws from: min(model, tokenizer) */
   int eot;        /* <|endoftext|> id or -1 */
   long long created;
+  al_chat_template chat; /* the directory's chat template (or --chat-template's) */
 } sv_model;
 /* Takes ownership of tok; model params must outlive the sv_model. */
 void sv_model_free(sv_model *m);
@@ -79,8 +81,6 @@ static inline long sv_max_values(const sv_model *m) { return (long)SV_MAX_CHOICE
 int sv_parse_request(const char *body, size_t len, sv_kind kind, const sv_model *m, const sv_limits *lim,
                      uint64_t fresh_seed, sv_request *r, sv_error *e);
 void sv_request_free(sv_request *r);
-/* The chat template: "<|ROLE|>\nCONTENT\n" per message, then "<|assistant|>\n". */
-extern const char sv_chat_template_jinja[];
 /* POST /tokenize {"prompt": str, "add_special_tokens": bool} and
  * POST /detokenize {"tokens": [int]}: the answers as JSON. */
 int sv_tokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e);
