@@ -388,18 +388,19 @@ static void test_cli(const char *tmp) {
   const char *bin = getenv("ALAB_BIN");
   CHECK(bin && access(bin, X_OK) == 0, "ALAB_BIN is the alab binary");
   if (!bin || access(bin, X_OK) != 0) return;
+  /* Every bad setting is a usage error (exit 2), caught before any work. */
   struct { const char *args, *needle; int code; } bad[] = {
-      {"--lm-tokens 0", "--lm-tokens 0", 1},
-      {"--lm-gens 1", "--lm-gens 1", 1},
+      {"--lm-tokens 0", "--lm-tokens 0", 2},
+      {"--lm-gens 1", "--lm-gens 1", 2},
       {"--lm-gens two", "not a valid integer", 2},
-      {"--lm-epochs -1", "--lm-epochs -1", 1},
-      {"--lm-steps -3", "--lm-steps -3", 1},
-      {"--lm-temperature 0", "--lm-temperature 0", 1},
-      {"--lm-embd 30 --lm-heads 4", "divisible", 1},
-      {"--lm-tokenizer bpe:99999", "bpe:N with 257 <= N <= 65536", 1},
-      {"--lm-data /no/such/file", "--lm-data '/no/such/file'", 1},
-      {"--policies replace,nope", "unknown policy 'nope'", 1},
-      {"--seeds 1", "at least 2 seeds", 1},
+      {"--lm-epochs -1", "--lm-epochs -1", 2},
+      {"--lm-steps -3", "--lm-steps -3", 2},
+      {"--lm-temperature 0", "--lm-temperature 0", 2},
+      {"--lm-embd 30 --lm-heads 4", "divisible", 2},
+      {"--lm-tokenizer bpe:99999", "bpe:N with 257 <= N <= 65536", 2},
+      {"--lm-data /no/such/file", "--lm-data '/no/such/file'", 2},
+      {"--policies replace,nope", "unknown policy 'nope'", 2},
+      {"--seeds 1", "at least 2 seeds", 2},
   };
   char cmd[2048], *out;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
