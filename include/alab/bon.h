@@ -1,0 +1,33 @@
+/* Best-of-n: draw n responses from a policy, keep the one a (proxy) reward
+ * model scores highest. From N samples of one prompt, scored by the proxy
+ * and by a gold reward, the expected gold (and proxy) reward of the pick is
+ * estimated for every n <= N without resampling, as the exact mean over all
+ * C(N, n) subsets of size n:
+ *   sort the samples by proxy, ascending (rank i = 1..N); the sample of rank
+ *   i is the best of a uniformly random n-subset with probability
+ *     w_i = C(i-1, n-1) / C(N, n)
+ *   (the subset holds it and n-1 of the i-1 below it), so
+ *     E[gold of the pick] = sum_i w_i gold_(i).
+ * Samples with tied proxy scores share the mean gold of their tie (the pick
+ * among ties is uniform). This is unbiased for the best-of-n of the policy
+ * itself (the N samples being i.i.d. draws of it), with lower variance than
+ * resampling subsets.
+ *
+ * KL(best-of-n || policy) = log n - (n-1)/n for a policy whose proxy scores
+ * have no ties (a continuous distribution); a categorical policy's is at
+ * most that, the gap closing as its largest probability shrinks (Beirami et
+ * al. 2024). */
+#ifndef ALAB_BON_H
+#define ALAB_BON_H
+#include "alab/base.h"
+
+/* The expected gold and proxy reward of the best of n (1 <= n <= N) among
+ * proxy[0..N), gold[0..N) (gold may be NULL: only *e_proxy). Fails on n
+ * outside [1, N] or a non-finite score, naming it. */
+int al_bon_estimate(const double *proxy, const double *gold, int N, int n, double *e_gold, double *e_proxy,
+                    al_err *err);
+/* The weights w_i above, for ranks i = 1..N ascending, into w[0..N). */
+int al_bon_weights(int N, int n, double *w, al_err *err);
+/* log n - (n-1)/n; NAN for n < 1 */
+double al_bon_kl(int n);
+#endif
