@@ -264,17 +264,11 @@ int al_chat_template_parse(al_chat_template *t, const char *jinja, const char *w
     t->text0 = take_text(&r, &i);
     rc = expect(&r, &i, IT_FOR);
   }
-  if (!rc) {
-    t->p = take_text(&r, &i);
-    rc = expect(&r, &i, IT_ROLE);
-  }
-  if (!rc) {
-    t->m = take_text(&r, &i);
-    rc = expect(&r, &i, IT_CONTENT);
-  }
-  if (!rc) {
-    t->q = take_text(&r, &i);
-    rc = expect(&r, &i, IT_ENDFOR);
+  char **fixed[3] = {&t->p, &t->m, &t->q}; /* the loop's body: P role M content Q */
+  static const int after[3] = {IT_ROLE, IT_CONTENT, IT_ENDFOR};
+  for (int k = 0; k < 3 && !rc; k++) {
+    *fixed[k] = take_text(&r, &i);
+    rc = expect(&r, &i, after[k]);
   }
   if (!rc && i < r.n && r.v[i].kind == IT_IF_GEN) {
     i++;
@@ -287,12 +281,11 @@ int al_chat_template_parse(al_chat_template *t, const char *jinja, const char *w
   if (rc) {
     al_chat_template_free(t);
     char why[640];
-    memcpy(why, err->msg, sizeof why - 1); /* the reason, then what alab reads */
-    why[sizeof why - 1] = 0;
+    snprintf(why, sizeof why, "%.639s", err->msg); /* the reason, then what alab reads */
     return al_fail(err, "%s; alab renders the templates of one shape: TEXT {%% for message in messages %%} TEXT "
                         "{{ message['role'] }} TEXT {{ message['content'] }} TEXT {%% endfor %%} {%% if "
-                        "add_generation_prompt %%} TEXT {%% endif %%} (alab's default and ChatML are two): replace "
-                        "chat_template in tokenizer_config.json or pass --chat-template FILE",
+                        "add_generation_prompt %%} TEXT {%% endif %%} (alab's default and ChatML are two): put one "
+                        "in tokenizer_config.json's chat_template (alab serve: or pass --chat-template FILE)",
                    why);
   }
   if (!t->g) t->g = al_strdup("");
