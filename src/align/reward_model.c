@@ -69,14 +69,7 @@ done:
 
 int al_rm_save(const al_model *rm, const al_tok *tok, const json_t *extra, const char *dir, al_err *err) {
   if (!rm->score) return al_fail(err, "%s: the model has no scalar head (score.weight) to save as a reward model", dir);
-  int pad = tok ? al_tok_eot(tok) : -1;
-  if (pad < 0) pad = rm->cfg.vocab_size - 1; /* GPT-2's end-of-text is its last id */
-  json_t *j = json_object();
-  json_object_set_new(j, "pad_token_id", json_integer(pad));
-  if (extra) json_object_update(j, (json_t *)extra);
-  int rc = al_model_save_dir_with(rm, tok, j, dir, err);
-  json_decref(j);
-  return rc;
+  return al_model_save_dir_with(rm, tok, extra, dir, err); /* pad_token_id: src/io/model_dir.c */
 }
 
 int al_rm_load(al_model *rm, const char *dir, al_err *err) {

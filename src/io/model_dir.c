@@ -46,6 +46,9 @@ static int config_save(const al_model_config *c, int eos, const json_t *extra, c
   if (c->scalar_head) {
     json_object_set_new(j, "id2label", json_pack("{s:s}", "0", "LABEL_0"));
     json_object_set_new(j, "label2id", json_pack("{s:i}", "LABEL_0", 0));
+    /* transformers reads a classifier's output at the last token that is
+     * not pad_token_id (without one, only batches of one row work) */
+    json_object_set_new(j, "pad_token_id", json_integer(eos));
   }
   if (extra) json_object_update(j, (json_t *)extra);
   /* 16 digits print short_real's doubles as the decimals they came from. */
