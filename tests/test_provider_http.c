@@ -198,6 +198,7 @@ int main(void) {
   hc.model = "tiny-remote";
   hc.api_key = "sk-secret-123";
   hc.backoff_s = 0.01;
+  hc.concurrency = 4;
   hc.timeout_s = 20;
   CHECK_OK(al_provider_http(&http, &hc, &err), err);
   hc.tokenizer = dir;
@@ -263,15 +264,20 @@ int main(void) {
     al_rng_seed(&S.rng, 3);
     al_score_req f = {"Hello", " world!"};
     int ok = 0, bad = 0;
+    al_http_cfg fc = hc;
+    fc.max_retries = 0; /* a body that is not JSON would be retried (with a fresh mutation) */
+    al_provider *fz;
+    CHECK_OK(al_provider_http(&fz, &fc, &err), err);
     for (int it = 0; it < 600; it++) {
       al_score_res r;
-      if (!http->score(http, &f, 1, &r, &err)) {
+      if (!fz->score(fz, &f, 1, &r, &err)) {
         ok++;
         CHECK(r.ntokens >= 1 && r.token_lp != NULL, "fuzz: a score has tokens");
         al_score_res_free(&r, 1);
       } else bad++;
     }
     CHECK(ok > 10 && bad > 10, "fuzz: %d scored, %d rejected", ok, bad);
+    al_provider_free(fz);
   }
 
   /* 3. endpoints without prompt log-probs: a clear error, not a score */
@@ -299,7 +305,7 @@ int main(void) {
   CHECK(retries1 - retries0 == 5, "retries %ld", retries1 - retries0);
   S.fail_status = 503;
   S.fail_next = 100;
-  CHECK_FAILS_WITH(http->score(http, &hw, 1, &r1, &err), err, "HTTP 503: overloaded, try later (6 attempts)");
+  CHECK_FAILS_WITH(http->score(http, &hw, 1, &r1, &err), err, "failed after 6 attempts: HTTP 503: overloaded, try later");
   CHECK(!strstr(err.msg, "sk-secret"), "no key in errors");
   S.fail_next = 0;
   S.fail_status = 400; /* not retried */
@@ -411,7 +417,7 @@ int main(void) {
   nc.model = "x";
   nc.max_retries = 1;
   CHECK_OK(al_provider_http(&bad, &nc, &err), err);
-  CHECK_FAILS_WITH(bad->score(bad, &hw, 1, &r1, &err), err, "after retries");
+  CHECK_FAILS_WITH(bad->score(bad, &hw, 1, &r1, &err), err, "failed after 2 attempts");
   al_provider_free(bad);
 
   al_score_res_free(want, NQ);

@@ -20,6 +20,7 @@ typedef struct {
   int chat;              /* generation tasks: send prompts as chat messages; celebrity: the chat protocol */
   int samples;           /* celebrity chat protocol: replies per question (0: the paper's 10) */
   int limit;             /* evaluate only the first `limit` examples (0 = all) */
+  int fail_fast;         /* a failed example (its request failed) stops the run; else it is recorded and counted */
   const char *progress_label;
 } al_eval_cfg;
 al_eval_cfg al_eval_cfg_default(void);
@@ -32,6 +33,7 @@ typedef struct {
   double seconds, examples_per_s;
   int truncated, truncated_max; /* examples whose prompt lost tokens to the context; the most lost */
   int invalid;                  /* logodds pairs made identical by that cut (left out of the metrics) */
+  int failed;                   /* examples whose request failed (recorded, left out of the metrics) */
 } al_eval_result;
 const al_metric *al_eval_metric(const al_eval_result *r, const char *name);
 int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg, al_eval_result *res, al_err *err);

@@ -37,6 +37,7 @@ typedef struct {
   int is_greedy;    /* 1 when every continuation token is the argmax choice */
   int truncated;    /* prompt tokens dropped from the left to fit the context (local provider; 0 over HTTP) */
   uint64_t prompt_key; /* FNV-1a of the prompt tokens actually scored after (local provider; 0 over HTTP) */
+  char *error;         /* non-NULL: this request failed (HTTP without fail-fast) and why; the rest is unset */
 } al_score_res;
 void al_score_res_free(al_score_res *r, int n);
 
@@ -53,6 +54,17 @@ al_gen_cfg al_gen_cfg_default(void); /* 64 tokens, greedy, no stops, seed 0 */
 
 /* al_chat_msg {role, content}: alab/chat_template.h */
 
+/* One generation of a batch: a completion of `prompt`, or (msgs non-NULL) a
+ * chat reply to msgs[0..nmsgs), optionally continuing the assistant's partial
+ * turn `prefill` (the reply returned excludes it). */
+typedef struct {
+  const char *prompt;
+  const al_chat_msg *msgs;
+  int nmsgs;
+  const char *prefill;
+  al_gen_cfg g;
+} al_gen_req;
+
 typedef struct al_provider al_provider;
 struct al_provider {
   const char *kind;  /* "local" or "http" */
@@ -64,6 +76,11 @@ struct al_provider {
   /* outs[0..n) get fresh strings: the text after each prompt, stop excluded. */
   int (*generate)(al_provider *p, const char *const *prompts, int n, const al_gen_cfg *g, char **outs, al_err *err);
   int (*chat)(al_provider *p, const al_chat_msg *msgs, int n, const al_gen_cfg *g, char **out, al_err *err);
+  /* n independent generations (concurrent over HTTP), outs[i] in input order.
+   * A request that fails gets outs[i] = NULL and errs[i] (fresh) saying why,
+   * and the call still returns 0, unless the provider stops at the first
+   * failure (local; HTTP with fail_fast): -1 and err. */
+  int (*complete)(al_provider *p, const al_gen_req *reqs, int n, char **outs, char **errs, al_err *err);
   void (*destroy)(al_provider *p);
   void *impl;
 };
@@ -90,13 +107,31 @@ typedef struct {
   const char *api_key;   /* Bearer token (env ALAB_API_KEY); never logged or saved */
   const char *tokenizer; /* directory of a tokenizer matching the server's: if
                             set, scoring sends token ids instead of text */
-  int concurrency;       /* requests in flight at once */
-  int max_retries;       /* retries on 429, 5xx and transport errors */
-  double backoff_s;      /* first retry delay; doubles each retry */
+  int concurrency;       /* requests in flight at once (libcurl multi) */
+  int max_retries;       /* retries on 429, 5xx, transport errors and non-JSON answers */
+  double backoff_s;      /* first retry delay; doubles each retry, with jitter */
+  double max_backoff_s;  /* the longest delay between tries (Retry-After may ask for more) */
   double timeout_s;      /* per request */
+  const char *cache;     /* SQLite response cache file; NULL or "off": none */
+  int cache_all;         /* also cache non-deterministic requests (temperature > 0 without a seed) */
+  int fail_fast;         /* stop at the first failed request instead of recording it and going on */
+  const char *chat_template; /* how the endpoint renders chat, for an assistant prefill sent to
+                                /v1/completions: "alab" (alab serve's), a Jinja file, or NULL: unknown
+                                (a prefill is then an error) */
 } al_http_cfg;
 al_http_cfg al_http_cfg_default(void); /* reads the environment variables */
 int al_provider_http(al_provider **out, const al_http_cfg *cfg, al_err *err);
+
+/* What an HTTP provider did so far (results.json's accounting). */
+typedef struct {
+  long requests;   /* HTTP requests sent, retries included */
+  long retries;    /* of those, retries */
+  long failures;   /* requests given up on (a 4xx, or retries used up) */
+  long cache_hits; /* requests answered by the cache, nothing sent */
+  long long prompt_tokens, completion_tokens; /* from the answers' usage */
+} al_http_stats;
+/* 0 and *s for an HTTP provider; -1 for other providers. */
+int al_provider_http_stats(const al_provider *p, al_http_stats *s);
 /* Requests sent and retries made by an HTTP provider so far (for tests and
  * logs); -1 for other providers. */
 long al_provider_http_requests(const al_provider *p, long *retries);

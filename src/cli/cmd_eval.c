@@ -15,18 +15,30 @@ int cmd_eval(int argc, char **argv) {
   int64_t seed = 1234;
   al_http_cfg http = al_http_cfg_default();
   /* endpoint settings default to the environment, read after parsing (so --help never prints a key) */
-  const char *api_base = NULL, *api_model = NULL, *api_key = NULL, *api_tok = NULL;
-  int concurrency = http.concurrency, retries = http.max_retries, max_tokens = 64;
-  double timeout = http.timeout_s, temperature = -1;
+  const char *api_base = NULL, *api_model = NULL, *api_key = NULL, *api_tok = NULL, *cache = NULL, *chat_tpl = NULL;
+  int concurrency = http.concurrency, retries = http.max_retries, max_tokens = 64, cache_all = 0, fail_fast = 0;
+  int resume = 0;
+  double timeout = http.timeout_s, temperature = -1, backoff = http.backoff_s;
   const flag_def flags[] = {
       {"model", FLAG_STRING, &model, "model directory (local provider)"},
       {"api-base", FLAG_STRING, &api_base, "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (default: env ALAB_API_BASE)"},
       {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (default: env ALAB_MODEL)"},
       {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
       {"api-tokenizer", FLAG_STRING, &api_tok, "tokenizer directory matching the endpoint's: score with token ids"},
-      {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once"},
-      {"api-retries", FLAG_INT, &retries, "retries on 429/5xx/transport errors (exponential backoff)"},
+      {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once (libcurl multi; results stay in input order)"},
+      {"api-retries", FLAG_INT, &retries, "retries of a request on 429, 5xx, transport errors and non-JSON answers"},
+      {"api-backoff", FLAG_DOUBLE, &backoff, "seconds before the first retry; doubles each retry (x 0.5-1 jitter, at "
+                                              "most 30 s), never before the server's Retry-After"},
       {"api-timeout", FLAG_DOUBLE, &timeout, "seconds per HTTP request"},
+      {"api-chat-template", FLAG_STRING, &chat_tpl, "the endpoint's chat template, for an assistant prefill sent to "
+                                                    "/v1/completions: alab (alab serve's) or a Jinja file"},
+      {"cache", FLAG_STRING, &cache, "SQLite response cache: FILE, or off (default: OUT/responses.sqlite with --out, "
+                                     "else off); only deterministic requests (temperature 0 or a seed) are cached"},
+      {"cache-all", FLAG_BOOL, &cache_all, "also cache non-deterministic requests"},
+      {"resume", FLAG_BOOL, &resume, "continue an interrupted eval: answers in the cache are not asked again "
+                                     "(needs the cache)"},
+      {"fail-fast", FLAG_BOOL, &fail_fast, "stop at the first failed request (default: record the example as failed, "
+                                           "with the reason, and go on)"},
       {"task", FLAG_STRING, &task, "task file: .csv or .jsonl (classification, sequence_prob, logodds, generation, reversal)"},
       {"probe", FLAG_STRING, &probe, "a built-in probe instead of --task: memo-vs-instruction, distractor, misleading-fewshot"},
       {"probe-n", FLAG_INT, &probe_n, "examples in a generated probe"},
@@ -83,6 +95,15 @@ int cmd_eval(int argc, char **argv) {
     }
     return 0;
   }
+  if (!out && !cache) cache = "off";
+  if (resume && cache && !strcmp(cache, "off")) { /* the cache is off: given so, or no --out to hold it */
+    fprintf(stderr, "alab eval: --resume needs the response cache: give --out DIR (its responses.sqlite) or --cache FILE\n");
+    return 2;
+  }
+  if (backoff < 0 || !(timeout > 0) || concurrency < 1 || concurrency > 1024 || retries < 0) {
+    fprintf(stderr, "alab eval: --api-backoff >= 0, --api-timeout > 0, --api-concurrency 1..1024 and --api-retries >= 0\n");
+    return 2;
+  }
   if (!model == !api_base) {
     fprintf(stderr, "alab eval: give --model DIR or --api-base URL (with --api-model), not both (see --help)\n");
     return 2;
@@ -109,12 +130,24 @@ int cmd_eval(int argc, char **argv) {
     return 2;
   }
   http.base_url = api_base, http.model = api_model, http.api_key = api_key, http.tokenizer = api_tok;
-  http.concurrency = concurrency, http.max_retries = retries, http.timeout_s = timeout;
+  http.concurrency = concurrency, http.max_retries = retries, http.timeout_s = timeout, http.backoff_s = backoff;
+  char *cache_path = cache ? NULL : al_path_join(out, "responses.sqlite");
+  http.cache = cache ? cache : cache_path, http.cache_all = cache_all;
+  http.fail_fast = 0; /* failures come back per example; the eval stops at the first one under --fail-fast */
+  http.chat_template = chat_tpl;
+  if (out && !cache && al_mkdir_p(out, &err)) {
+    fprintf(stderr, "alab eval: %s\n", err.msg);
+    free(cache_path);
+    al_task_free(&t);
+    return 1;
+  }
   al_local_cfg lc = al_local_cfg_default();
   lc.threads = naive ? 1 : threads;
   lc.reuse_cache = !naive;
   al_provider *p;
-  if (al_provider_open(&p, model ? model : api_model, model ? NULL : &http, &lc, &err)) {
+  int orc = al_provider_open(&p, model ? model : api_model, model ? NULL : &http, &lc, &err);
+  free(cache_path);
+  if (orc) {
     fprintf(stderr, "alab eval: %s\n", err.msg);
     al_task_free(&t);
     return 1;
@@ -125,6 +158,7 @@ int cmd_eval(int argc, char **argv) {
   ec.nboot = nboot;
   ec.batch = naive ? 1 : batch;
   ec.limit = limit;
+  ec.fail_fast = fail_fast;
   ec.chat = chat;
   ec.samples = samples;
   ec.gen.max_tokens = max_tokens;
@@ -136,10 +170,15 @@ int cmd_eval(int argc, char **argv) {
   else {
     json_t *m = json_object();
     for (int i = 0; i < r.nm; i++) json_object_set_new(m, r.m[i].name, al_metric_json(&r.m[i]));
-    json_t *sum = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:f, s:{s:i, s:i}}", "provider", p->kind, "model",
+    json_t *sum = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:f, s:{s:i, s:i}, s:i}", "provider", p->kind, "model",
                             p->model, "task", t.path, "sha256", t.sha256, "n", limit > 0 && limit < t.n ? limit : t.n,
                             "main_metric", r.main_metric, "metrics", m, "examples_per_s", r.examples_per_s, "truncation",
-                            "examples_cut", r.truncated, "logodds_invalid", r.invalid);
+                            "examples_cut", r.truncated, "logodds_invalid", r.invalid, "failed_examples", r.failed);
+    al_http_stats hs;
+    if (!al_provider_http_stats(p, &hs))
+      json_object_set_new(sum, "requests", json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)hs.requests, "retries",
+                                                     (json_int_t)hs.retries, "failed", (json_int_t)hs.failures,
+                                                     "cache_hits", (json_int_t)hs.cache_hits));
     char *s = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     printf("%s\n", s);
     free(s);

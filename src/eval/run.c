@@ -48,7 +48,21 @@ typedef struct {
   double *v[6]; /* per-example columns, by metric slot */
   double *cut;  /* per example: prompt tokens dropped from the left to fit the context (the most of its requests) */
   char *invalid; /* per example: a logodds pair made identical by that cut */
+  char *failed;  /* per example: a request failed (recorded with its reason, left out of the metrics) */
 } columns;
+
+/* The record of an example whose request failed: where and why. */
+static json_t *failed_record(const al_task *t, int i, const char *why) {
+  return json_pack("{s:i, s:i, s:{s:s}, s:s}", "index", i, "line", t->ex[i].line, "input", "prompt",
+                   t->ex[i].prompt ? t->ex[i].prompt : "", "failed", why);
+}
+
+/* The first failed request among r[0..n), or NULL. */
+static const char *first_error(const al_score_res *r, int n) {
+  for (int i = 0; i < n; i++)
+    if (r[i].error) return r[i].error;
+  return NULL;
+}
 
 /* The most prompt tokens any of r[0..n) lost to the context. */
 static int most_cut(const al_score_res *r, int n) {
@@ -90,6 +104,14 @@ static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns
     const al_example *e = &t->ex[i];
     json_t *o = json_pack("{s:i, s:i}", "index", i, "line", e->line), *in = json_pack("{s:s}", "prompt", e->prompt);
     int nr = one_request(t) ? 1 : t->kind == AL_TASK_LOGODDS ? 4 : e->nclasses;
+    const char *why = first_error(&r[k], nr);
+    if (why) {
+      json_decref(o), json_decref(in);
+      rec[i - i0] = failed_record(t, i, why);
+      col->failed[i] = 1;
+      k += nr;
+      continue;
+    }
     col->cut[i] = most_cut(&r[k], nr);
     if (col->cut[i] > 0) json_object_set_new(o, "truncated_tokens", json_integer((json_int_t)col->cut[i]));
     if (e->group) json_object_set_new(in, "group", json_string(e->group));
@@ -161,38 +183,42 @@ static int score_batch(al_provider *p, const al_task *t, int i0, int i1, columns
 
 static int gen_batch(al_provider *p, const al_task *t, const al_eval_cfg *cfg, int i0, int i1, columns *col,
                      json_t **rec, al_err *err) {
-  int n = i1 - i0;
-  char **outs = al_calloc((size_t)n, sizeof *outs);
-  int rc = 0;
-  for (int i = i0; i < i1 && !rc; i++) { /* examples with their own stop string go one at a time */
+  int n = i1 - i0, rc = 0;
+  char **outs = al_calloc((size_t)n, sizeof *outs), **errs = al_calloc((size_t)n, sizeof *errs);
+  al_gen_req *q = al_calloc((size_t)n, sizeof *q);
+  al_chat_msg *m = al_calloc((size_t)n, sizeof *m);
+  const char **stops = al_calloc((size_t)n * 16, sizeof *stops);
+  for (int i = i0; i < i1; i++) { /* each example: its own stop string and seed */
     const al_example *e = &t->ex[i];
-    al_gen_cfg g = cfg->gen;
-    const char *stops[16];
+    al_gen_req *r = &q[i - i0];
+    const char **st = stops + (size_t)(i - i0) * 16;
     int ns = 0;
-    for (int s = 0; s < g.nstop && ns < 15; s++) stops[ns++] = g.stop[s];
-    if (e->stop) stops[ns++] = e->stop;
-    g.stop = stops;
-    g.nstop = ns;
-    g.seed = cfg->gen.seed + (uint64_t)i;
-    if (cfg->chat) {
-      al_chat_msg m = {"user", e->prompt};
-      rc = p->chat(p, &m, 1, &g, &outs[i - i0], err);
-    } else {
-      const char *const pr[1] = {e->prompt};
-      rc = p->generate(p, pr, 1, &g, &outs[i - i0], err);
-    }
+    for (int s = 0; s < cfg->gen.nstop && ns < 15; s++) st[ns++] = cfg->gen.stop[s];
+    if (e->stop) st[ns++] = e->stop;
+    r->g = cfg->gen;
+    r->g.stop = st;
+    r->g.nstop = ns;
+    r->g.seed = cfg->gen.seed + (uint64_t)i;
+    if (cfg->chat) m[i - i0] = (al_chat_msg){"user", e->prompt}, r->msgs = &m[i - i0], r->nmsgs = 1;
+    else r->prompt = e->prompt;
   }
+  rc = p->complete(p, q, n, outs, errs, err);
   for (int i = i0; i < i1 && !rc; i++) {
     const al_example *e = &t->ex[i];
+    if (errs[i - i0]) {
+      rec[i - i0] = failed_record(t, i, errs[i - i0]);
+      col->failed[i] = 1;
+      continue;
+    }
     int ok = 0;
     for (int k = 0; k < e->ntargets && !ok; k++) {
-      int m = al_match_target(t->match, outs[i - i0], e->targets[k], err);
-      if (m < 0) {
+      int mt = al_match_target(t->match, outs[i - i0], e->targets[k], err);
+      if (mt < 0) {
         al_fail_prefix(err, "%s:%d", t->path ? t->path : "task", e->line);
         rc = -1;
         break;
       }
-      ok = m;
+      ok = mt;
     }
     col->v[0][i] = ok;
     json_t *in = json_pack("{s:s, s:o}", "prompt", e->prompt, "targets", str_list(e->targets, e->ntargets));
@@ -200,8 +226,8 @@ static int gen_batch(al_provider *p, const al_task *t, const al_eval_cfg *cfg, i
     rec[i - i0] = json_pack("{s:i, s:i, s:o, s:s, s:b}", "index", i, "line", e->line, "input", in, "prediction",
                             outs[i - i0], "correct", ok);
   }
-  for (int i = 0; i < n; i++) free(outs[i]);
-  free(outs);
+  for (int i = 0; i < n; i++) free(outs[i]), free(errs[i]);
+  free(outs), free(errs), free(q), free(m), free(stops);
   return rc;
 }
 
@@ -224,15 +250,22 @@ static int celebrity_batch(al_provider *p, const al_task *t, const al_eval_cfg *
   return 0;
 }
 
-static void add_metric(al_eval_result *res, const char *name, const double *x, int n, const al_eval_cfg *cfg) {
+/* The metric over x[i] for i < n with !skip[i] (skip may be NULL). */
+static void add_metric(al_eval_result *res, const char *name, const double *x, int n, const char *skip,
+                       const al_eval_cfg *cfg) {
   if (res->nm >= AL_EVAL_MAX_METRICS) return;
-  res->m[res->nm] = al_metric_of(name, x, n, cfg->seed + (uint64_t)res->nm, cfg->nboot);
+  double *kept = al_malloc((size_t)(n > 0 ? n : 1) * sizeof *kept);
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    if (!skip || !skip[i]) kept[m++] = x[i];
+  res->m[res->nm] = al_metric_of(name, kept, m, cfg->seed + (uint64_t)res->nm, cfg->nboot);
   res->nm++;
+  free(kept);
 }
 
 /* "name[group]" over each group's examples (tmp: n scratch values). */
 static void group_metrics(al_eval_result *res, const al_task *t, int n, const double *v, double *tmp, const char *name,
-                          const al_eval_cfg *cfg) {
+                          const char *skip, const al_eval_cfg *cfg) {
   const char *groups[4];
   int ng = 0;
   for (int i = 0; i < n; i++) {
@@ -244,21 +277,21 @@ static void group_metrics(al_eval_result *res, const al_task *t, int n, const do
   for (int k = 0; k < ng; k++) {
     int m = 0;
     for (int i = 0; i < n; i++)
-      if (t->ex[i].group && !strcmp(t->ex[i].group, groups[k])) tmp[m++] = v[i];
+      if (t->ex[i].group && !strcmp(t->ex[i].group, groups[k]) && !skip[i]) tmp[m++] = v[i];
     char key[48];
     snprintf(key, sizeof key, "%s[%s]", name, groups[k]);
-    add_metric(res, key, tmp, m, cfg);
+    add_metric(res, key, tmp, m, NULL, cfg);
   }
 }
 
 /* Correct-or-not (or a share correct) in v[0]: accuracy, error = 1 -
  * accuracy (what scaling fits), accuracy per group. */
 static void share_metrics(al_eval_result *res, const al_task *t, int n, columns *col, const al_eval_cfg *cfg) {
-  add_metric(res, "accuracy", col->v[0], n, cfg);
+  add_metric(res, "accuracy", col->v[0], n, col->failed, cfg);
   for (int i = 0; i < n; i++) col->v[1][i] = 1 - col->v[0][i];
-  add_metric(res, "error", col->v[1], n, cfg);
+  add_metric(res, "error", col->v[1], n, col->failed, cfg);
   res->main_metric = "error";
-  group_metrics(res, t, n, col->v[0], col->v[2], "accuracy", cfg);
+  group_metrics(res, t, n, col->v[0], col->v[2], "accuracy", col->failed, cfg);
 }
 
 /* The celebrity test's protocol, in words, for results.json (NULL for other tasks). */
@@ -287,6 +320,14 @@ static int write_results(al_provider *p, const al_task *t, const al_eval_cfg *cf
       t->path ? t->path : "", "sha256", t->sha256, "format", t->format, "kind", al_task_kind_name(t->kind), "n", n,
       "main_metric", res->main_metric, "metrics", m, "settings", "seed", (json_int_t)cfg->seed, "nboot", cfg->nboot,
       "throughput", "seconds", res->seconds, "examples_per_s", res->examples_per_s);
+  json_object_set_new(root, "failed_examples", json_integer(res->failed));
+  al_http_stats hs;
+  if (!al_provider_http_stats(p, &hs))
+    json_object_set_new(root, "requests",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "sent", (json_int_t)hs.requests, "retries",
+                                  (json_int_t)hs.retries, "failed", (json_int_t)hs.failures, "cache_hits",
+                                  (json_int_t)hs.cache_hits, "prompt_tokens", (json_int_t)hs.prompt_tokens,
+                                  "completion_tokens", (json_int_t)hs.completion_tokens, "wall_s", res->seconds));
   json_object_set_new(root, "truncation", json_pack("{s:i, s:i, s:i}", "examples_cut", res->truncated, "tokens_dropped_max",
                                                      res->truncated_max, "logodds_invalid", res->invalid));
   if (t->unread) json_object_set_new(json_object_get(root, "task"), "unread_columns", json_string(t->unread));
@@ -318,9 +359,11 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
   for (int c = 0; c < 6; c++) col.v[c] = al_calloc((size_t)n, sizeof(double));
   col.cut = al_calloc((size_t)n, sizeof(double));
   col.invalid = al_calloc((size_t)n, 1);
+  col.failed = al_calloc((size_t)n, 1);
   json_t **rec = al_calloc((size_t)B, sizeof *rec);
   al_atomic rf = {0};
   int have_file = 0;
+  char first_failure[sizeof err->msg] = "";
   if (cfg->out_dir) {
     if (al_mkdir_p(cfg->out_dir, err)) goto done;
     char *path = al_path_join(cfg->out_dir, "examples.jsonl");
@@ -338,6 +381,10 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
               : t->kind == AL_TASK_CELEBRITY && cfg->chat ? celebrity_batch(p, t, cfg, i0, i1, &col, rec, err)
                                                           : score_batch(p, t, i0, i1, &col, rec, err);
     for (int i = 0; i < i1 - i0; i++) {
+      const char *why = json_string_value(json_object_get(rec[i], "failed"));
+      if (why && !first_failure[0])
+        snprintf(first_failure, sizeof first_failure, "%s:%d: example %d: %s", t->path ? t->path : "task",
+                 t->ex[i0 + i].line, i0 + i, why);
       if (rec[i] && have_file && !brc) {
         char *s = json_dumps(rec[i], JSON_COMPACT | JSON_REAL_PRECISION(17));
         fprintf(rf.f, "%s\n", s);
@@ -350,12 +397,17 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
       al_fail_prefix(err, "examples %d..%d", i0, i1 - 1);
       goto done;
     }
+    if (cfg->fail_fast && first_failure[0]) {
+      al_fail(err, "%s (--fail-fast)", first_failure);
+      goto done;
+    }
     al_progress_update(&pg, (uint64_t)i1);
   }
   al_progress_finish(&pg);
   res->seconds = al_now() - t0;
   res->examples_per_s = res->seconds > 0 ? n / res->seconds : 0;
   for (int i = 0; i < n; i++) {
+    res->failed += col.failed[i];
     res->truncated += col.cut[i] > 0;
     res->invalid += col.invalid[i];
     if (col.cut[i] > res->truncated_max) res->truncated_max = (int)col.cut[i];
@@ -364,6 +416,13 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
     al_log("eval: warning: %d of %d examples had their prompt cut from the left to fit the model's context (up to %d "
            "tokens dropped)%s", res->truncated, n, res->truncated_max,
            res->invalid ? "; logodds pairs made identical by the cut are invalid and left out of the metrics" : "");
+  if (res->failed)
+    al_log("eval: warning: %d of %d examples failed (their records in examples.jsonl say why); the metrics leave "
+           "them out", res->failed, n);
+  if (res->failed == n) {
+    al_fail(err, "every one of the %d examples failed; the first: %s", n, first_failure);
+    goto done;
+  }
   if (res->invalid == n) {
     al_fail(err, "all %d logodds pairs were made identical by cutting the prompts to the model's context: nothing "
                  "left to measure (use a model with a longer context)", n);
@@ -371,35 +430,35 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
   }
   switch (t->kind) {
     case AL_TASK_CLASSIFICATION:
-      add_metric(res, "loss", col.v[0], n, cfg);
-      add_metric(res, "accuracy", col.v[1], n, cfg);
-      add_metric(res, "accuracy_norm", col.v[2], n, cfg);
+      add_metric(res, "loss", col.v[0], n, col.failed, cfg);
+      add_metric(res, "accuracy", col.v[1], n, col.failed, cfg);
+      add_metric(res, "accuracy_norm", col.v[2], n, col.failed, cfg);
       res->main_metric = "loss";
       break;
     case AL_TASK_LOGODDS: { /* over the valid pairs only */
       int m = 0;
       for (int i = 0; i < n; i++)
-        if (!col.invalid[i]) col.v[0][m] = col.v[0][i], col.v[1][m] = col.v[1][i], m++;
-      add_metric(res, "logodds_difference", col.v[0], m, cfg);
-      add_metric(res, "accuracy", col.v[1], m, cfg);
+        if (!col.invalid[i] && !col.failed[i]) col.v[0][m] = col.v[0][i], col.v[1][m] = col.v[1][i], m++;
+      add_metric(res, "logodds_difference", col.v[0], m, NULL, cfg);
+      add_metric(res, "accuracy", col.v[1], m, NULL, cfg);
       res->main_metric = "logodds_difference";
       break;
     }
     case AL_TASK_SEQUENCE_PROB:
-      add_metric(res, "nll", col.v[0], n, cfg);
-      add_metric(res, "nll_per_token", col.v[1], n, cfg);
-      add_metric(res, "greedy", col.v[2], n, cfg);
+      add_metric(res, "nll", col.v[0], n, col.failed, cfg);
+      add_metric(res, "nll_per_token", col.v[1], n, col.failed, cfg);
+      add_metric(res, "greedy", col.v[2], n, col.failed, cfg);
       res->main_metric = "nll";
       break;
     case AL_TASK_CELEBRITY:
       if (!cfg->chat) { /* log p of the answer: the paper reports it per direction */
         for (int i = 0; i < n; i++) col.v[3][i] = -col.v[0][i], col.v[4][i] = exp(-col.v[0][i]);
-        add_metric(res, "nll", col.v[0], n, cfg);
-        add_metric(res, "probability", col.v[4], n, cfg);
-        add_metric(res, "greedy", col.v[2], n, cfg);
-        group_metrics(res, t, n, col.v[3], col.v[5], "logprob", cfg);
-        group_metrics(res, t, n, col.v[4], col.v[5], "probability", cfg);
-        group_metrics(res, t, n, col.v[2], col.v[5], "greedy", cfg);
+        add_metric(res, "nll", col.v[0], n, col.failed, cfg);
+        add_metric(res, "probability", col.v[4], n, col.failed, cfg);
+        add_metric(res, "greedy", col.v[2], n, col.failed, cfg);
+        group_metrics(res, t, n, col.v[3], col.v[5], "logprob", col.failed, cfg);
+        group_metrics(res, t, n, col.v[4], col.v[5], "probability", col.failed, cfg);
+        group_metrics(res, t, n, col.v[2], col.v[5], "greedy", col.failed, cfg);
         res->main_metric = "nll";
         break;
       }
@@ -418,7 +477,7 @@ int al_eval_task(al_provider *p, const al_task *t, const al_eval_cfg *cfg_in, al
 done:
   if (have_file) al_atomic_abort(&rf);
   for (int c = 0; c < 6; c++) free(col.v[c]);
-  free(col.cut), free(col.invalid);
+  free(col.cut), free(col.invalid), free(col.failed);
   free(rec);
   return rc;
 }

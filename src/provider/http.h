@@ -1,28 +1,43 @@
-/* HTTP transport for the OpenAI-compatible provider: JSON POSTs with
- * timeouts, retries with exponential backoff, and a pool of workers. */
+/* HTTP transport for the OpenAI-compatible provider: a batch of JSON
+ * requests sent through libcurl's multi interface with at most `concurrency`
+ * in flight, answered from the response cache first, retried with backoff. */
 #ifndef ALAB_PROVIDER_HTTP_H
 #define ALAB_PROVIDER_HTTP_H
-#include <curl/curl.h>
 #include <jansson.h>
 #include "alab/provider.h"
+#include "provider/cache.h"
 
 typedef struct {
   al_http_cfg cfg;    /* strings below are owned copies */
   char *base, *model, *key;
-  long requests, retries; /* updated atomically */
-  long context;           /* the endpoint's context from /v1/models: -1 not asked yet, 0 not given */
+  al_http_stats stats;
+  long context;       /* the endpoint's context from /v1/models: -1 not asked yet, 0 not given */
   const al_tok *tok;  /* token-id mode when non-NULL */
   al_tok *own_tok;
+  prov_cache *cache;  /* NULL: off */
+  uint64_t jitter;    /* state of the backoff jitter's generator */
 } http_impl;
 
-/* POSTs body (JSON; NULL: a GET) to base + "/" + endpoint ("completions"); on HTTP 200
- * *resp gets the response body (fresh). Retries 429, 5xx and transport errors
- * up to max_retries times, sleeping backoff_s * 2^attempt between tries. */
-int http_post(http_impl *H, CURL *curl, const char *endpoint, const char *body, char **resp, al_err *err);
+/* One request of a batch and its outcome. */
+typedef struct {
+  const char *endpoint; /* "completions", "chat/completions", "models" (a GET when body is NULL) */
+  char *body;           /* JSON text (owned) */
+  int cacheable;        /* deterministic: temperature 0 or a seed (or cache_all) */
+  json_t *resp;         /* the parsed 200 answer (owned) */
+  int failed;           /* 1: err says why (building, a 4xx, or retries used up) */
+  al_err err;
+} http_req;
 
-/* Runs job(ctx, i, curl, err) for i in [0, n) on min(concurrency, n) worker
- * threads, each with its own CURL handle. Returns 0 or -1 with the error of
- * the lowest failing i. */
-typedef int (*http_job)(void *ctx, int i, CURL *curl, al_err *err);
-int http_run(http_impl *H, int n, http_job job, void *ctx, al_err *err);
+/* Sets r's endpoint and body (consumes body) and whether it may be cached. */
+void http_req_set(const http_impl *H, http_req *r, const char *endpoint, json_t *body);
+void http_req_free(http_req *r, int n);
+
+/* Sends every request not already failed; in the end each has resp or
+ * failed set. 429, 5xx, transport errors and a 200 that is not JSON are
+ * retried up to max_retries times after backoff_s * 2^attempt * (1/2 + u/2)
+ * seconds (u uniform in [0, 1): jitter), capped at max_backoff_s, and never
+ * before the server's Retry-After; any other status fails that request.
+ * Returns 0, or -1 when fail_fast and a request failed (err: its message);
+ * requests still in flight are then abandoned. */
+int http_send(http_impl *H, http_req *reqs, int n, al_err *err);
 #endif

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "provider/http.h"
 #include "provider/provider_internal.h"
 
@@ -29,37 +30,45 @@ al_http_cfg al_http_cfg_default(void) {
                    .model = getenv("ALAB_MODEL"),
                    .api_key = getenv("ALAB_API_KEY"),
                    .tokenizer = NULL,
-                   .concurrency = 4,
+                   .concurrency = 16,
                    .max_retries = 5,
                    .backoff_s = 0.5,
-                   .timeout_s = 120};
+                   .max_backoff_s = 30,
+                   .timeout_s = 120,
+                   .cache = NULL,
+                   .cache_all = 0,
+                   .fail_fast = 1,
+                   .chat_template = NULL};
   return c;
 }
 
-long al_provider_http_requests(const al_provider *p, long *retries) {
+int al_provider_http_stats(const al_provider *p, al_http_stats *s) {
   if (!p || strcmp(p->kind, "http")) return -1;
-  const http_impl *H = p->impl;
-  if (retries) *retries = __atomic_load_n(&H->retries, __ATOMIC_RELAXED);
-  return __atomic_load_n(&H->requests, __ATOMIC_RELAXED);
-}
-
-static char *dump(json_t *body) {
-  char *s = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(17));
-  json_decref(body);
-  return s;
-}
-
-/* POST + parse; *out is the parsed response. */
-static int call(http_impl *H, CURL *curl, const char *endpoint, json_t *body, json_t **out, al_err *err) {
-  char *b = dump(body), *resp = NULL;
-  int rc = http_post(H, curl, endpoint, b, &resp, err);
-  free(b);
-  if (rc) return -1;
-  json_error_t je;
-  *out = json_loads(resp, 0, &je);
-  free(resp);
-  if (!*out) return al_fail(err, "%s/%s: response is not JSON (line %d: %s)", H->base, endpoint, je.line, je.text);
+  *s = ((const http_impl *)p->impl)->stats;
   return 0;
+}
+
+long al_provider_http_requests(const al_provider *p, long *retries) {
+  al_http_stats s;
+  if (al_provider_http_stats(p, &s)) return -1;
+  if (retries) *retries = s.retries;
+  return s.requests;
+}
+
+/* One request on its own; *out is the parsed answer. */
+static int send_one(http_impl *H, const char *endpoint, json_t *body, json_t **out, al_err *err) {
+  http_req r = {0};
+  if (body) http_req_set(H, &r, endpoint, body);
+  else r.endpoint = endpoint;
+  int fast = H->cfg.fail_fast;
+  H->cfg.fail_fast = 1;
+  http_send(H, &r, 1, err);
+  H->cfg.fail_fast = fast;
+  if (r.failed) *err = r.err;
+  *out = r.resp;
+  r.resp = NULL;
+  http_req_free(&r, 1);
+  return *out ? 0 : -1;
 }
 
 static const json_t *first_choice(const json_t *r, const char *where, al_err *err) {
@@ -72,12 +81,6 @@ static const json_t *first_choice(const json_t *r, const char *where, al_err *er
 }
 
 /* ---- scoring ---- */
-typedef struct {
-  http_impl *H;
-  const al_score_req *reqs;
-  al_score_res *out;
-} score_ctx;
-
 static int no_prompt_logprobs(al_err *err, const http_impl *H, int i, const char *why) {
   return al_fail(err,
                  "request %d: the endpoint %s (model '%s') returned no prompt log-probs (%s); scoring needs an "
@@ -156,48 +159,41 @@ static json_t *ids_json(const int32_t *a, size_t na, const int32_t *b, size_t nb
 }
 
 /* The endpoint's context in tokens: max_model_len (vLLM, alab serve) or
- * context_length of the model in /v1/models; 0 when it gives neither.
- * Asked once (concurrent first askers may both ask: the answer is the same). */
-static long endpoint_context(http_impl *H, CURL *curl) {
-  long c = __atomic_load_n(&H->context, __ATOMIC_RELAXED);
-  if (c >= 0) return c;
-  char *resp = NULL;
+ * context_length of the model in /v1/models; 0 when it gives neither. */
+static long endpoint_context(http_impl *H) {
+  if (H->context >= 0) return H->context;
+  json_t *j;
   al_err e;
-  c = 0;
-  if (!http_post(H, curl, "models", NULL, &resp, &e)) {
-    json_t *j = json_loads(resp, 0, NULL), *d = json_object_get(j, "data");
+  H->context = 0;
+  if (!send_one(H, "models", NULL, &j, &e)) {
+    json_t *d = json_object_get(j, "data");
     for (size_t k = 0; k < json_array_size(d); k++) {
       json_t *m = json_array_get(d, k), *id = json_object_get(m, "id");
       json_t *v = json_object_get(m, "max_model_len");
       if (!json_is_integer(v)) v = json_object_get(m, "context_length");
-      if (json_is_string(id) && !strcmp(json_string_value(id), H->model) && json_is_integer(v)) c = (long)json_integer_value(v);
+      if (json_is_string(id) && !strcmp(json_string_value(id), H->model) && json_is_integer(v))
+        H->context = (long)json_integer_value(v);
     }
     json_decref(j);
   }
-  free(resp);
-  __atomic_store_n(&H->context, c, __ATOMIC_RELAXED);
-  return c;
+  return H->context;
 }
 
-static int score_job(void *vctx, int i, CURL *curl, al_err *err) {
-  score_ctx *c = vctx;
-  http_impl *H = c->H;
-  const al_score_req *q = &c->reqs[i];
-  if (!q->prompt || !q->continuation) return al_fail(err, "request %d: prompt or continuation missing", i);
-  if (!q->continuation[0]) {
-    c->out[i].token_lp = al_malloc(sizeof(float));
-    c->out[i].is_greedy = 1;
-    return 0;
-  }
+/* Request i's body (or r->failed): prompt + continuation as text, or as
+ * token ids cut from the left to the context; *np, *nc the token counts
+ * in token-id mode (-1 in text mode). */
+static void score_request(http_impl *H, const al_score_req *q, int i, http_req *r, long *np, long *nc) {
   json_t *prompt;
-  long np = -1, nc = -1;
+  *np = *nc = -1;
   if (H->tok) {
     int32_t *p = NULL, *k = NULL;
     size_t pn = 0, pc = 0, kn = 0, kc = 0;
-    if (al_tok_encode(H->tok, q->prompt, strlen(q->prompt), 0, &p, &pn, &pc, err) < 0 ||
-        al_tok_encode(H->tok, q->continuation, strlen(q->continuation), 0, &k, &kn, &kc, err) < 0) {
+    if (al_tok_encode(H->tok, q->prompt, strlen(q->prompt), 0, &p, &pn, &pc, &r->err) < 0 ||
+        al_tok_encode(H->tok, q->continuation, strlen(q->continuation), 0, &k, &kn, &kc, &r->err) < 0) {
       free(p), free(k);
-      return al_fail_prefix(err, "request %d", i);
+      r->failed = 1;
+      al_fail_prefix(&r->err, "request %d", i);
+      return;
     }
     if (!pn && al_tok_eot(H->tok) >= 0) {
       p = al_realloc(p, sizeof(int32_t));
@@ -205,15 +201,17 @@ static int score_job(void *vctx, int i, CURL *curl, al_err *err) {
       pn = 1;
     }
     /* the local provider's rule: a prompt too long for the context loses tokens from the left */
-    long ctx = endpoint_context(H, curl), drop = ctx > 0 && (long)(pn + kn) > ctx ? (long)(pn + kn) - ctx : 0;
+    long ctx = endpoint_context(H), drop = ctx > 0 && (long)(pn + kn) > ctx ? (long)(pn + kn) - ctx : 0;
     if (drop >= (long)pn) {
       free(p), free(k);
-      return al_fail(err, "request %d: continuation of %zu tokens does not fit the endpoint's context of %ld", i, kn, ctx);
+      r->failed = 1;
+      al_fail(&r->err, "request %d: continuation of %zu tokens does not fit the endpoint's context of %ld", i, kn, ctx);
+      return;
     }
     memmove(p, p + drop, (pn - (size_t)drop) * sizeof *p);
     pn -= (size_t)drop;
     prompt = ids_json(p, pn, k, kn);
-    np = (long)pn, nc = (long)kn;
+    *np = (long)pn, *nc = (long)kn;
     free(p), free(k);
   } else {
     size_t pl = strlen(q->prompt), cl = strlen(q->continuation);
@@ -222,37 +220,68 @@ static int score_job(void *vctx, int i, CURL *curl, al_err *err) {
     memcpy(full + pl, q->continuation, cl + 1);
     prompt = json_string(full);
     free(full);
-    if (!prompt) return al_fail(err, "request %d: text is not valid UTF-8", i);
+    if (!prompt) {
+      r->failed = 1;
+      al_fail(&r->err, "request %d: text is not valid UTF-8", i);
+      return;
+    }
   }
-  json_t *body = json_pack("{s:s, s:o, s:i, s:b, s:i, s:f}", "model", H->model, "prompt", prompt, "max_tokens", 0,
-                           "echo", 1, "logprobs", 1, "temperature", 0.0);
-  json_t *r;
-  if (call(H, curl, "completions", body, &r, err)) return al_fail_prefix(err, "request %d", i);
-  int rc = parse_score(H, r, i, q, np, nc, &c->out[i], err);
-  json_decref(r);
-  return rc;
+  http_req_set(H, r, "completions",
+               json_pack("{s:s, s:o, s:i, s:b, s:i, s:f}", "model", H->model, "prompt", prompt, "max_tokens", 0, "echo",
+                         1, "logprobs", 1, "temperature", 0.0));
 }
 
-static int http_score(al_provider *p, const al_score_req *reqs, int n, al_score_res *out, al_err *err) {
-  memset(out, 0, (size_t)n * sizeof *out);
-  score_ctx c = {.H = p->impl, .reqs = reqs, .out = out};
-  if (http_run(p->impl, n, score_job, &c, err)) {
-    al_score_res_free(out, n);
+/* A failed request: -1 with err under fail-fast, else its error recorded
+ * in *slot (fresh) and 0. */
+static int record_failure(const http_impl *H, const al_err *e, char **slot, al_err *err) {
+  if (H->cfg.fail_fast) {
+    *err = *e;
     return -1;
   }
+  *slot = al_strdup(e->msg);
   return 0;
 }
 
-/* ---- generation and chat ---- */
-typedef struct {
-  http_impl *H;
-  const char *const *prompts;
-  const al_chat_msg *msgs;
-  int nmsgs;
-  const al_gen_cfg *g;
-  char **outs;
-} gen_ctx;
+static int http_score(al_provider *p, const al_score_req *reqs, int n, al_score_res *out, al_err *err) {
+  http_impl *H = p->impl;
+  memset(out, 0, (size_t)n * sizeof *out);
+  http_req *r = al_calloc((size_t)n, sizeof *r);
+  long *np = al_malloc(2 * (size_t)n * sizeof *np), *nc = np + n;
+  for (int i = 0; i < n; i++) {
+    const al_score_req *q = &reqs[i];
+    if (!q->prompt || !q->continuation) r[i].failed = 1, al_fail(&r[i].err, "request %d: prompt or continuation missing", i);
+    else if (!q->continuation[0]) r[i].resp = json_object(); /* log p = 0: nothing to send */
+    else score_request(H, q, i, &r[i], &np[i], &nc[i]);
+    if (r[i].failed && H->cfg.fail_fast) {
+      *err = r[i].err;
+      goto fail;
+    }
+  }
+  if (http_send(H, r, n, err)) goto fail;
+  for (int i = 0; i < n; i++) {
+    al_err e;
+    if (!r[i].failed && !reqs[i].continuation[0]) {
+      out[i].token_lp = al_malloc(sizeof(float));
+      out[i].is_greedy = 1;
+      continue;
+    }
+    if (r[i].failed) e = r[i].err;
+    if (r[i].failed || parse_score(H, r[i].resp, i, &reqs[i], np[i], nc[i], &out[i], &e)) {
+      if (strncmp(e.msg, "request ", 8)) al_fail_prefix(&e, "request %d", i);
+      if (record_failure(H, &e, &out[i].error, err)) goto fail;
+    }
+  }
+  http_req_free(r, n);
+  free(r), free(np);
+  return 0;
+fail:
+  al_score_res_free(out, n);
+  http_req_free(r, n);
+  free(r), free(np);
+  return -1;
+}
 
+/* ---- generation and chat ---- */
 static json_t *gen_body(const http_impl *H, const al_gen_cfg *g) {
   json_t *b = json_pack("{s:s, s:i, s:f, s:f, s:I}", "model", H->model, "max_tokens", g->max_tokens, "temperature",
                         g->temperature, "top_p", g->top_p, "seed", (json_int_t)g->seed);
@@ -264,61 +293,127 @@ static json_t *gen_body(const http_impl *H, const al_gen_cfg *g) {
   return b;
 }
 
-static int gen_job(void *vctx, int i, CURL *curl, al_err *err) {
-  gen_ctx *c = vctx;
-  json_t *body = gen_body(c->H, c->g), *r;
-  const char *endpoint = c->msgs ? "chat/completions" : "completions";
-  if (c->msgs) {
-    json_t *m = json_array();
-    for (int k = 0; k < c->nmsgs; k++)
-      json_array_append_new(m, json_pack("{s:s, s:s}", "role", c->msgs[k].role ? c->msgs[k].role : "user", "content",
-                                         c->msgs[k].content ? c->msgs[k].content : ""));
-    json_object_set_new(body, "messages", m);
-  } else {
-    json_t *s = json_string(c->prompts[i]);
-    if (!s) {
+/* Request i's body: a completion, a chat, or a prefilled chat rendered
+ * through the endpoint's template as a completion. */
+static void gen_request(http_impl *H, const al_provider *p, const al_gen_req *q, int i, http_req *r) {
+  json_t *body = gen_body(H, &q->g);
+  const char *endpoint = "completions";
+  json_t *text = NULL;
+  if (q->msgs && q->prefill && q->prefill[0]) {
+    if (!H->cfg.chat_template) {
       json_decref(body);
-      return al_fail(err, "prompt %d is not valid UTF-8", i);
+      r->failed = 1;
+      al_fail(&r->err, "request %d: an assistant prefill cannot be sent as a chat (/v1/chat/completions has no partial "
+                       "assistant turn) and the endpoint's chat template is unknown, so it cannot go to /v1/completions "
+                       "either; give --api-chat-template alab (alab serve's) or the template's Jinja file, or drop the "
+                       "prefill", i);
+      return;
     }
-    json_object_set_new(body, "prompt", s);
+    const char *chat_stop;
+    char *t = prov_chat_prompt(p, q->msgs, q->nmsgs, q->prefill, &chat_stop);
+    text = json_string(t);
+    free(t);
+    json_t *st = json_object_get(body, "stop");
+    if (!st) json_object_set_new(body, "stop", st = json_array());
+    json_array_append_new(st, json_string(chat_stop));
+  } else if (q->msgs) {
+    json_t *m = json_array();
+    for (int k = 0; k < q->nmsgs; k++) {
+      json_t *c = json_string(q->msgs[k].content ? q->msgs[k].content : "");
+      if (!c) {
+        json_decref(m), json_decref(body);
+        r->failed = 1;
+        al_fail(&r->err, "request %d: message %d is not valid UTF-8", i, k);
+        return;
+      }
+      json_array_append_new(m, json_pack("{s:s, s:o}", "role", q->msgs[k].role ? q->msgs[k].role : "user", "content", c));
+    }
+    json_object_set_new(body, "messages", m);
+    endpoint = "chat/completions";
+  } else text = json_string(q->prompt ? q->prompt : "");
+  if (!q->msgs || (q->prefill && q->prefill[0])) {
+    if (!text) {
+      json_decref(body);
+      r->failed = 1;
+      al_fail(&r->err, "prompt %d is not valid UTF-8", i);
+      return;
+    }
+    json_object_set_new(body, "prompt", text);
   }
-  if (call(c->H, curl, endpoint, body, &r, err)) return al_fail_prefix(err, "prompt %d", i);
+  http_req_set(H, r, endpoint, body);
+}
+
+/* The reply's text (stops applied), or -1 with e. */
+static int gen_reply(const al_provider *p, const json_t *resp, const al_gen_req *q, int i, char **out, al_err *e) {
   char where[64];
-  snprintf(where, sizeof where, "prompt %d", i);
-  const json_t *ch = first_choice(r, where, err), *t = NULL;
-  if (ch) t = c->msgs ? json_object_get(json_object_get(ch, "message"), "content") : json_object_get(ch, "text");
-  if (ch && !json_is_string(t)) al_fail(err, "%s: response has no %s", where, c->msgs ? "message.content" : "text");
-  if (!json_is_string(t)) {
-    json_decref(r);
-    return -1;
-  }
+  snprintf(where, sizeof where, "request %d", i);
+  int chat = q->msgs && !(q->prefill && q->prefill[0]);
+  const json_t *ch = first_choice(resp, where, e), *t = NULL;
+  if (!ch) return -1;
+  t = chat ? json_object_get(json_object_get(ch, "message"), "content") : json_object_get(ch, "text");
+  if (!json_is_string(t)) return al_fail(e, "%s: response has no %s", where, chat ? "message.content" : "text");
   const char *s = json_string_value(t);
-  size_t keep = prov_stop_at(s, strlen(s), c->g->stop, c->g->nstop);
-  c->outs[i] = al_malloc(keep + 1);
-  memcpy(c->outs[i], s, keep);
-  c->outs[i][keep] = 0;
-  json_decref(r);
+  size_t keep = prov_stop_at(s, strlen(s), q->g.stop, q->g.nstop);
+  if (!chat && q->msgs && p->chat_template.stop)
+    keep = prov_stop_at(s, keep, (const char *const[]){p->chat_template.stop}, 1);
+  *out = al_malloc(keep + 1);
+  memcpy(*out, s, keep);
+  (*out)[keep] = 0;
   return 0;
 }
 
-static int run_gen(gen_ctx *c, int n, al_err *err) {
-  memset(c->outs, 0, (size_t)n * sizeof *c->outs);
-  if (http_run(c->H, n, gen_job, c, err)) {
-    for (int i = 0; i < n; i++) free(c->outs[i]), c->outs[i] = NULL;
-    return -1;
+static int http_complete(al_provider *p, const al_gen_req *reqs, int n, char **outs, char **errs, al_err *err) {
+  http_impl *H = p->impl;
+  memset(outs, 0, (size_t)n * sizeof *outs);
+  memset(errs, 0, (size_t)n * sizeof *errs);
+  http_req *r = al_calloc((size_t)n, sizeof *r);
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    gen_request(H, p, &reqs[i], i, &r[i]);
+    if (r[i].failed && H->cfg.fail_fast) *err = r[i].err, rc = -1;
   }
-  return 0;
+  if (!rc) rc = http_send(H, r, n, err);
+  for (int i = 0; i < n && !rc; i++) {
+    al_err e;
+    if (r[i].failed) e = r[i].err;
+    if (r[i].failed || gen_reply(p, r[i].resp, &reqs[i], i, &outs[i], &e)) {
+      if (strncmp(e.msg, "request ", 8)) al_fail_prefix(&e, "request %d", i);
+      rc = record_failure(H, &e, &errs[i], err);
+    }
+  }
+  if (rc)
+    for (int i = 0; i < n; i++) free(outs[i]), free(errs[i]), outs[i] = errs[i] = NULL;
+  http_req_free(r, n);
+  free(r);
+  return rc;
+}
+
+/* generate and chat: batches of one settings, failing at the first failure */
+static int complete_all(al_provider *p, al_gen_req *q, int n, char **outs, al_err *err) {
+  char **errs = al_calloc((size_t)n, sizeof *errs);
+  int rc = http_complete(p, q, n, outs, errs, err);
+  for (int i = 0; i < n; i++) {
+    if (errs[i] && !rc) al_fail(err, "%s", errs[i]), rc = -1;
+    free(errs[i]);
+  }
+  if (rc)
+    for (int i = 0; i < n; i++) free(outs[i]), outs[i] = NULL;
+  free(errs);
+  return rc;
 }
 
 static int http_generate(al_provider *p, const char *const *prompts, int n, const al_gen_cfg *g, char **outs,
                          al_err *err) {
-  gen_ctx c = {.H = p->impl, .prompts = prompts, .g = g, .outs = outs};
-  return run_gen(&c, n, err);
+  al_gen_req *q = al_calloc((size_t)(n > 0 ? n : 1), sizeof *q);
+  for (int i = 0; i < n; i++) q[i].prompt = prompts[i], q[i].g = *g;
+  int rc = complete_all(p, q, n, outs, err);
+  free(q);
+  return rc;
 }
 
 static int http_chat(al_provider *p, const al_chat_msg *msgs, int n, const al_gen_cfg *g, char **out, al_err *err) {
-  gen_ctx c = {.H = p->impl, .msgs = msgs, .nmsgs = n, .g = g, .outs = out};
-  return run_gen(&c, 1, err);
+  al_gen_req q = {.msgs = msgs, .nmsgs = n, .g = *g};
+  return complete_all(p, &q, 1, out, err);
 }
 
 static void http_destroy(al_provider *p) {
@@ -328,6 +423,7 @@ static void http_destroy(al_provider *p) {
   if (H->key) memset(H->key, 0, strlen(H->key));
   free(H->key);
   if (H->own_tok) al_tok_free(H->own_tok);
+  prov_cache_close(H->cache);
   free(H);
 }
 
@@ -348,10 +444,18 @@ int al_provider_http(al_provider **out, const al_http_cfg *cfg, al_err *err) {
   if (l < 3 || strcmp(H->base + l - 3, "/v1")) strcat(H->base, "/v1");
   H->model = al_strdup(cfg->model);
   H->context = -1;
+  H->jitter = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)(al_now() * 1e9);
+  if (H->cfg.max_backoff_s <= 0) H->cfg.max_backoff_s = 30;
+  if (cfg->cache && cfg->cache[0] && strcmp(cfg->cache, "off") && prov_cache_open(&H->cache, cfg->cache, err)) {
+    free(H->base), free(H->model), free(H);
+    return al_fail_prefix(err, "--cache");
+  }
   H->key = cfg->api_key ? al_strdup(cfg->api_key) : NULL;
-  H->cfg.base_url = H->cfg.model = H->cfg.api_key = NULL;
+  H->cfg.base_url = H->cfg.model = H->cfg.api_key = H->cfg.cache = NULL;
+  H->cfg.chat_template = NULL; /* set below once the provider's template is read */
   if (cfg->tokenizer) {
     if (al_tok_load(&H->own_tok, cfg->tokenizer, err)) {
+      prov_cache_close(H->cache);
       free(H->base), free(H->model), free(H->key), free(H);
       return al_fail_prefix(err, "--api-tokenizer");
     }
@@ -362,6 +466,17 @@ int al_provider_http(al_provider **out, const al_http_cfg *cfg, al_err *err) {
   p->score = http_score;
   p->generate = http_generate;
   p->chat = http_chat;
+  p->complete = http_complete;
+  /* the endpoint's chat template (for a prefill): alab serve's, or a Jinja file */
+  if (cfg->chat_template && strcmp(cfg->chat_template, "alab")) {
+    al_chat_template_free(&p->chat_template);
+    if (al_chat_template_load_file(&p->chat_template, cfg->chat_template, err)) {
+      al_chat_template_default(&p->chat_template);
+      al_provider_free(p);
+      return al_fail_prefix(err, "--api-chat-template");
+    }
+  }
+  if (cfg->chat_template) H->cfg.chat_template = "set";
   p->destroy = http_destroy;
   *out = p;
   return 0;

@@ -6,7 +6,9 @@
 void al_score_res_free(al_score_res *r, int n) {
   for (int i = 0; r && i < n; i++) {
     free(r[i].token_lp);
+    free(r[i].error);
     r[i].token_lp = NULL;
+    r[i].error = NULL;
   }
 }
 
@@ -15,8 +17,42 @@ al_gen_cfg al_gen_cfg_default(void) {
   return g;
 }
 
+/* The default batch of generations: one at a time through generate and
+ * chat, stopping at the first failure. A prefill is appended to the chat
+ * template's prompt (the local engine renders the template itself). */
+static int complete_serial(al_provider *p, const al_gen_req *reqs, int n, char **outs, char **errs, al_err *err) {
+  memset(outs, 0, (size_t)n * sizeof *outs);
+  memset(errs, 0, (size_t)n * sizeof *errs);
+  for (int i = 0; i < n; i++) {
+    const al_gen_req *q = &reqs[i];
+    int rc;
+    if (q->msgs && q->prefill && q->prefill[0]) {
+      const char *chat_stop;
+      char *prompt = prov_chat_prompt(p, q->msgs, q->nmsgs, q->prefill, &chat_stop);
+      const char **stop = al_malloc((size_t)(q->g.nstop + 1) * sizeof *stop);
+      for (int k = 0; k < q->g.nstop; k++) stop[k] = q->g.stop[k];
+      stop[q->g.nstop] = chat_stop;
+      al_gen_cfg g = q->g;
+      g.stop = stop, g.nstop++;
+      const char *const pr[1] = {prompt};
+      rc = p->generate(p, pr, 1, &g, &outs[i], err);
+      free(stop), free(prompt);
+    } else if (q->msgs) rc = p->chat(p, q->msgs, q->nmsgs, &q->g, &outs[i], err);
+    else {
+      const char *const pr[1] = {q->prompt};
+      rc = p->generate(p, pr, 1, &q->g, &outs[i], err);
+    }
+    if (rc) {
+      for (int k = 0; k < i; k++) free(outs[k]), outs[k] = NULL;
+      return al_fail_prefix(err, "request %d", i);
+    }
+  }
+  return 0;
+}
+
 al_provider *prov_new(const char *kind, const char *model) {
   al_provider *p = al_calloc(1, sizeof *p);
+  p->complete = complete_serial;
   p->kind = kind;
   p->model = al_strdup(model ? model : "");
   p->nparams = -1;
