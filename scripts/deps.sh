@@ -4,7 +4,8 @@
 # nothing when everything is there.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libjansson-dev libpcre2-dev
-      libcurl4-openssl-dev libmicrohttpd-dev nettle-dev libsqlite3-dev sqlite3 libgsl-dev libcsv-dev gnuplot-nox python3-torch python3-numpy python3-mpmath python3-jinja2 libjemalloc2 nodejs npm curl)
+      libcurl4-openssl-dev libmicrohttpd-dev nettle-dev libsqlite3-dev sqlite3 libgsl-dev libcsv-dev gnuplot-nox python3-torch python3-numpy python3-mpmath python3-jinja2 libjemalloc2 nodejs npm curl
+      chromium)  # chromium: the report tests render report.html headless
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -95,6 +95,10 @@ void al_collapse_defaults(al_collapse_cfg *c);
 /* Validates the settings (parts, policies, each part's values) without
  * running or writing anything: a failure is a usage error. */
 int al_collapse_check(const al_collapse_cfg *c, al_err *err);
+/* The config.json a run of c writes (every part's settings resolved), or NULL
+ * when c is invalid (err, when not NULL, says why). The report compares a
+ * run's config.json with that of the defaults. */
+json_t *al_collapse_config_json(const al_collapse_cfg *c, al_err *err);
 /* Validates everything, writes config.json, runs the parts, writes
  * results.json, metrics.jsonl, the plots and index.html into dir. */
 int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err);

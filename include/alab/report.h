@@ -46,4 +46,30 @@ typedef struct {
  * metrics.jsonl, and every SVG in its directory, embedded in name order. */
 int al_report_index(const char *dir, const char *title, const al_index_entry *e, int n, al_err *err);
 
+/* ---- report.html: one self-contained page per run (src/report/page.c) ----
+ * The page holds, per experiment: the paper's claim, the challenges of Anwar
+ * et al. 2024 it informs, each finding with its test, 95% interval or
+ * p-value and whether this run reproduced it (src/report/findings.c), the
+ * headline lines, every SVG plot inline, the settings that differ from the
+ * defaults, run time, machine and alab version (machine.json), the model
+ * card (model_card.json: any JSON object; objects render as tables, arrays
+ * as lists, the rest as text) and links to results.json and the raw files.
+ * No script, no external resource; written atomically. */
+
+/* Writes dir/report.html for the run in dir (an experiment's, or a
+ * reproduction's: config.json "command": "reproduce"). */
+int al_report_run(const char *dir, al_err *err);
+/* Records dir/machine.json (CPU model, cores, threads, alab version, date)
+ * and writes dir/report.html: called when a run finishes. */
+int al_report_finish(const char *dir, al_err *err);
+int al_report_record_machine(const char *dir, al_err *err);
+/* The reproduction's report.html: the findings grouped by challenge, then
+ * each entry's section (entries as for al_report_index). */
+int al_report_reproduction(const char *dir, const char *title, const al_index_entry *e, int n, al_err *err);
+/* Writes out: two runs of one experiment side by side, the differences of
+ * their findings' estimates with intervals, and the settings that differ. */
+int al_report_compare(const char *a, const char *b, const char *out, al_err *err);
+/* `git describe` of the source when built from git, else ALAB_VERSION. */
+const char *al_version(void);
+
 #endif

@@ -84,9 +84,11 @@ int cmd_reproduce(int argc, char **argv) {
     free(dir);
     n++;
   }
-  if (!rc) rc = al_report_index(out, quick ? "alab reproduce --quick" : "alab reproduce", entries, n, &err);
+  const char *title = quick ? "alab reproduce --quick" : "alab reproduce";
+  if (!rc) rc = al_report_index(out, title, entries, n, &err);
+  if (!rc) rc = al_report_record_machine(out, &err) || al_report_reproduction(out, title, entries, n, &err);
   if (rc) fprintf(stderr, "alab reproduce: %s\n", err.msg);
-  else al_log("alab reproduce: %d experiment(s), %d failed; report %s/index.html", n, failed, out);
+  else al_log("alab reproduce: %d experiment(s), %d failed; report %s/report.html", n, failed, out);
   free(entries);
   free(errors);
   free(chosen);

@@ -14,6 +14,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_ladder(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 #define DECLARE(name, reproduce, summary) int cmd_##name(int argc, char **argv);
 AL_EXPERIMENTS(DECLARE)
 #undef DECLARE
@@ -31,6 +32,7 @@ const cmd_entry alab_commands[] = {
     {"scaling", cmd_scaling, "a task over a family of models: trend of loss vs size, labelled standard/inverse/U/inverted-U"},
     AL_EXPERIMENTS(EXPERIMENT)
     {"reproduce", cmd_reproduce, "every experiment above at full or quick scale into one run directory with an index page"},
+    {"report", cmd_report, "report.html of a run directory (findings, plots, settings), or two runs side by side"},
 };
 #undef EXPERIMENT
 const int alab_ncommands = sizeof alab_commands / sizeof alab_commands[0];

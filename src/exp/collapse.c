@@ -101,6 +101,12 @@ int al_collapse_check(const al_collapse_cfg *c, al_err *err) {
   return ok ? 0 : -1;
 }
 
+json_t *al_collapse_config_json(const al_collapse_cfg *c, al_err *err) {
+  al_err e;
+  int chosen[NPARTS];
+  return resolve_config(c, chosen, err ? err : &e);
+}
+
 int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
   int chosen[NPARTS];
   json_t *config = resolve_config(c, chosen, err); /* everything is validated before anything is written */
@@ -129,6 +135,7 @@ int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
   if (!rc) {
     al_index_entry e = {.name = "collapse", .subdir = "."}; /* the summary is the registry's */
     rc = al_report_index(run.dir, "alab collapse", &e, 1, err);
+    if (!rc) rc = al_report_finish(run.dir, err); /* report.html */
   }
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);

@@ -2,70 +2,37 @@
  * experiment registry's line unless the entry gives one), the
  * "headline" lines of its results.json, links to its config.json,
  * results.json and metrics.jsonl, and its SVG plots embedded in name order. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
-
-static void html(al_buf *b, const char *s) {
-  for (const char *p = s ? s : ""; *p; p++) {
-    switch (*p) {
-      case '&': al_buf_printf(b, "&amp;"); break;
-      case '<': al_buf_printf(b, "&lt;"); break;
-      case '>': al_buf_printf(b, "&gt;"); break;
-      case '"': al_buf_printf(b, "&quot;"); break;
-      case '\'': al_buf_printf(b, "&#39;"); break;
-      default: al_buf_append(b, p, 1);
-    }
-  }
-}
+#include "report/report_internal.h"
 
 /* A link target: subdir/name, with "./" dropped; escaped as an attribute. */
 static void href(al_buf *b, const char *subdir, const char *name) {
   if (subdir && *subdir && strcmp(subdir, ".")) {
-    html(b, subdir);
+    rp_html(b, subdir);
     al_buf_append(b, "/", 1);
   }
-  html(b, name);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted names of the *.svg files in dir (none when dir cannot be read). */
-static int list_svgs(const char *dir, char ***out) {
-  *out = NULL;
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  int n = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    size_t l = strlen(e->d_name);
-    if (l < 5 || strcmp(e->d_name + l - 4, ".svg") || e->d_name[0] == '.') continue;
-    if (n == cap) *out = al_realloc(*out, sizeof(char *) * (cap = cap ? 2 * cap : 8));
-    (*out)[n++] = al_strdup(e->d_name);
-  }
-  closedir(d);
-  if (n) qsort(*out, n, sizeof(char *), cmp_str);
-  return n;
+  rp_html(b, name);
 }
 
 static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
   char *sub = al_path_join(dir, e->subdir ? e->subdir : ".");
   al_buf_printf(b, "<section>\n<h2>");
-  html(b, e->name);
+  rp_html(b, e->name);
   al_buf_printf(b, "</h2>\n");
   const al_exp_entry *x = e->summary ? NULL : al_experiment_find(e->name, strlen(e->name));
   const char *summary = e->summary ? e->summary : x ? x->summary : NULL;
   if (summary) {
     al_buf_printf(b, "<p>");
-    html(b, summary);
+    rp_html(b, summary);
     al_buf_printf(b, "</p>\n");
   }
   if (e->error) {
     al_buf_printf(b, "<p class=\"error\">failed: ");
-    html(b, e->error);
+    rp_html(b, e->error);
     al_buf_printf(b, "</p>\n");
   }
   char *res = al_path_join(sub, "results.json");
@@ -79,7 +46,7 @@ static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
         const char *s = json_string_value(json_array_get(h, i));
         if (!s) continue;
         al_buf_printf(b, "<li>");
-        html(b, s);
+        rp_html(b, s);
         al_buf_printf(b, "</li>\n");
       }
       al_buf_printf(b, "</ul>\n");
@@ -87,7 +54,7 @@ static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
     json_decref(j);
   } else if (al_file_exists(res)) {
     al_buf_printf(b, "<p class=\"error\">");
-    html(b, err.msg);
+    rp_html(b, err.msg);
     al_buf_printf(b, "</p>\n");
   }
   free(res);
@@ -104,14 +71,14 @@ static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
   }
   al_buf_printf(b, "</p>\n");
   char **svgs;
-  int n = list_svgs(sub, &svgs);
+  int n = rp_list_svgs(sub, &svgs);
   for (int i = 0; i < n; i++) {
     al_buf_printf(b, "<figure><img src=\"");
     href(b, e->subdir, svgs[i]);
     al_buf_printf(b, "\" alt=\"");
-    html(b, svgs[i]);
+    rp_html(b, svgs[i]);
     al_buf_printf(b, "\"><figcaption>");
-    html(b, svgs[i]);
+    rp_html(b, svgs[i]);
     al_buf_printf(b, "</figcaption></figure>\n");
     free(svgs[i]);
   }
@@ -123,10 +90,10 @@ static void entry_html(al_buf *b, const char *dir, const al_index_entry *e) {
 int al_report_index(const char *dir, const char *title, const al_index_entry *e, int n, al_err *err) {
   al_buf b = {0};
   al_buf_printf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
-  html(&b, title);
+  rp_html(&b, title);
   al_buf_printf(&b, "</title>\n<style>body{font-family:sans-serif;max-width:900px;margin:2em auto}"
                     "img{max-width:100%%}.error{color:#b00}li{margin:.3em 0}</style></head>\n<body>\n<h1>");
-  html(&b, title);
+  rp_html(&b, title);
   al_buf_printf(&b, "</h1>\n<p>alab %s</p>\n", ALAB_VERSION);
   for (int i = 0; i < n; i++) entry_html(&b, dir, &e[i]);
   al_buf_printf(&b, "</body></html>\n");

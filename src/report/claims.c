@@ -1,0 +1,65 @@
+/* The claims table: for each experiment of the registry, the paper's finding
+ * in one sentence, the challenges of Anwar et al. 2024 ("Foundational
+ * Challenges in Assuring Alignment and Safety of Large Language Models",
+ * shared/seeds/abstracts.txt) it informs, and the function that reads the
+ * finding's verdict from results.json. test_report checks that every
+ * experiment of AL_EXPERIMENTS has a row here. */
+#include <string.h>
+#include "alab/collapse.h"
+#include "report/report_internal.h"
+
+/* The paper's 18 challenges, by section. */
+const rp_challenge rp_challenges[RP_NCHALLENGES] = {
+    {"2.1", "In-context learning is black-box", "scientific understanding of LLMs"},
+    {"2.2", "Capabilities are difficult to estimate and understand", "scientific understanding of LLMs"},
+    {"2.3", "Effects of scale on capabilities are not well-characterized", "scientific understanding of LLMs"},
+    {"2.4", "Qualitative understanding of reasoning capabilities is lacking", "scientific understanding of LLMs"},
+    {"2.5", "Agentic LLMs pose novel risks", "scientific understanding of LLMs"},
+    {"2.6", "Multi-agent safety is not assured by single-agent safety", "scientific understanding of LLMs"},
+    {"2.7", "Safety-performance trade-offs are poorly understood", "scientific understanding of LLMs"},
+    {"3.1", "Pretraining produces misaligned models", "development and deployment methods"},
+    {"3.2", "Finetuning methods struggle to assure alignment and safety", "development and deployment methods"},
+    {"3.3", "LLM evaluations are confounded and biased", "development and deployment methods"},
+    {"3.4", "Tools for interpreting or explaining LLM behavior are absent or lack faithfulness",
+     "development and deployment methods"},
+    {"3.5", "Jailbreaks and prompt injections threaten security of LLMs", "development and deployment methods"},
+    {"3.6", "Vulnerability to poisoning and backdoors is poorly understood", "development and deployment methods"},
+    {"4.1", "Values to be encoded within LLMs are not clear", "sociotechnical challenges"},
+    {"4.2", "Dual-use capabilities enable malicious use and misuse of LLMs", "sociotechnical challenges"},
+    {"4.3", "LLM-systems can be untrustworthy", "sociotechnical challenges"},
+    {"4.4", "Socioeconomic impacts of LLMs may be highly disruptive", "sociotechnical challenges"},
+    {"4.5", "LLM governance is lacking", "sociotechnical challenges"},
+};
+
+static json_t *collapse_defaults(void) {
+  al_collapse_cfg c;
+  al_collapse_defaults(&c);
+  return al_collapse_config_json(&c, NULL);
+}
+
+static const rp_claim claims[] = {
+    {"collapse",
+     "Training each generation only on the previous generation's output (replace) makes test error grow without "
+     "bound, while accumulating real and synthetic data keeps it bounded (Gerstgrasser et al. 2024).",
+     {"3.1", "2.3", NULL},
+     rp_collapse_findings,
+     collapse_defaults},
+    {"reversal",
+     "A model finetuned on \"A is B\" answers in that order but not in reverse: reverse accuracy is at chance and "
+     "the correct name is no likelier than a random one (Berglund et al. 2023).",
+     {"2.4", "2.2", NULL},
+     rp_reversal_findings,
+     NULL},
+};
+
+const rp_claim *rp_claim_find(const char *name) {
+  for (size_t i = 0; name && i < sizeof claims / sizeof claims[0]; i++)
+    if (!strcmp(claims[i].name, name)) return &claims[i];
+  return NULL;
+}
+
+const rp_challenge *rp_challenge_find(const char *id) {
+  for (int i = 0; id && i < RP_NCHALLENGES; i++)
+    if (!strcmp(rp_challenges[i].id, id)) return &rp_challenges[i];
+  return NULL;
+}
