@@ -135,9 +135,10 @@ int rev_finetune(al_model *m, const rev_examples *x, const int32_t *text, size_t
   tc.eval_every = 0;
   tc.seed = f->seed;
   tc.save_final = 0;
-  tc.batch_fn = ft_batch;
-  tc.batch_ctx = &c;
-  int rc = al_train(m, &tc, NULL, 0, NULL, 0, NULL, res, err);
+  al_objective lm;
+  int rc = al_objective_lm_fn(&lm, m, &tc, ft_batch, &c, err);
+  if (!rc) rc = al_train_objective(m, &tc, &lm, NULL, res, err);
+  al_objective_free(&lm);
   free(c.order);
   return rc;
 }

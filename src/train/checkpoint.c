@@ -15,8 +15,11 @@
  *    is written, so a kill can never leave an old state to be resumed as
  *    the new run's. A resume that finds no state starts from the beginning.
  * 3. Resume checks. The state records every setting that must match (the
- *    CLI's flags, or the training config) and resuming names each one that
- *    changed. The thread count is recorded too; a different one is only
+ *    CLI's flags, or the training config) and the objective's name; resuming
+ *    names each setting that changed and refuses another objective (a state
+ *    without a name is the LM objective's). The objective's own state (the
+ *    LM loader's shard and position) is restored by the objective. The
+ *    thread count is recorded too; a different one is only
  *    warned about (it changes the order of sums, not the run).
  * 4. Temp files. A run removes the temp files of killed writers when it
  *    starts; a failed write removes its own (src/base/file.c).
@@ -98,6 +101,19 @@ static int remove_file(const char *dir, const char *name, al_err *err) {
   return rc;
 }
 
+/* The objective a trainer state was made by: "lm" when it names none (saved
+ * before objectives had names). */
+static int saved_objective_check(const json_t *info, const al_objective *obj, const char *path, al_err *err) {
+  const json_t *name = json_object_get(info, "objective");
+  if (name && !json_is_string(name)) return al_fail(err, "%s: field 'objective' is not a string", path);
+  const char *saved = name ? json_string_value(name) : "lm";
+  if (strcmp(saved, obj->name))
+    return al_fail(err, "%s: the run was trained with the %.60s objective, not %s: resume it with the same objective, "
+                        "or start a new run with --overwrite",
+                   path, saved, obj->name);
+  return 0;
+}
+
 /* Loads the trainer state at path into r (rule 3). */
 static int state_load(train_run *r, const char *path, al_err *err) {
   al_model *m = r->m;
@@ -105,23 +121,22 @@ static int state_load(train_run *r, const char *path, al_err *err) {
   json_t *info = NULL;
   int rc = al_state_load(path, a, 3, &info, err);
   long long step = 0, batch = 0, seq = 0, accum = 0, threads = 0;
-  al_loader_state ls;
   if (!rc)
     rc = al_json_get_int(info, "step", &step, path, err) || al_json_get_int(info, "batch", &batch, path, err) ||
          al_json_get_int(info, "seq_len", &seq, path, err) || al_json_get_int(info, "grad_accum", &accum, path, err) ||
-         al_json_get_int(info, "threads", &threads, path, err) ||
-         al_loader_state_from_json(info, &ls, path, err)
+         al_json_get_int(info, "threads", &threads, path, err)
              ? -1
              : 0;
   const json_t *saved = info ? json_object_get(info, "settings") : NULL;
   if (!rc && !json_is_object(saved)) rc = al_fail(err, "%s: field 'settings' is missing or not an object", path);
+  if (!rc) rc = saved_objective_check(info, r->obj, path, err);
   if (!rc) rc = settings_check(saved, r->settings, path, err);
   if (!rc && (batch != r->cfg->batch || seq != r->cfg->seq_len || accum != r->cfg->grad_accum))
     rc = al_fail(err, "%s: saved with batch %lld, seq_len %lld, grad_accum %lld; resume with the same settings (got %d, %d, %d)",
                  path, batch, seq, accum, r->cfg->batch, r->cfg->seq_len, r->cfg->grad_accum);
   if (!rc && (step < 0 || step > r->cfg->steps))
     rc = al_fail(err, "%s: saved step %lld is outside this run's %ld steps", path, step, r->cfg->steps);
-  if (!rc && al_loader_set_state(&r->loader, &ls, err)) rc = al_fail_prefix(err, "%s", path);
+  if (!rc && r->obj->load_state) rc = r->obj->load_state(r->obj->ctx, info, path, err);
   if (!rc) {
     r->step = r->saved_step = step;
     if (threads != al_get_threads())
@@ -176,14 +191,11 @@ int train_checkpoint_save(train_run *r, int with_model, al_err *err) {
   }
   const al_model *m = r->m;
   al_state_array a[3] = {{"params", m->params, m->nparams}, {"adam.m", r->mom, m->nparams}, {"adam.v", r->var, m->nparams}};
-  al_loader_state ls = al_loader_get_state(&r->loader);
-  json_t *info = json_pack("{s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:i, s:O}", "step", (json_int_t)r->step,
-                           "loader_seed", al_json_u64(ls.seed), "loader_epoch", al_json_u64(ls.epoch), "loader_pos",
-                           al_json_u64(ls.pos), "loader_nwindows", al_json_u64(ls.nwindows), "batch",
-                           (json_int_t)r->cfg->batch, "seq_len", (json_int_t)r->cfg->seq_len, "grad_accum",
-                           (json_int_t)r->cfg->grad_accum, "total_steps", (json_int_t)r->cfg->steps, "threads",
-                           al_get_threads(), "settings", r->settings);
-  al_loader_state_to_json(&ls, info); /* the loader's fields, shard and position in it included */
+  json_t *info = json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:i, s:O}", "step", (json_int_t)r->step, "objective",
+                           r->obj->name, "batch", (json_int_t)r->cfg->batch, "seq_len", (json_int_t)r->cfg->seq_len,
+                           "grad_accum", (json_int_t)r->cfg->grad_accum, "total_steps", (json_int_t)r->cfg->steps,
+                           "threads", al_get_threads(), "settings", r->settings);
+  if (r->obj->save_state) r->obj->save_state(r->obj->ctx, info); /* LM: the loader's shard and position in it */
   char *path = al_path_join(r->cfg->out_dir, STATE_FILE);
   int rc = al_state_save(path, a, 3, info, err);
   if (!rc) r->saved_step = r->step;

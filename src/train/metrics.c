@@ -42,17 +42,32 @@ int train_metrics_open(train_run *r, long keep_through_step, al_err *err) {
   return 0;
 }
 
+/* A metric's value: a count as an integer, any other number as a real. */
+static json_t *metric_json(const al_metric *d, double v) {
+  return d->is_count && v == v ? json_integer((json_int_t)v) : al_json_real_or_null(v);
+}
+
+static void add_metrics(json_t *o, const char *prefix, const al_metric *defs, int n, const double *v) {
+  char key[128];
+  for (int i = 0; i < n; i++) {
+    snprintf(key, sizeof key, "%s%s", prefix, defs[i].name);
+    json_object_set_new(o, key, metric_json(&defs[i], v[i]));
+  }
+}
+
 /* Numbers go through jansson, which has no NaN or infinity: a non-finite
  * value is written as null (the step that produced it is the run's last). */
 void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,
-                         double val_loss) {
+                         const double *metrics, double val_loss, const double *val_metrics) {
   if (!r->metrics) return;
+  const al_objective *ob = r->obj;
   json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "step", (json_int_t)step, "loss", al_json_real_or_null(loss),
                         "lr", al_json_real_or_null(lr), "grad_norm", al_json_real_or_null(gnorm), "tokens_per_s",
                         al_json_real_or_null(tps), "elapsed_s", al_json_real_or_null(elapsed));
+  add_metrics(o, "", ob->metrics, ob->nmetrics, metrics);
   if (val_loss == val_loss) {
     json_object_set_new(o, "val_loss", al_json_real_or_null(val_loss));
-    json_object_set_new(o, "val_tokens", json_integer((json_int_t)r->val_tokens));
+    add_metrics(o, "val_", ob->eval_metrics, ob->neval_metrics, val_metrics);
   }
   char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
   fprintf(r->metrics, "%s\n", line);

@@ -36,20 +36,6 @@ double al_train_lr(const al_train_cfg *c, long step) {
   return min_lr + 0.5 * (c->lr - min_lr) * (1 + cos(M_PI * frac));
 }
 
-double al_eval_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches) {
-  al_loader l;
-  if (nsegs <= 0 || al_loader_init(&l, segs, nsegs, B, T, 0, 0, NULL)) return NAN;
-  long nb = (long)((l.nwindows + B - 1) / B);
-  if (max_batches > 0 && nb > max_batches) nb = max_batches;
-  double sum = 0;
-  for (long i = 0; i < nb; i++) {
-    al_loader_next(&l);
-    sum += al_model_forward(m, l.inputs, l.targets, B, T);
-  }
-  al_loader_free(&l);
-  return nb ? sum / nb : NAN;
-}
-
 /* Activations take at least 4 bytes x (B*T*(V + 16*C*L) + L*B*H*T*T): the
  * logits, the 16 C-wide buffers of each layer and each layer's attention
  * weights (src/model/gpt2_acts.c has the whole layout). A batch the machine's
@@ -65,7 +51,7 @@ static int check_memory(const al_model *m, const al_train_cfg *c, al_err *err) {
   return 0;
 }
 
-static int check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
+int train_check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
   if (c->batch < 1 || c->seq_len < 1 || c->grad_accum < 1)
     return al_fail(err, "batch (%d), seq_len (%d) and grad_accum (%d) must be positive", c->batch, c->seq_len, c->grad_accum);
   if (c->seq_len > m->cfg.n_positions)
@@ -97,26 +83,6 @@ static double clip_grads(al_model *m, double clip) {
   return norm;
 }
 
-/* Mean loss per target over the held-out segments, every target once in file
- * order (al_eval_batch), or the first max_batches batches of them (0: all);
- * *ntok gets how many targets were scored. NAN when there are none. */
-static double heldout_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches,
-                           uint64_t *ntok) {
-  int32_t *in = al_malloc((size_t)B * T * sizeof *in), *tg = al_malloc((size_t)B * T * sizeof *tg);
-  al_eval_cursor at = {0};
-  double sum = 0;
-  uint64_t total = 0;
-  size_t got;
-  for (int b = 0; (max_batches <= 0 || b < max_batches) && (got = al_eval_batch(segs, nsegs, B, T, &at, in, tg)); b++) {
-    sum += (double)al_model_forward(m, in, tg, B, T) * (double)got;
-    total += got;
-  }
-  free(in);
-  free(tg);
-  *ntok = total;
-  return total ? sum / (double)total : NAN;
-}
-
 /* Stops a step whose loss or gradient norm is not finite, before it is applied. */
 static int diverged(const train_run *r, double loss, double gnorm, al_err *err) {
   char last[512] = "nothing was saved";
@@ -125,35 +91,54 @@ static int diverged(const train_run *r, double loss, double gnorm, al_err *err) 
                  loss, gnorm, r->cfg->out_dir ? last : "nothing was saved");
 }
 
-int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
-             const al_tok *tok, al_train_result *res, al_err *err) {
-  if (check_cfg(m, cfg, err)) return -1;
-  train_run r = {.m = m, .cfg = cfg, .tok = tok, .saved_step = -1};
-  if (cfg->batch_fn) {
-    static const int32_t one_window[2] = {0, 0}; /* the loader only carries the step count */
-    al_tokens dummy = al_tokens_int32(one_window, 2);
-    if (al_loader_init(&r.loader, &dummy, 1, 1, 1, cfg->seed, 0, err)) return -1;
-    ntrain = 0;
-  } else if (al_loader_init(&r.loader, train, ntrain, cfg->batch, cfg->seq_len, cfg->seed, cfg->shuffle, err))
-    return al_fail_prefix(err, "training data");
-  for (int i = 0; i < ntrain; i++)
-    for (size_t k = 0; k < train[i].n; k++)
-      if (al_tokens_at(&train[i], k) >= m->cfg.vocab_size) {
-        al_loader_free(&r.loader);
-        return al_fail(err, "training data: token %d at position %zu is outside the model's vocabulary of %d",
-                       al_tokens_at(&train[i], k), k, m->cfg.vocab_size);
-      }
-  if (cfg->batch_fn) {
-    r.inputs = al_malloc((size_t)cfg->batch * cfg->seq_len * sizeof(int32_t));
-    r.targets = al_malloc((size_t)cfg->batch * cfg->seq_len * sizeof(int32_t));
+void al_objective_free(al_objective *o) {
+  if (o->release) o->release(o->ctx);
+  memset(o, 0, sizeof *o);
+}
+
+/* One optimizer step's loss and metrics over its micro-batches: the loss and
+ * values are averaged, counts summed (al_metric). */
+static int accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
+  const al_train_cfg *cfg = r->cfg;
+  al_objective *ob = r->obj;
+  double mb[AL_OBJ_MAX_METRICS];
+  *loss = 0;
+  for (int i = 0; i < ob->nmetrics; i++) metrics[i] = 0;
+  for (int k = 0; k < cfg->grad_accum; k++) {
+    double l = 0;
+    if (ob->step(ob->ctx, r->m, (uint64_t)r->step * cfg->grad_accum + k, 1.0f / cfg->grad_accum, &l, mb, err))
+      return al_fail_prefix(err, "step %ld", r->step + 1);
+    *loss += l;
+    for (int i = 0; i < ob->nmetrics; i++) metrics[i] += mb[i];
   }
+  *loss /= cfg->grad_accum;
+  for (int i = 0; i < ob->nmetrics; i++)
+    if (!ob->metrics[i].is_count) metrics[i] /= cfg->grad_accum;
+  return 0;
+}
+
+static int check_objective(const al_objective *o, al_err *err) {
+  if (!o || !o->step || !o->name) return al_fail(err, "the objective has no step function or no name");
+  if (o->nmetrics < 0 || o->nmetrics > AL_OBJ_MAX_METRICS || o->neval_metrics < 0 ||
+      o->neval_metrics > AL_OBJ_MAX_METRICS || (o->nmetrics && !o->metrics) || (o->neval_metrics && !o->eval_metrics))
+    return al_fail(err, "objective %s: at most %d metrics and %d held-out metrics, each named", o->name,
+                   AL_OBJ_MAX_METRICS, AL_OBJ_MAX_METRICS);
+  if (!o->save_state != !o->load_state) return al_fail(err, "objective %s: save_state and load_state come together", o->name);
+  return 0;
+}
+
+int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, const al_tok *tok,
+                       al_train_result *res, al_err *err) {
+  if (train_check_cfg(m, cfg, err) || check_objective(obj, err)) return -1;
+  train_run r = {.m = m, .cfg = cfg, .tok = tok, .obj = obj, .saved_step = -1};
   r.mom = al_alloc_floats(m->nparams);
   r.var = al_alloc_floats(m->nparams);
   r.settings = train_settings(cfg);
   int rc = cfg->out_dir ? train_dir_open(&r, err) : 0;
   al_model_zero_grad(m);
-  int B = cfg->batch, T = cfg->seq_len;
-  double tokens_per_step = (double)B * T * cfg->grad_accum, t0 = al_now(), last_loss = NAN, val_loss = NAN;
+  double tokens_per_step = (double)cfg->batch * cfg->seq_len * cfg->grad_accum, t0 = al_now(), last_loss = NAN,
+         val_loss = NAN;
+  double metrics[AL_OBJ_MAX_METRICS] = {0}, val_metrics[AL_OBJ_MAX_METRICS] = {0};
   /* steady-state rate: the optimizer steps' own time (no evaluation or
    * checkpoint writes), skipping 2 warm-up steps when there are more than 4 */
   long start_step = r.step, timed_steps = 0;
@@ -164,19 +149,10 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   while (!rc && r.step < cfg->steps) {
     double ts = al_now(), loss = 0;
     al_model_zero_grad(m);
-    for (int k = 0; k < cfg->grad_accum; k++) {
-      const int32_t *in = r.loader.inputs, *tg = r.loader.targets;
-      if (cfg->batch_fn) {
-        cfg->batch_fn(cfg->batch_ctx, (uint64_t)r.step * cfg->grad_accum + k, r.inputs, r.targets);
-        in = r.inputs, tg = r.targets;
-      } else al_loader_next(&r.loader);
-      loss += al_model_forward(m, in, tg, B, T);
-      al_model_backward(m, 1.0f / cfg->grad_accum);
-    }
-    loss /= cfg->grad_accum;
+    if ((rc = accumulate(&r, &loss, metrics, err))) break;
     double gnorm = clip_grads(m, cfg->grad_clip), lr = al_train_lr(cfg, r.step);
     if (!isfinite(loss) || !isfinite(gnorm)) {
-      train_metrics_write(&r, r.step + 1, loss, lr, gnorm, 0, al_now() - t0, NAN);
+      train_metrics_write(&r, r.step + 1, loss, lr, gnorm, 0, al_now() - t0, metrics, NAN, NULL);
       rc = diverged(&r, loss, gnorm, err);
       break;
     }
@@ -194,11 +170,15 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
       timed_secs += step_secs;
     }
     double vl = NAN;
-    if (nval > 0 && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
-      vl = heldout_loss(m, val, nval, B, T, cfg->eval_batches, &r.val_tokens);
+    if (obj->eval && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
+      if ((rc = obj->eval(obj->ctx, m, &vl, val_metrics, err))) {
+        al_fail_prefix(err, "held-out loss at step %ld", r.step);
+        break;
+      }
       val_loss = vl;
     }
-    train_metrics_write(&r, r.step, loss, lr, gnorm, step_secs > 0 ? tokens_per_step / step_secs : 0, al_now() - t0, vl);
+    train_metrics_write(&r, r.step, loss, lr, gnorm, step_secs > 0 ? tokens_per_step / step_secs : 0, al_now() - t0,
+                        metrics, vl, val_metrics);
     if (val_loss == val_loss) snprintf(prog.extra, sizeof prog.extra, "loss %.4f val %.4f", loss, val_loss);
     else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
     al_progress_update(&prog, r.step);
@@ -219,10 +199,16 @@ int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int n
   }
   if (r.metrics) fclose(r.metrics);
   json_decref(r.settings);
-  al_loader_free(&r.loader);
   free(r.mom);
   free(r.var);
-  free(r.inputs);
-  free(r.targets);
+  return rc;
+}
+
+int al_train(al_model *m, const al_train_cfg *cfg, const al_tokens *train, int ntrain, const al_tokens *val, int nval,
+             const al_tok *tok, al_train_result *res, al_err *err) {
+  al_objective lm;
+  if (train_check_cfg(m, cfg, err) || al_objective_lm(&lm, m, cfg, train, ntrain, val, nval, err)) return -1;
+  int rc = al_train_objective(m, cfg, &lm, tok, res, err);
+  al_objective_free(&lm);
   return rc;
 }

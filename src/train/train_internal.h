@@ -10,16 +10,22 @@ typedef struct {
   const al_train_cfg *cfg;
   const al_tok *tok;     /* saved with the model (may be NULL) */
   json_t *settings;      /* recorded in the state; a resume must match them */
-  al_loader loader;
+  al_objective *obj;     /* the loss and its data */
   float *mom, *var;      /* AdamW moments, nparams each */
-  int32_t *inputs, *targets; /* batches from cfg->batch_fn */
   long step;             /* optimizer steps completed */
   long saved_step;       /* step of the last checkpoint on disk (-1: none) */
-  uint64_t val_tokens;   /* targets scored by the last held-out evaluation */
   FILE *metrics;
 } train_run;
 
+/* Checks the loop's settings against the model (sizes, ranges, memory). */
+int train_check_cfg(const al_model *m, const al_train_cfg *c, al_err *err);
 json_t *train_settings(const al_train_cfg *c);
+/* Checks one micro-batch from an objective's batch function: inputs in
+ * [0, V), targets < V (negative: ignored), and, when mask is given, each
+ * mask 0 or 1 and never 1 on a negative target. Errors name the micro-batch
+ * index, row and position. */
+int train_batch_check(const int32_t *in, const int32_t *tg, const uint8_t *mask, int B, int T, int V, uint64_t index,
+                      al_err *err);
 /* Prepares out_dir (see the rules in checkpoint.c): removes stale temps,
  * resumes (r->step > 0), refuses or clears another run's files, opens metrics. */
 int train_dir_open(train_run *r, al_err *err);
@@ -27,6 +33,8 @@ int train_dir_open(train_run *r, al_err *err);
  * (when with_model) and the trainer state, in that order. */
 int train_checkpoint_save(train_run *r, int with_model, al_err *err);
 int train_metrics_open(train_run *r, long keep_through_step, al_err *err);
+/* One line: the loop's numbers, the objective's metrics (obj->nmetrics of
+ * them), and val_loss with the held-out metrics when val_loss is not NaN. */
 void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,
-                         double val_loss);
+                         const double *metrics, double val_loss, const double *val_metrics);
 #endif
