@@ -1,7 +1,9 @@
 /* report.html of real runs, checked in a real browser (Debian's chromium,
  * headless): a collapse run (linear and Gaussian parts, 3 seeds), a tiny
  * reversal run with a model card whose text holds <script>, a reproduction
- * directory holding both, and the comparison of two collapse runs.
+ * directory holding both, the comparison of two collapse runs, and an
+ * `alab eval` run of a tiny model on a task file whose prompt holds
+ * <script> (it must show as text).
  *
  * One chromium loads a page of ours that shows each report in a 390 px wide
  * iframe; when they have loaded, its script records each one's
@@ -163,8 +165,9 @@ static void check_svgs(const char *dom, int nsvg, const char *page) {
 }
 
 static const char *pages[][2] = {{"collapse", "c/report.html"}, {"reversal", "r/report.html"},
-                                 {"reproduction", "rep/report.html"}, {"compare", "cmp.html"}};
-#define NPAGES 4
+                                 {"reproduction", "rep/report.html"}, {"compare", "cmp.html"},
+                                 {"eval", "ev/report.html"}};
+#define NPAGES 5
 
 static const char *wrapper_js =
     "<script>var left=%d;\n"
@@ -202,6 +205,15 @@ int main(void) {
            "printf '%%s' '{\"command\": \"reproduce\", \"quick\": true, \"experiments\": [\"collapse\", \"reversal\"]}' "
            "> '%s/rep/config.json' && '%s' report '%s/rep' && '%s' report '%s/c' '%s/c2' --out '%s/cmp.html'",
            dir, bin, dir, dir, dir, dir, dir, dir, dir, bin, dir, bin, dir, dir, dir);
+  sh(cmd);
+  /* a task file whose prompt holds markup, evaluated on a tiny model */
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && '%s' train --data story:200 --steps 2 --layers 1 --heads 1 --embd 16 --context 32 --seq-len 32 "
+           "--tokenizer byte --out m --quiet && printf '%%s\\n' 'prompt,classes,answer_index' "
+           "'\"<script>document.title=1</script> Is it <b>bold</b>?\",\"[\"\" yes\"\", \"\" no\"\"]\",0' "
+           "'\"Lily had a\",\"[\"\" ball\"\", \"\" cat\"\"]\",1' > task.csv && "
+           "'%s' eval --model m --task task.csv --out ev --quiet >/dev/null && '%s' report ev",
+           dir, bin, bin, bin);
   sh(cmd);
   for (int i = 0; i < NPAGES; i++) { /* no http(s) URL anywhere in the files */
     char *path = al_path_join(dir, pages[i][1]), *html = slurp(path);
@@ -294,6 +306,14 @@ int main(void) {
     CHECK(c31 && c24 && c24 < c31, "reproduction: challenges in the paper's order");
     CHECK(c31 && strstr(c31, "href=\"#exp-collapse\""), "reproduction: 3.1 links collapse");
     CHECK(c24 && strstr(c24, "href=\"#exp-reversal\""), "reproduction: 2.4 links reversal");
+  }
+  free(dom);
+  dom = dump ? page_dom(dump, "eval") : NULL;
+  CHECK(dom, "eval DOM");
+  if (dom) {
+    CHECK(strstr(dom, "&lt;script&gt;document.title=1&lt;/script&gt; Is it &lt;b&gt;bold&lt;/b&gt;?"),
+          "eval: the task's <script> prompt shows as text");
+    CHECK(strstr(dom, "<td>accuracy</td><td>"), "eval: the metrics");
   }
   free(dom);
   dom = dump ? page_dom(dump, "compare") : NULL;

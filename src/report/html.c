@@ -82,6 +82,37 @@ int rp_svg_inline(al_buf *b, const char *dir, const char *name, int id) {
   return 0;
 }
 
+/* A JSON value as HTML: objects as tables, arrays as lists, the rest as text. */
+void rp_value_html(al_buf *b, const json_t *j) {
+  if (json_is_object(j)) {
+    al_buf_printf(b, "<table>");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)j, k, v) {
+      al_buf_printf(b, "<tr><th>");
+      rp_html(b, k);
+      al_buf_printf(b, "</th><td>");
+      rp_value_html(b, v);
+      al_buf_printf(b, "</td></tr>");
+    }
+    al_buf_printf(b, "</table>");
+  } else if (json_is_array(j)) {
+    al_buf_printf(b, "<ul>");
+    for (size_t i = 0; i < json_array_size(j); i++) {
+      al_buf_printf(b, "<li>");
+      rp_value_html(b, json_array_get(j, i));
+      al_buf_printf(b, "</li>");
+    }
+    al_buf_printf(b, "</ul>");
+  } else if (json_is_string(j)) {
+    rp_html(b, json_string_value(j));
+  } else {
+    char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
+    rp_html(b, s);
+    free(s);
+  }
+}
+
 void rp_page_start(al_buf *b, const char *title) {
   al_buf_printf(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");

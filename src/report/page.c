@@ -18,7 +18,8 @@ static int write_page(const char *path, al_buf *b, al_err *err) {
 }
 
 /* The experiment a run directory holds: results.json's or config.json's
- * "experiment", into name; -1 when neither says. */
+ * "experiment" ("reproduce" for a reproduction, "eval" for an `alab eval`
+ * run: results.json with "task" and "metrics"), into name; -1 when neither says. */
 static int experiment_of(const char *dir, char *name, size_t n, al_err *err) {
   static const char *const files[] = {"results.json", "config.json"};
   for (int i = 0; i < 2; i++) {
@@ -28,6 +29,7 @@ static int experiment_of(const char *dir, char *name, size_t n, al_err *err) {
     if (al_file_exists(path) && !al_json_load_file(path, &j, &e)) {
       const char *s = json_string_value(json_object_get(j, "experiment"));
       if (!s) s = json_string_value(json_object_get(j, "command"));
+      if (!s && json_is_object(json_object_get(j, "task")) && json_is_object(json_object_get(j, "metrics"))) s = "eval";
       if (s) snprintf(name, n, "%s", s);
       json_decref(j);
       if (s) {

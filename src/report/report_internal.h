@@ -17,6 +17,8 @@ int rp_svg_inline(al_buf *b, const char *dir, const char *name, int id);
 /* Sorted names of the *.svg files in dir; returns the count (0 when dir
  * cannot be read). Free each name and the array. */
 int rp_list_svgs(const char *dir, char ***out);
+/* A JSON value: objects as tables, arrays as lists, the rest as text. */
+void rp_value_html(al_buf *b, const json_t *j);
 /* The page's head (title, inline styles, no script) and its end. */
 void rp_page_start(al_buf *b, const char *title);
 void rp_page_end(al_buf *b);
@@ -73,5 +75,8 @@ void rp_flatten(const json_t *j, const char *prefix, json_t *out);
  * linked as link + file name ("", "collapse/" or an absolute path + "/");
  * error: why it failed, or NULL; svg_id numbers the plots of the page. */
 void rp_section(al_buf *b, const char *dir, const char *link, const char *name, const char *error, int *svg_id);
+/* An `alab eval` run (results.json r): task, model, metrics with both
+ * intervals, and the first examples of examples.jsonl (eval.c). */
+void rp_eval_html(al_buf *b, const char *dir, const json_t *r);
 
 #endif

@@ -122,42 +122,12 @@ static void settings_html(al_buf *b, const char *dir, const char *name) {
   json_decref(a), json_decref(d), json_decref(def), json_decref(config);
 }
 
-/* A JSON value as HTML: objects as tables, arrays as lists, the rest as text. */
-static void value_html(al_buf *b, const json_t *j) {
-  if (json_is_object(j)) {
-    al_buf_printf(b, "<table>");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)j, k, v) {
-      al_buf_printf(b, "<tr><th>");
-      rp_html(b, k);
-      al_buf_printf(b, "</th><td>");
-      value_html(b, v);
-      al_buf_printf(b, "</td></tr>");
-    }
-    al_buf_printf(b, "</table>");
-  } else if (json_is_array(j)) {
-    al_buf_printf(b, "<ul>");
-    for (size_t i = 0; i < json_array_size(j); i++) {
-      al_buf_printf(b, "<li>");
-      value_html(b, json_array_get(j, i));
-      al_buf_printf(b, "</li>");
-    }
-    al_buf_printf(b, "</ul>");
-  } else if (json_is_string(j)) {
-    rp_html(b, json_string_value(j));
-  } else {
-    char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
-    rp_html(b, s);
-    free(s);
-  }
-}
-
 static void run_facts(al_buf *b, const char *dir) {
   al_err err;
   json_t *r = load(dir, "results.json", &err), *m = load(dir, "machine.json", &err);
   al_buf_printf(b, "<h3>Run</h3>\n<ul class=\"run\">");
   double secs = r ? json_number_value(json_object_get(r, "seconds")) : 0;
+  if (!secs && r) secs = json_number_value(json_object_get(json_object_get(r, "throughput"), "seconds")); /* eval's */
   if (secs > 0) al_buf_printf(b, "<li>run time %.1f s</li>", secs);
   if (m) {
     al_buf_printf(b, "<li>machine: ");
@@ -268,6 +238,7 @@ void rp_section(al_buf *b, const char *dir, const char *link, const char *name, 
     }
     al_buf_printf(b, "</ul>\n");
   }
+  if (!strcmp(name, "eval") && r) rp_eval_html(b, dir, r);
   json_decref(r);
   char **svgs;
   int ns = rp_list_svgs(dir, &svgs);
@@ -284,7 +255,7 @@ void rp_section(al_buf *b, const char *dir, const char *link, const char *name, 
   json_t *card = load(dir, "model_card.json", &err);
   if (card) {
     al_buf_printf(b, "<h3>Model card</h3>\n<div class=\"wide card\">");
-    value_html(b, card);
+    rp_value_html(b, card);
     al_buf_printf(b, "</div>\n");
     json_decref(card);
   }
