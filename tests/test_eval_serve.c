@@ -240,7 +240,17 @@ int main(void) {
     int port2 = 0;
     pid_t pid2 = start_server(chatml, &port2);
     CHECK(pid2 > 0 && port2 > 0, "alab serve (ChatML) did not start");
-    if (pid2 > 0 && port2 > 0) compare_chat(chatml, port2, dir);
+    if (pid2 > 0 && port2 > 0) {
+      compare_chat(chatml, port2, dir);
+      char *info = NULL;
+      snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/tokenizer_info", port2);
+      int st = test_sh(cmd, &info);
+      json_t *ti = json_loads(info, 0, NULL);
+      const char *served = json_string_value(json_object_get(ti, "chat_template"));
+      CHECK(st == 0 && served && !strcmp(served, AL_CHAT_TEMPLATE_CHATML), "/tokenizer_info gives the directory's template");
+      json_decref(ti);
+      free(info);
+    }
     if (pid2 > 0) kill(pid2, SIGTERM), waitpid(pid2, NULL, 0);
     free(chatml), free(cfgp);
   }
