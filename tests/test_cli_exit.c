@@ -36,6 +36,8 @@ static const exit_case cases[] = {
     {"collapse --bogus", 2, "--bogus"},
     {"reversal --bogus", 2, "--bogus"},
     {"reproduce --bogus", 2, "--bogus"},
+    {"report --bogus", 2, "--bogus"},
+    {"report", 2, "name a run directory"},
     {"train --steps x", 2, "--steps"},
     {"train --data story:x --out RO", 2, "expected story:N"},
     {"train --data NONE.txt --format yaml --out RO", 2, "yaml"},
@@ -73,6 +75,7 @@ static const exit_case cases[] = {
     {"collapse --out RO --part linear", 1, "RO"},
     {"reversal --out RO", 1, "RO"},
     {"reproduce --out RO --only collapse", 1, "RO"},
+    {"report NONE", 1, "not a run directory"},
 };
 
 /* args with NONE and RO replaced by real paths. */
