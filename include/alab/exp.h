@@ -9,6 +9,8 @@
  *                  every seed's value, the closed form where one exists)
  *   *.svg          plots (with the .dat and .gp files that drew them)
  *   index.html     links and embeds all of the above (report/index.c)
+ *   machine.json   CPU, cores, threads, alab version and date of the run
+ *   report.html    the self-contained report page (report/page.c, `alab report`)
  * Every file is written atomically: metrics lines go to a temp file (flushed
  * line by line, so `tail -f metrics.jsonl.tmp.*` follows a long run) that is
  * renamed into place by al_run_close. */
