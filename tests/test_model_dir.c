@@ -141,8 +141,8 @@ static void test_model_round_trip(const char *dir) {
   al_tok *tok = al_tok_byte();
   char *md = join(dir, "model/nested");
   CHECK_OK(al_model_save_dir(&m, tok, md, &err), err);
-  const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
-  for (int i = 0; i < 4; i++) {
+  const char *files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer_config.json"};
+  for (int i = 0; i < 5; i++) {
     char *f = join(md, files[i]);
     CHECK(al_file_exists(f), "%s not written", files[i]);
     free(f);
