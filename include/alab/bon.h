@@ -20,6 +20,7 @@
 #ifndef ALAB_BON_H
 #define ALAB_BON_H
 #include "alab/base.h"
+#include "alab/model.h"
 
 /* The expected gold and proxy reward of the best of n (1 <= n <= N) among
  * proxy[0..N), gold[0..N) (gold may be NULL: only *e_proxy). Fails on n
@@ -30,4 +31,14 @@ int al_bon_estimate(const double *proxy, const double *gold, int N, int n, doubl
 int al_bon_weights(int N, int n, double *w, al_err *err);
 /* log n - (n-1)/n; NAN for n < 1 */
 double al_bon_kl(int n);
+
+/* N responses to one prompt from a policy, decoded in groups of up to 8
+ * that step together (al_decoder_step_many: each weight matrix read once per
+ * group). Sample i draws from al_rng_seed_stream(seed, i) exactly as
+ * al_generate would with that generator, so the responses do not depend on
+ * the grouping. A response ends after stop_token (kept), at max_new tokens,
+ * or at the context's end. out holds N rows of max_new tokens (row i's first
+ * lens[i] are its response). */
+int al_bon_sample(const al_model *policy, const int32_t *prompt, int np, int N, int max_new, const al_sample_cfg *s,
+                  uint64_t seed, int stop_token, int32_t *out, int *lens, al_err *err);
 #endif
