@@ -6,6 +6,7 @@
  *   and the special tokens, and loads it back;
  * - a directory without tokenizer_config.json (older alab, GPT-2) or without
  *   the key still loads, with the default; a ChatML one is read as ChatML;
+ *   chat_template.jinja, where present, overrides the JSON (as transformers);
  * - an unknown template is refused, naming the file, by the local provider
  *   and by `alab serve` (exit 1); --chat-template FILE replaces it;
  * - fuzz: mutated templates are read or refused, never crash, and what is
@@ -143,6 +144,13 @@ int main(void) {
   CHECK_OK(al_chat_template_load(&t, md, &err), err);
   CHECK(!strcmp(t.stop, "<|im_end|>"), "the list's 'default' template is used");
   al_chat_template_free(&t);
+  char *jf = al_path_join(md, "chat_template.jinja");
+  CHECK_OK(al_write_file_atomic(jf, AL_CHAT_TEMPLATE_DEFAULT, strlen(AL_CHAT_TEMPLATE_DEFAULT), &err), err);
+  CHECK_OK(al_chat_template_load(&t, md, &err), err);
+  CHECK(!strcmp(t.stop, "\n<|") && !t.is_default, "chat_template.jinja overrides tokenizer_config.json");
+  al_chat_template_free(&t);
+  unlink(jf);
+  free(jf);
   write_config(md, json_pack("{s:i}", "chat_template", 3));
   CHECK_FAILS_WITH(al_chat_template_load(&t, md, &err), err, "field 'chat_template' must be a string");
   /* an unknown template: refused by the local provider and by alab serve, naming the file */

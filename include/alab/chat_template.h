@@ -47,8 +47,9 @@ extern const char AL_CHAT_TEMPLATE_CHATML[];  /* ChatML as Hugging Face model ca
 /* Reads a Jinja template; where names it in errors (a path). */
 int al_chat_template_parse(al_chat_template *t, const char *jinja, const char *where, al_err *err);
 void al_chat_template_default(al_chat_template *t);
-/* dir/tokenizer_config.json's chat_template; the default when the file or
- * the key is absent (logged once); an error for a template alab cannot render. */
+/* dir/chat_template.jinja (which transformers lets override the JSON), else
+ * dir/tokenizer_config.json's chat_template; the default when neither holds
+ * one (logged once); an error for a template alab cannot render. */
 int al_chat_template_load(al_chat_template *t, const char *dir, al_err *err);
 /* A template from a file holding the Jinja text (--chat-template FILE). */
 int al_chat_template_load_file(al_chat_template *t, const char *path, al_err *err);

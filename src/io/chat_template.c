@@ -316,10 +316,19 @@ int al_chat_template_load_file(al_chat_template *t, const char *path, al_err *er
   return rc;
 }
 
-/* tokenizer_config.json's "chat_template": a string, or Hugging Face's list
- * of {name, template} (the one named "default" is used). */
+/* chat_template.jinja when the directory has one (newer transformers save
+ * the template there, and it overrides the JSON), else tokenizer_config.json's
+ * "chat_template": a string, or Hugging Face's list of {name, template} (the
+ * one named "default" is used). */
 int al_chat_template_load(al_chat_template *t, const char *dir, al_err *err) {
-  char *path = al_path_join(dir, "tokenizer_config.json");
+  char *path = al_path_join(dir, "chat_template.jinja");
+  if (al_file_exists(path)) {
+    int rc = al_chat_template_load_file(t, path, err);
+    free(path);
+    return rc;
+  }
+  free(path);
+  path = al_path_join(dir, "tokenizer_config.json");
   json_t *j = NULL, *ct = NULL;
   int rc = 0;
   if (al_file_exists(path)) {
