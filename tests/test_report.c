@@ -283,6 +283,9 @@ int main(void) {
           "collapse: the linear plot's series");
     CHECK(strstr(dom, "Findings: ") && strstr(dom, "3.1 Pretraining produces misaligned models"),
           "collapse: findings and challenge");
+    /* written by the run itself: the machine, the version, every file */
+    CHECK(strstr(dom, "<li>machine: ") && strstr(dom, "<li>alab "), "collapse: machine and version");
+    CHECK(strstr(dom, "href=\"metrics.jsonl\"") && strstr(dom, "href=\"results.json\""), "collapse: links the raw files");
   }
   free(dom);
   dom = dump ? page_dom(dump, "reversal") : NULL;

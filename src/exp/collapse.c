@@ -135,10 +135,10 @@ int al_collapse_run(const al_collapse_cfg *c, const char *dir, al_err *err) {
   if (!rc) {
     al_index_entry e = {.name = "collapse", .subdir = "."}; /* the summary is the registry's */
     rc = al_report_index(run.dir, "alab collapse", &e, 1, err);
-    if (!rc) rc = al_report_finish(run.dir, err); /* report.html */
   }
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
+  if (!rc) rc = al_report_finish(dir, err); /* report.html, once metrics.jsonl is in place */
   json_decref(config);
   json_decref(results);
   return rc;

@@ -321,11 +321,11 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     if (!rc) {
       al_index_entry e = {.name = "reversal", .subdir = "."}; /* the summary is the registry's */
       rc = al_report_index(run.dir, "alab reversal", &e, 1, err);
-      if (!rc) rc = al_report_finish(run.dir, err); /* report.html */
     }
   }
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
+  if (!rc) rc = al_report_finish(dir, err); /* report.html, once metrics.jsonl is in place */
   if (!rc && results_out) *results_out = json_incref(results);
   json_decref(results);
   json_decref(info);
