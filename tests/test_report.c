@@ -21,7 +21,9 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "alab/exp.h"
 #include "alab/json.h"
+#include "report/report_internal.h"
 #include "test.h"
 
 static int proxy_fd, proxy_hits;
@@ -182,6 +184,14 @@ static const char *wrapper_js =
     "if(--left==0)document.body.setAttribute('data-done','1');});});\n</script>\n";
 
 int main(void) {
+  /* every experiment of the registry has a claim and challenges of the paper */
+  for (int k = 0; k < al_nexperiments; k++) {
+    const rp_claim *c = rp_claim_find(al_experiments[k].name);
+    CHECK(c && c->claim && c->findings, "%s has no row in src/report/claims.c", al_experiments[k].name);
+    for (int i = 0; c && i < 3 && c->challenges[i]; i++)
+      CHECK(rp_challenge_find(c->challenges[i]), "%s: no challenge %s", c->name, c->challenges[i]);
+    CHECK(c && c->challenges[0], "%s informs no challenge", al_experiments[k].name);
+  }
   if (system("command -v chromium >/dev/null") != 0) {
     fprintf(stderr, "FAIL: chromium is not installed (scripts/deps.sh installs Debian's chromium)\n");
     return 1;
@@ -309,6 +319,8 @@ int main(void) {
     CHECK(c31 && c24 && c24 < c31, "reproduction: challenges in the paper's order");
     CHECK(c31 && strstr(c31, "href=\"#exp-collapse\""), "reproduction: 3.1 links collapse");
     CHECK(c24 && strstr(c24, "href=\"#exp-reversal\""), "reproduction: 2.4 links reversal");
+    const char *c22 = strstr(dom, "2.2 Capabilities are difficult to estimate and understand</h2>");
+    CHECK(c22 && c22 < c24 && strstr(c22, "the findings under 2.4"), "reproduction: 2.2 points to reversal's findings");
   }
   free(dom);
   dom = dump ? page_dom(dump, "eval") : NULL;

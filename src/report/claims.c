@@ -1,7 +1,9 @@
 /* The claims table: for each experiment of the registry, the paper's finding
  * in one sentence, the challenges of Anwar et al. 2024 ("Foundational
  * Challenges in Assuring Alignment and Safety of Large Language Models",
- * shared/seeds/abstracts.txt) it informs, and the function that reads the
+ * shared/seeds/abstracts.txt) it informs (the first is the main one: the
+ * reproduction page lists the findings there and links them from the
+ * others), and the function that reads the
  * finding's verdict from results.json. test_report checks that every
  * experiment of AL_EXPERIMENTS has a row here. */
 #include <string.h>
@@ -41,7 +43,7 @@ static const rp_claim claims[] = {
     {"collapse",
      "Training each generation only on the previous generation's output (replace) makes test error grow without "
      "bound, while accumulating real and synthetic data keeps it bounded (Gerstgrasser et al. 2024).",
-     {"3.1", "2.3", NULL},
+     {"3.1", NULL},
      rp_collapse_findings,
      collapse_defaults},
     {"reversal",

@@ -75,6 +75,10 @@ int al_report_reproduction(const char *dir, const char *title, const al_index_en
       else if (!nf) al_buf_printf(&b, "<span class=\"unk\">no findings</span>");
       else rp_verdict_html(&b, yes == nf ? RP_REPRODUCED : RP_NOT_REPRODUCED);
       if (nf) al_buf_printf(&b, " (%d of %d findings)", yes, nf);
+      if (strcmp(cl->challenges[0], rp_challenges[c].id)) { /* listed in full under its main challenge */
+        al_buf_printf(&b, "; the findings under %s</li>\n", cl->challenges[0]);
+        continue;
+      }
       al_buf_printf(&b, "<ul>");
       for (int k = 0; k < nf; k++) {
         al_buf_printf(&b, "<li>");

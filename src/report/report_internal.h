@@ -54,7 +54,7 @@ extern const rp_challenge rp_challenges[RP_NCHALLENGES];
 typedef struct {
   const char *name;           /* the experiment registry's name (include/alab/exp.h) */
   const char *claim;          /* the paper's finding, one sentence */
-  const char *challenges[3];  /* ids into rp_challenges, NULL-terminated */
+  const char *challenges[3];  /* ids into rp_challenges, the main one first; NULL-terminated */
   rp_verdict_fn findings;
   json_t *(*default_config)(void); /* config.json of a run with every default, or NULL when unknown */
 } rp_claim;
