@@ -9,7 +9,7 @@ int cmd_collapse(int argc, char **argv) {
   const char *out = NULL;
   int quiet = 0, threads = 0;
   flag_def defs[] = {
-      {"out", FLAG_STRING, &out, "run directory (created): config.json, results.json, metrics.jsonl, plots, index.html"},
+      {"out", FLAG_STRING, &out, "run directory (created): config.json, results.json, metrics.jsonl, plots, index.html, report.html"},
       {"part", FLAG_STRING, &c.parts, "which parts: all, or a list of linear, gauss, lm"},
       {"policies", FLAG_STRING, &c.policies, "list of replace, accumulate, accumulate-subsample"},
       {"seeds", FLAG_INT, &c.seeds, "seeds per setting for every part (0: each part's default: linear 600, gauss 500, lm 3)"},
@@ -66,6 +66,6 @@ int cmd_collapse(int argc, char **argv) {
     fprintf(stderr, "alab collapse: %s\n", err.msg);
     return 1;
   }
-  al_log("alab collapse: results in %s/results.json, report %s/index.html", out, out);
+  al_log("alab collapse: results in %s/results.json, report %s/report.html", out, out);
   return 0;
 }

@@ -31,7 +31,7 @@ int cmd_reproduce(int argc, char **argv) {
   const char *out = NULL, *only = NULL;
   int quick = 0, quiet = 0;
   flag_def defs[] = {
-      {"out", FLAG_STRING, &out, "run directory (created): one subdirectory per experiment and index.html"},
+      {"out", FLAG_STRING, &out, "run directory (created): one subdirectory per experiment, report.html and index.html"},
       {"quick", FLAG_BOOL, &quick, "quick scale (minutes on 2 cores)"},
       {"only", FLAG_STRING, &only, "comma list of experiments to run (default: all)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
@@ -39,8 +39,9 @@ int cmd_reproduce(int argc, char **argv) {
   char names[512], summary[1024];
   al_experiment_names(names, sizeof names);
   snprintf(summary, sizeof summary,
-           "Runs every experiment alab has into one run directory and writes index.html, which links each "
-           "experiment's results and embeds its plots. Experiments: %s.",
+           "Runs every experiment alab has into one run directory and writes report.html, which says experiment by "
+           "experiment whether the paper's finding was reproduced (grouped by the challenges of Anwar et al. 2024), "
+           "and index.html, which links each experiment's results and embeds its plots. Experiments: %s.",
            names);
   flag_cmd cmd = {"alab reproduce --out DIR [--quick]", summary, defs, sizeof defs / sizeof defs[0]};
   int r = flags_parse(&cmd, argc, argv, NULL, 0, NULL);

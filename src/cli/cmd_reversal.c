@@ -9,7 +9,7 @@ int cmd_reversal(int argc, char **argv) {
   const char *out = NULL, *generate = NULL;
   int quiet = 0;
   flag_def defs[] = {
-      {"out", FLAG_STRING, &out, "run directory (created): config.json, results.json, metrics.jsonl, plots, index.html"},
+      {"out", FLAG_STRING, &out, "run directory (created): config.json, results.json, metrics.jsonl, plots, index.html, report.html"},
       {"data", FLAG_STRING, &c.data, "a folder in the paper's layout (all_prompts_train.jsonl, *_prompts_test.jsonl ...); default: generate into OUT/data"},
       {"generate", FLAG_STRING, &generate, "only write the generated facts to this folder (the paper's layout) and exit"},
       {"base", FLAG_STRING, &c.base, "finetune this model directory (with its tokenizer) instead of pretraining a base"},
@@ -69,6 +69,6 @@ int cmd_reversal(int argc, char **argv) {
     fprintf(stderr, "alab reversal: %s\n", err.msg);
     return 1;
   }
-  al_log("alab reversal: results in %s/results.json, report %s/index.html", out, out);
+  al_log("alab reversal: results in %s/results.json, report %s/report.html", out, out);
   return 0;
 }
