@@ -41,4 +41,33 @@ double al_bon_kl(int n);
  * lens[i] are its response). */
 int al_bon_sample(const al_model *policy, const int32_t *prompt, int np, int N, int max_new, const al_sample_cfg *s,
                   uint64_t seed, int stop_token, int32_t *out, int *lens, al_err *err);
+
+/* Best-of-n over prompts: for each prompt, N responses from the policy
+ * (al_bon_sample; the end-of-text token ends one and is not scored), each
+ * prompt + response scored by the proxy reward model and, when given, a gold
+ * one (gold may be NULL); then the estimates above for n = 1, 2, 4, ... and N, averaged over
+ * prompts with 95% t-intervals. */
+struct al_tok;
+typedef struct {
+  const char *const *prompts;
+  int nprompts;
+  int N, max_new;
+  al_sample_cfg sample;
+  uint64_t seed; /* prompt p's samples use seed + p */
+} al_bon_cfg;
+typedef struct {
+  int nn;              /* how many n */
+  int *n;              /* 1, 2, 4, ..., N */
+  double *kl;          /* log n - (n-1)/n */
+  al_stat *proxy, *gold; /* over prompts; gold NULL without a gold model */
+  long tokens;         /* response tokens sampled */
+  double sample_s, score_s; /* seconds sampling and scoring */
+} al_bon_result;
+typedef struct {
+  al_model *m;               /* a reward model (scalar head) */
+  const struct al_tok *tok;  /* its own tokenizer: it scores text */
+} al_bon_scorer;
+int al_bon_run(const al_model *policy, const struct al_tok *tok, const al_bon_scorer *proxy, const al_bon_scorer *gold,
+               const al_bon_cfg *c, al_bon_result *r, al_err *err);
+void al_bon_result_free(al_bon_result *r);
 #endif

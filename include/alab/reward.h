@@ -18,6 +18,7 @@
 #include "alab/model.h"
 #include "alab/preference.h"
 #include "alab/tok.h"
+#include "alab/train.h"
 
 typedef struct {
   double loss, accuracy, margin, mean_reward, sd_reward;
@@ -55,13 +56,25 @@ void al_rm_data_free(al_rm_data *d);
  * read at the end); returns how many were cut. margin[b] = the pair's. */
 int al_rm_fill_rows(const al_rm_data *d, const long *idx, int B, int T, int32_t *inputs, int32_t *pos, float *margin);
 
+/* The reward model as an objective of the training loop (alab/train.h):
+ * micro-batches of cfg->batch pairs as 2 x batch rows of cfg->seq_len tokens,
+ * pairs in a permutation drawn per epoch from (cfg->seed, epoch) (file order
+ * without cfg->shuffle); center is center_rewards_coefficient (0: off).
+ * Logs accuracy, margin, mean_reward, sd_reward and truncated (sequences cut
+ * to their last seq_len tokens, a count); with val (may be NULL), the
+ * held-out loss and val_accuracy, val_margin, val_mean_reward, val_sd_reward
+ * over every held-out pair. train and val must outlive the objective. */
+int al_objective_rm(al_objective *o, const al_model *m, const al_train_cfg *cfg, const al_rm_data *train,
+                    const al_rm_data *val, double center, al_err *err);
+
 /* The reward of each of n texts (prompt + response, tokenized whole): the
  * scalar head at the last token, the text cut to its last n_positions
  * tokens. rm must have the scalar head. */
 int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts, int n, float *rewards, al_err *err);
 
 /* Saves rm as a GPT2ForSequenceClassification directory (pad_token_id = the
- * tokenizer's end-of-text; extra (may be NULL) adds keys to config.json). */
+ * tokenizer's end-of-text, as the model directory writes it for every scalar
+ * head; extra (may be NULL) adds keys to config.json). */
 int al_rm_save(const al_model *rm, const al_tok *tok, const struct json_t *extra, const char *dir, al_err *err);
 /* A reward model from a language model: the same trunk (copied) and a new
  * score.weight drawn from N(0, init_std) by seed. */
