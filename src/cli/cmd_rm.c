@@ -128,6 +128,10 @@ static int cmd_rm_train(int argc, char **argv) {
   if (al_objective_rm(&obj, &rm, &tc, &td, vd.n ? &vd : NULL, center, &err)) goto fail;
   al_train_result res;
   if (al_train_objective(&rm, &tc, &obj, tok, &res, &err)) goto fail;
+  if (res.steps_done == res.start_step) {
+    printf("%s: the run had already done its %ld steps; nothing to do\n", out, res.steps_done);
+    goto done;
+  }
   printf("trained %ld steps in %.1f s: loss %.4f, held-out loss %.4f -> %s\n", res.steps_done, res.seconds,
          res.final_loss, res.val_loss, out);
   goto done;
