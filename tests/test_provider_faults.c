@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <unistd.h>
+#include "alab/judge.h"
 #include "alab/provider.h"
 #include "test.h"
 
@@ -250,6 +251,7 @@ static void test_failures_chat_prefill(void) {
   char *rec = records("gen");
   CHECK(strstr(rec, "\"failed\":") && strstr(rec, "field 'prompt' is rejected") && strstr(rec, "HTTP 400"),
         "the failed examples' records give the server's reason");
+  CHECK(!strstr(rec, "http://"), "and not the base URL");
   free(rec);
   rc = run_eval(base, "gen.jsonl", "genff", "--fail-fast --cache off");
   char p[1024];
@@ -279,6 +281,18 @@ static void test_failures_chat_prefill(void) {
   CHECK(o[0] && !strcmp(o[0], want), "prefill reply '%s'", o[0] ? o[0] : "(null)");
   free(o[0]), free(e[0]);
   CHECK_FAILS_WITH(np->complete(np, &q, 1, o, e, &err), err, "chat template is unknown");
+  /* a judge through the endpoint, 20 chats in flight at once: the server's reversal of
+   * "X :si tcidrev ehT" is "The verdict is: X" */
+  al_judge jd = al_judge_default(hp, "{answer} :si tcidrev ehT", AL_JUDGE_LETTER);
+  jd.letters = "XY", jd.chat = 1;
+  al_judge_input ji[20];
+  al_judgement jo[20];
+  for (int i = 0; i < 20; i++) ji[i] = (al_judge_input){"q", i % 3 ? "X" : "Y", NULL, NULL};
+  CHECK_OK(al_judge_run(&jd, ji, 20, jo, &err), err);
+  int right = 1;
+  for (int i = 0; i < 20; i++) right &= !jo[i].error && jo[i].letter == (i % 3 ? 'X' : 'Y');
+  CHECK(right, "20 judgements over HTTP read in input order");
+  al_judgement_free(jo, 20);
   al_provider_free(hp), al_provider_free(np);
   kill(pid, SIGKILL);
 }

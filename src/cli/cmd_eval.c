@@ -25,11 +25,13 @@ int cmd_eval(int argc, char **argv) {
       {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (default: env ALAB_MODEL)"},
       {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
       {"api-tokenizer", FLAG_STRING, &api_tok, "tokenizer directory matching the endpoint's: score with token ids"},
-      {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once (libcurl multi; results stay in input order)"},
-      {"api-retries", FLAG_INT, &retries, "retries of a request on 429, 5xx, transport errors and non-JSON answers"},
+      {"api-concurrency", FLAG_INT, &concurrency, "HTTP requests in flight at once (libcurl multi; results stay in input order)",
+       "[1, 1024]"},
+      {"api-retries", FLAG_INT, &retries, "retries of a request on 429, 5xx, transport errors and non-JSON answers",
+       "[0, 100]"},
       {"api-backoff", FLAG_DOUBLE, &backoff, "seconds before the first retry; doubles each retry (x 0.5-1 jitter, at "
-                                              "most 30 s), never before the server's Retry-After"},
-      {"api-timeout", FLAG_DOUBLE, &timeout, "seconds per HTTP request"},
+                                              "most 30 s), never before the server's Retry-After", "[0, 3600]"},
+      {"api-timeout", FLAG_DOUBLE, &timeout, "seconds per HTTP request", "(0, 86400]"},
       {"api-chat-template", FLAG_STRING, &chat_tpl, "the endpoint's chat template, for an assistant prefill sent to "
                                                     "/v1/completions: alab (alab serve's) or a Jinja file"},
       {"cache", FLAG_STRING, &cache, "SQLite response cache: FILE, or off (default: OUT/responses.sqlite with --out, "
@@ -37,7 +39,7 @@ int cmd_eval(int argc, char **argv) {
       {"cache-all", FLAG_BOOL, &cache_all, "also cache non-deterministic requests"},
       {"resume", FLAG_BOOL, &resume, "continue an interrupted eval: answers in the cache are not asked again "
                                      "(needs the cache)"},
-      {"fail-fast", FLAG_BOOL, &fail_fast, "stop at the first failed request (default: record the example as failed, "
+      {"fail-fast", FLAG_BOOL, &fail_fast, "stop at the first failed example, exit 1 (default: record the example as failed, "
                                            "with the reason, and go on)"},
       {"task", FLAG_STRING, &task, "task file: .csv or .jsonl (classification, sequence_prob, logodds, generation, reversal)"},
       {"probe", FLAG_STRING, &probe, "a built-in probe instead of --task: memo-vs-instruction, distractor, misleading-fewshot"},
@@ -98,10 +100,6 @@ int cmd_eval(int argc, char **argv) {
   if (!out && !cache) cache = "off";
   if (resume && cache && !strcmp(cache, "off")) { /* the cache is off: given so, or no --out to hold it */
     fprintf(stderr, "alab eval: --resume needs the response cache: give --out DIR (its responses.sqlite) or --cache FILE\n");
-    return 2;
-  }
-  if (backoff < 0 || !(timeout > 0) || concurrency < 1 || concurrency > 1024 || retries < 0) {
-    fprintf(stderr, "alab eval: --api-backoff >= 0, --api-timeout > 0, --api-concurrency 1..1024 and --api-retries >= 0\n");
     return 2;
   }
   if (!model == !api_base) {

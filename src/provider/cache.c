@@ -29,7 +29,7 @@ int prov_cache_open(prov_cache **out, const char *path, al_err *err) {
   /* WAL: readers never block the writer; synchronous=NORMAL in WAL mode
    * survives a killed process (not a power cut) without an fsync per answer */
   const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                      "CREATE TABLE IF NOT EXISTS responses(key BLOB PRIMARY KEY, url TEXT, model TEXT,"
+                      "CREATE TABLE IF NOT EXISTS responses(key BLOB PRIMARY KEY, endpoint TEXT, model TEXT,"
                       " response TEXT NOT NULL, created REAL);";
   if (sqlite3_exec(c->db, setup, NULL, NULL, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(c->db, "SELECT response FROM responses WHERE key = ?1", -1, &c->get, NULL) != SQLITE_OK ||
@@ -75,13 +75,13 @@ int prov_cache_get(prov_cache *c, const uint8_t key[32], char **resp, al_err *er
   return rc == SQLITE_DONE ? 0 : db_fail(c, err, "lookup failed");
 }
 
-int prov_cache_put(prov_cache *c, const uint8_t key[32], const char *url, const char *model, const char *resp,
+int prov_cache_put(prov_cache *c, const uint8_t key[32], const char *endpoint, const char *model, const char *resp,
                    al_err *err) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   sqlite3_reset(c->put);
   sqlite3_bind_blob(c->put, 1, key, 32, SQLITE_STATIC);
-  sqlite3_bind_text(c->put, 2, url, -1, SQLITE_STATIC);
+  sqlite3_bind_text(c->put, 2, endpoint, -1, SQLITE_STATIC);
   sqlite3_bind_text(c->put, 3, model, -1, SQLITE_STATIC);
   sqlite3_bind_text(c->put, 4, resp, -1, SQLITE_STATIC);
   sqlite3_bind_double(c->put, 5, (double)ts.tv_sec + ts.tv_nsec * 1e-9);

@@ -1,6 +1,7 @@
 /* HTTP transport (see http.h): one libcurl multi handle per batch, a slot
  * (easy handle) per request in flight. The API key goes only into the
- * Authorization header; no message, log line or cache entry includes it.
+ * Authorization header; no message, log line or cache entry includes it, nor
+ * the base URL (messages name the endpoint: "POST completions failed ..."). 
  *
  * Order of work for a batch: answers from the cache; duplicates of a
  * cacheable body wait for the first copy's answer (a body is sent at most
@@ -135,7 +136,7 @@ static void finish(batch *B, slot *s, CURLcode cc) {
     H->stats.prompt_tokens += json_integer_value(json_object_get(u, "prompt_tokens"));
     H->stats.completion_tokens += json_integer_value(json_object_get(u, "completion_tokens"));
     al_err e;
-    if (H->cache && r->cacheable && prov_cache_put(H->cache, B->key[i], s->url, H->model, s->b.data, &e))
+    if (H->cache && r->cacheable && prov_cache_put(H->cache, B->key[i], r->endpoint, H->model, s->b.data, &e))
       al_log("warning: %s", e.msg);
     return;
   }
@@ -150,12 +151,12 @@ static void finish(batch *B, slot *s, CURLcode cc) {
   const char *method = r->body ? "POST" : "GET";
   char m[1024];
   if (!(cc != CURLE_OK || status == 200 || status == 429 || status >= 500)) { /* the request itself is wrong */
-    snprintf(m, sizeof m, "%s %s failed: %s", method, s->url, why);
+    snprintf(m, sizeof m, "%s %s failed: %s", method, r->endpoint, why);
     fail(B, i, m);
     return;
   }
   if (B->attempt[i] >= H->cfg.max_retries) {
-    snprintf(m, sizeof m, "%s %s failed after %d attempts: %s", method, s->url, B->attempt[i] + 1, why);
+    snprintf(m, sizeof m, "%s %s failed after %d attempts: %s", method, r->endpoint, B->attempt[i] + 1, why);
     fail(B, i, m);
     return;
   }
