@@ -91,22 +91,24 @@ int celebrity_ask(al_provider *p, const al_example *e, const al_gen_cfg *g, int 
   al_chat_msg m[8] = {{"system", SYSTEM}};
   for (int k = 0; k < 6; k++) m[1 + k] = (al_chat_msg){k % 2 ? "assistant" : "user", SHOTS[k]};
   m[7] = (al_chat_msg){"user", e->question};
-  int right = 0;
+  int right = 0, rc;
   *first = NULL;
-  for (int s = 0; s < samples; s++) {
-    al_gen_cfg gs = *g;
-    gs.seed = g->seed + (uint64_t)s;
-    char *reply = NULL;
-    if (p->chat(p, m, 8, &gs, &reply, err)) {
-      free(*first), *first = NULL;
-      return -1;
-    }
-    const char *r = reply;
+  /* the samples as one batch (concurrent over HTTP), seeds g->seed + s */
+  al_gen_req *q = al_calloc((size_t)samples, sizeof *q);
+  char **outs = al_calloc((size_t)samples, sizeof *outs), **errs = al_calloc((size_t)samples, sizeof *errs);
+  for (int s = 0; s < samples; s++) q[s] = (al_gen_req){.msgs = m, .nmsgs = 8, .g = *g}, q[s].g.seed = g->seed + (uint64_t)s;
+  rc = p->complete(p, q, samples, outs, errs, err);
+  for (int s = 0; s < samples && !rc; s++)
+    if (errs[s]) rc = al_fail(err, "%s", errs[s]);
+  for (int s = 0; s < samples && !rc; s++) {
+    const char *r = outs[s];
     while (*r == ' ' || *r == '\n' || *r == '\t') r++;
     right += !strncmp(r, e->targets[0], strlen(e->targets[0]));
-    if (s == 0) *first = reply;
-    else free(reply);
   }
+  if (!rc) *first = outs[0], outs[0] = NULL;
+  for (int s = 0; s < samples; s++) free(outs[s]), free(errs[s]);
+  free(q), free(outs), free(errs);
+  if (rc) return -1;
   *share = samples ? (double)right / samples : 0;
   return 0;
 }

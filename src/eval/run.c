@@ -240,8 +240,11 @@ static int celebrity_batch(al_provider *p, const al_task *t, const al_eval_cfg *
     al_gen_cfg g = cfg->gen;
     g.seed = cfg->gen.seed + (uint64_t)i * 1000003u;
     char *first;
-    if (celebrity_ask(p, e, &g, cfg->samples, &col->v[0][i], &first, err))
-      return al_fail_prefix(err, "%s:%d", t->path ? t->path : "task", e->line);
+    if (celebrity_ask(p, e, &g, cfg->samples, &col->v[0][i], &first, err)) { /* recorded; the run goes on */
+      rec[i - i0] = failed_record(t, i, err->msg);
+      col->failed[i] = 1;
+      continue;
+    }
     json_t *in = json_pack("{s:s, s:s, s:s}", "question", e->question, "answer", e->targets[0], "group", e->group);
     rec[i - i0] = json_pack("{s:i, s:i, s:o, s:s, s:f, s:i}", "index", i, "line", e->line, "input", in,
                             "first_reply", first, "share_correct", col->v[0][i], "samples", cfg->samples);
