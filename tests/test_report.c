@@ -6,7 +6,7 @@
  * <script> (it must show as text).
  *
  * One chromium loads a page of ours that shows each report in a 390 px wide
- * iframe; when they have loaded, its script records each one's
+ * iframe; at its load event (after every iframe's), its script records each one's
  * scrollWidth and clientWidth and copies its DOM into the top page, which
  * --dump-dom prints. Checks, per page: the DOM holds every headline of the
  * run's results.json; every plot is an inline SVG with the series of the
@@ -172,7 +172,7 @@ static const char *pages[][2] = {{"collapse", "c/report.html"}, {"reversal", "r/
 #define NPAGES 5
 
 static const char *wrapper_js =
-    "<script>var left=%d;\n"
+    "<script>\n"
     "function done(f){var d=f.contentDocument,de=d.documentElement,p=document.createElement('div');\n"
     " p.className='probe';p.setAttribute('data-page',f.id);p.setAttribute('data-sw',de.scrollWidth);\n"
     " p.setAttribute('data-cw',de.clientWidth);p.setAttribute('data-title',d.title);\n"
@@ -180,8 +180,8 @@ static const char *wrapper_js =
     " p.setAttribute('data-resources',f.contentWindow.performance.getEntriesByType('resource').length);document.body.appendChild(p);\n"
     " var c=document.createElement('div');c.className='dom';c.setAttribute('data-page',f.id);\n"
     " c.appendChild(document.importNode(d.body,true));document.body.appendChild(c);}\n"
-    "document.querySelectorAll('iframe').forEach(function(f){f.addEventListener('load',function(){done(f);"
-    "if(--left==0)document.body.setAttribute('data-done','1');});});\n</script>\n";
+    "addEventListener('load',function(){document.querySelectorAll('iframe').forEach(done);"
+    "document.body.setAttribute('data-done','1');});\n</script>\n";
 
 int main(void) {
   /* every experiment of the registry has a claim and challenges of the paper */
@@ -237,7 +237,7 @@ int main(void) {
   for (int i = 0; i < NPAGES; i++)
     al_buf_printf(&w, "<iframe id=\"%s\" src=\"%s\" style=\"width:390px;height:700px;border:0\"></iframe>\n", pages[i][0],
                   pages[i][1]);
-  al_buf_printf(&w, wrapper_js, NPAGES);
+  al_buf_printf(&w, "%s", wrapper_js);
   al_buf_printf(&w, "</body></html>\n");
   char *wpath = al_path_join(dir, "wrapper.html");
   al_err err;
