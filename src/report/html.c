@@ -1,8 +1,9 @@
 /* HTML pieces shared by the report's pages: escaping, numbers, the page's
  * head and inline styles, and gnuplot's SVG files inlined. The pages are
  * self-contained (no external resource, no script), readable at 390 px
- * (plots and text shrink to the width; wide tables scroll inside their own
- * box) and printable. */
+ * (plots and text shrink to the width, a word longer than the line breaks;
+ * a table wider than the page scrolls inside its own box, so words in cells
+ * stay whole) and printable. */
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ void rp_page_start(al_buf *b, const char *title) {
   rp_html(b, title);
   al_buf_printf(b, "</title>\n<style>\n"
                    "body{font-family:sans-serif;line-height:1.4;max-width:980px;margin:0 auto;padding:0 12px;"
-                   "overflow-wrap:anywhere}\n"
+                   "overflow-wrap:break-word}\n"
                    "svg{width:100%%;height:auto;display:block}figure{margin:1em 0}figcaption{font-size:.85em;color:#555}\n"
                    ".wide{overflow-x:auto;max-width:100%%}table{border-collapse:collapse;font-size:.9em}"
                    "td,th{border:1px solid #ccc;padding:.25em .4em;text-align:left;vertical-align:top}\n"
