@@ -125,7 +125,7 @@ void rp_page_start(al_buf *b, const char *title) {
                    ".wide{overflow-x:auto;max-width:100%%}table{border-collapse:collapse;font-size:.9em}"
                    "td,th{border:1px solid #ccc;padding:.25em .4em;text-align:left;vertical-align:top}\n"
                    ".yes{color:#060;font-weight:bold}.no{color:#b00;font-weight:bold}.unk{color:#a60;font-weight:bold}"
-                   ".error{color:#b00}.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .3em;"
+                   "small.test{color:#555}.error{color:#b00}.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .3em;"
                    "margin:.1em;font-size:.85em}\n"
                    ".cols{display:flex;flex-wrap:wrap;gap:12px}.cols>div{flex:1 1 300px;min-width:0}\n"
                    "@media print{body{max-width:none}section,figure,table{break-inside:avoid}a{color:inherit}}\n"

@@ -49,20 +49,20 @@ int rp_findings_of(const char *dir, const char *name, rp_finding *f, int max) {
 }
 
 static void findings_table(al_buf *b, const rp_finding *f, int n) {
-  al_buf_printf(b, "<div class=\"wide\"><table class=\"findings\"><tr><th>claim</th><th>this run</th>"
-                   "<th>estimate [95%% CI]</th><th>p</th><th>test</th></tr>\n");
+  al_buf_printf(b, "<div class=\"wide\"><table class=\"findings\"><tr><th>claim; the test</th><th>this run</th>"
+                   "<th>estimate [95%% CI]</th><th>p</th></tr>\n");
   for (int i = 0; i < n; i++) {
     al_buf_printf(b, "<tr><td>");
     rp_html(b, f[i].claim);
-    al_buf_printf(b, "</td><td>");
+    al_buf_printf(b, "<br><small class=\"test\">");
+    rp_html(b, f[i].test);
+    al_buf_printf(b, "</small></td><td>");
     rp_verdict_html(b, f[i].verdict);
     al_buf_printf(b, "</td><td>");
     rp_estimate_html(b, &f[i]);
     al_buf_printf(b, "</td><td>");
     if (isfinite(f[i].p)) al_buf_printf(b, "%.3g", f[i].p);
     else al_buf_printf(b, "&ndash;");
-    al_buf_printf(b, "</td><td>");
-    rp_html(b, f[i].test);
     al_buf_printf(b, "</td></tr>\n");
   }
   al_buf_printf(b, "</table></div>\n");
