@@ -168,6 +168,12 @@ static void finish(batch *B, slot *s, CURLcode cc) {
   curl_off_t ra = 0;
   if (cc == CURLE_OK && !curl_easy_getinfo(s->e, CURLINFO_RETRY_AFTER, &ra) && ra > 0 && (double)ra > wait)
     wait = (double)ra;
+  if (wait > 600) { /* waiting that long is not a retry: the request fails, saying why */
+    snprintf(m, sizeof m, "%s %s failed: %s, and the server asks to wait %.0f s (Retry-After), more than 600 s",
+             method, r->endpoint, why, wait);
+    fail(B, i, m);
+    return;
+  }
   B->attempt[i]++;
   H->stats.retries++;
   B->due[i] = al_now() + wait;

@@ -36,7 +36,8 @@ void http_req_free(http_req *r, int n);
  * failed set. 429, 5xx, transport errors and a 200 that is not JSON are
  * retried up to max_retries times after backoff_s * 2^attempt * (1/2 + u/2)
  * seconds (u uniform in [0, 1): jitter), capped at max_backoff_s, and never
- * before the server's Retry-After; any other status fails that request.
+ * before the server's Retry-After (one over 600 s fails the request); any
+ * other status fails that request.
  * Returns 0, or -1 when fail_fast and a request failed (err: its message);
  * requests still in flight are then abandoned. */
 int http_send(http_impl *H, http_req *reqs, int n, al_err *err);
