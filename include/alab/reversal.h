@@ -48,6 +48,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "alab/base.h"
+#include "alab/provider.h"
 
 enum { AL_REV_P2D, AL_REV_D2P, AL_REV_BOTH, AL_REV_NGROUPS };
 extern const char *const al_rev_group_names[AL_REV_NGROUPS];
@@ -137,6 +138,15 @@ typedef struct {
   int eval_max; /* examples scored per slot (evenly strided; 0: all) */
   int threads;  /* finetunes run at once, each single-threaded (0: one per core) */
   int quick;
+  int save_models; /* 1: each finetuned model into DIR/models/VARIANT-seedS (a model directory) */
+  /* Evaluation only, no training (the paper's evaluation of existing models):
+   * model, an alab model directory (local provider); or api, an endpoint.
+   * Either one evaluates the test files of data (or generated) once. */
+  const char *model;
+  const al_http_cfg *api;
+  const char *api_tokenizer; /* the endpoint's tokenizer: generation lengths in tokens (else the completion's bytes) */
+  const char *api_prefix;    /* text sent before every prompt ("<|endoftext|>" for an alab model behind alab serve:
+                                the document start it was trained with); alab's own models always get their EOT */
 } al_rev_cfg;
 void al_rev_defaults(al_rev_cfg *c);
 /* Validates the settings without running or writing anything: a failure is
@@ -144,12 +154,15 @@ void al_rev_defaults(al_rev_cfg *c);
 int al_rev_check(const al_rev_cfg *c, al_err *err);
 /* Validates, writes config.json, runs every seed, writes results.json,
  * metrics.jsonl, plots and index.html into dir. results (may be NULL) gets
- * a new reference to results.json's content. */
+ * a new reference to results.json's content. With model or api set it
+ * trains nothing: one evaluation, results.json in the same shape (variant
+ * "evaluated") plus "provider" (kind, model, endpoint, prompt prefix). */
 int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results, al_err *err);
 int al_rev_reproduce(const char *dir, int quick, al_err *err);
 
 /* ---- pieces (src/exp/reversal_*.c) ---- */
-/* Accuracy and log-probs of one slot under a model (see reversal_eval.c). */
+/* Accuracy and log-probs of one slot under a model, through a provider (see
+ * reversal_eval.c). */
 typedef struct {
   int n, correct;
   double *lp_correct, *lp_random; /* n each */
@@ -161,5 +174,22 @@ int al_rev_match(const char *generated, const char *target);
 /* Paired t-test of a[i] - b[i]: mean difference, t and two-sided p. */
 typedef struct { double mean, lo, hi, t, p; int n; } al_rev_paired;
 al_rev_paired al_rev_paired_test(const double *a, const double *b, int n);
+/* Who is evaluated and how: the provider; tok and context (when known) size
+ * each greedy generation as the completion's tokens + 4, cut to the context
+ * (without tok: the completion's bytes + 4, an upper bound on its tokens);
+ * prefix goes before every prompt; batch: examples per provider call (1
+ * keeps the local engine's decoder in the order of earlier alab versions,
+ * so their numbers; 0: a whole slot at once, for an endpoint's concurrency). */
+typedef struct {
+  al_provider *p;
+  const al_tok *tok;
+  int context;
+  const char *prefix;
+  int batch;
+} al_rev_evaluator;
+/* Scores up to max examples of s (evenly strided; 0: all): greedy accuracy,
+ * log p(completion) and log p(random completion). */
+int al_rev_score_set(const al_rev_evaluator *ev, const al_rev_set *s, int max, al_rev_score *out, al_err *err);
+void al_rev_score_free(al_rev_score *s);
 
 #endif

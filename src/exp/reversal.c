@@ -51,17 +51,35 @@ static int check_cfg(const al_rev_cfg *c, al_err *err) {
   if (!c->base && (c->stories < 10 || c->pretrain_steps < 0))
     return al_fail(err, "--stories must be at least 10 and --pretrain-steps >= 0");
   if (c->eval_max < 0) return al_fail(err, "--eval-max must be >= 0");
+  if (c->model && c->api) return al_fail(err, "--model and --api-base both given: evaluate one model at a time");
+  if ((c->model || c->api) && (c->base || c->save_models))
+    return al_fail(err, "--%s evaluates without training: --base and --save-models do not apply",
+                   c->model ? "model" : "api-base");
+  if (!c->api && (c->api_prefix || c->api_tokenizer))
+    return al_fail(err, "--api-prefix and --api-tokenizer need --api-base");
   return 0;
 }
 
 int al_rev_check(const al_rev_cfg *c, al_err *err) { return check_cfg(c, err); }
 
+/* Saves the finetuned model of (variant v, seed s) as DIR/models/VARIANT-seedS. */
+static int save_model(const al_run *run, const al_model *m, const al_tok *tok, int v, int s, al_err *err) {
+  char name[64];
+  snprintf(name, sizeof name, "models/%s-seed%d", rev_variant_names[v], s);
+  char *path = al_run_path(run, name);
+  int rc = al_model_save_dir(m, tok, path, err);
+  free(path);
+  return rc;
+}
+
 /* One finetune + evaluation: fills R's entries for (v, s) and appends
  * metrics records to recs. Runs inside a parallel loop over jobs, so it
- * touches nothing shared but its own entries. */
-static int run_one(const al_rev_cfg *c, const al_model *base, const al_tok *tok, const al_rev_data *d,
-                   const rev_examples *train, const rev_examples *slots, const rev_examples *noaug, const int32_t *text,
-                   size_t ntext, int v, int s, rev_results *R, json_t *recs, al_err *err) {
+ * touches nothing shared but its own entries. The evaluation goes through
+ * the local provider on the finetuned model: one thread, one example per
+ * call, fresh decoders per slot (rev_eval_slots). */
+static int run_one(const al_rev_cfg *c, const al_run *run, const al_model *base, const al_tok *tok, const al_rev_data *d,
+                   const rev_examples *train, const int32_t *text, size_t ntext, int v, int s, rev_results *R,
+                   json_t *recs, al_err *err) {
   al_model m;
   if (al_model_alloc(&m, &base->cfg, err)) return -1;
   memcpy(m.params, base->params, sizeof(float) * base->nparams);
@@ -70,26 +88,13 @@ static int run_one(const al_rev_cfg *c, const al_model *base, const al_tok *tok,
   double t0 = al_now();
   int rc = rev_finetune(&m, train, text, ntext, &f, &tr, err);
   if (!rc) R->loss[v][s] = tr.final_loss;
+  if (!rc && c->save_models) rc = save_model(run, &m, tok, v, s, err);
   double t1 = al_now();
-  for (int k = 0; k < AL_REV_NSLOTS && !rc; k++) {
-    if (!d->slot[k].n) continue;
-    /* without augmentation, "training templates" are the lines it trained on */
-    int own = v == 1 && k % 2 == AL_REV_TMPL_TRAIN && (k / 2) % 2 == AL_REV_TRAINED;
-    const al_rev_set *set = own ? &d->noaug_trained[k / 4] : &d->slot[k];
-    al_rev_score sc;
-    if ((rc = rev_score(&m, tok, set, own ? &noaug[k / 4] : &slots[k], c->eval_max, &sc, err))) break;
-    R->n[v][k] = sc.n;
-    R->acc[v][k][s] = sc.n ? (double)sc.correct / sc.n : NAN;
-    memcpy(R->lc[v][k] + (size_t)s * sc.n, sc.lp_correct, sizeof(double) * sc.n);
-    memcpy(R->lr[v][k] + (size_t)s * sc.n, sc.lp_random, sizeof(double) * sc.n);
-    al_rev_paired pt = al_rev_paired_test(sc.lp_correct, sc.lp_random, sc.n);
-    R->pseed[v][k][s] = pt.p;
-    char key[96];
-    rev_slot_key(k, key, sizeof key);
-    json_array_append_new(recs, json_pack("{s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:o}", "variant", rev_variant_names[v],
-                                          "seed", s, "slot", key, "n", sc.n, "accuracy", rev_num(R->acc[v][k][s]),
-                                          "logprob_diff", rev_num(pt.mean), "t", rev_num(pt.t), "p", rev_num(pt.p)));
-    rev_score_free(&sc);
+  if (!rc) {
+    char *eot = rev_eot_text(tok);
+    al_rev_evaluator ev = {.tok = tok, .context = m.cfg.n_positions, .prefix = eot, .batch = 1};
+    rc = rev_eval_slots(&ev, &m, d, c->eval_max, v, s, R, recs, err);
+    free(eot);
   }
   json_array_append_new(recs, json_pack("{s:s, s:i, s:o, s:f, s:f}", "variant", rev_variant_names[v], "seed", s,
                                         "final_loss", rev_num(tr.final_loss), "finetune_s", t1 - t0, "eval_s", al_now() - t1));
@@ -189,6 +194,7 @@ static int choose_context(const al_rev_cfg *c, const al_model *base, int need, c
 
 int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_err *err) {
   if (check_cfg(c, err)) return -1;
+  if (c->model || c->api) return rev_run_external(c, dir, results_out, err);
   /* Parallel over jobs, single-threaded kernels: tiny models on a shared
    * machine run several times faster this way than with threads waiting
    * at every kernel's barrier. */
@@ -211,6 +217,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
       "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads", c->heads, "embd",
       c->embd, "context", c->context, "pretrain_steps", (json_int_t)c->pretrain_steps, "epochs", c->epochs, "lr", c->lr,
       "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
+  json_object_set_new(config, "save_models", json_boolean(c->save_models));
   int rc = al_run_save_json(&run, "config.json", config, err);
   if (!rc && !c->data) {
     al_rev_gen_cfg g = {c->per_group, c->train_templates, c->test_templates, (uint64_t)c->seed, c->names_dir};
@@ -232,11 +239,9 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   if (!rc) rc = make_tok(c, &d, &base, &tok, &text, &ntext, err);
   have_base = !rc && c->base;
   /* tokens of every set */
-  rev_examples train[2], slots[AL_REV_NSLOTS], noaug[AL_REV_NGROUPS];
+  rev_examples train[2], slots[AL_REV_NSLOTS];
   memset(train, 0, sizeof train);
   memset(slots, 0, sizeof slots);
-  memset(noaug, 0, sizeof noaug);
-  for (int g = 0; g < AL_REV_NGROUPS && !rc; g++) rc = rev_tokenize(&noaug[g], tok, &d.noaug_trained[g], err);
   for (int v = 0; v < 2 && !rc; v++) rc = rev_tokenize(&train[v], tok, v ? &d.train_noaug : &d.train, err);
   for (int k = 0; k < AL_REV_NSLOTS && !rc; k++) rc = rev_tokenize(&slots[k], tok, &d.slot[k], err);
   int context = 0, need = 0;
@@ -250,19 +255,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     if (!c->base) have_base = !rc; /* a failed pretraining frees the model */
   }
   rev_results R;
-  memset(&R, 0, sizeof R);
-  R.seeds = c->seeds;
-  for (int v = 0; v < 2; v++) {
-    R.loss[v] = al_calloc(c->seeds, sizeof(double));
-    R.secs[v] = al_calloc(c->seeds, sizeof(double));
-    for (int k = 0; k < AL_REV_NSLOTS; k++) {
-      int n = d.slot[k].n + 1; /* noaug_trained[g] is never longer */
-      R.acc[v][k] = al_calloc(c->seeds, sizeof(double));
-      R.pseed[v][k] = al_calloc(c->seeds, sizeof(double));
-      R.lc[v][k] = al_calloc((size_t)n * c->seeds, sizeof(double));
-      R.lr[v][k] = al_calloc((size_t)n * c->seeds, sizeof(double));
-    }
-  }
+  rev_results_init(&R, &d, c->seeds);
   if (!rc) {
     json_object_set_new(info, "people", json_integer(d.npeople));
     json_object_set_new(info, "train_examples", json_integer(d.train.n));
@@ -294,7 +287,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     if (al_first_err_failed(&first)) continue;
     al_err e;
     recs[j] = json_array();
-    if (run_one(c, &base, tok, &d, &train[v], slots, noaug, text, ntext, v, s, &R, recs[j], &e)) {
+    if (run_one(c, &run, &base, tok, &d, &train[v], text, ntext, v, s, &R, recs[j], &e)) {
       al_first_err_keep(&first, &e);
     } else if (!quiet) {
       fprintf(stderr, "reversal: %s seed %d done in %.1f s (final loss %.3f)\n", rev_variant_names[v], s, R.secs[v][s],
@@ -330,14 +323,9 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   json_decref(results);
   json_decref(info);
   json_decref(config);
-  for (int v = 0; v < 2; v++) {
-    rev_examples_free(&train[v]);
-    free(R.loss[v]), free(R.secs[v]);
-    for (int k = 0; k < AL_REV_NSLOTS; k++)
-      free(R.acc[v][k]), free(R.pseed[v][k]), free(R.lc[v][k]), free(R.lr[v][k]);
-  }
+  for (int v = 0; v < 2; v++) rev_examples_free(&train[v]);
+  rev_results_free(&R);
   for (int k = 0; k < AL_REV_NSLOTS; k++) rev_examples_free(&slots[k]);
-  for (int g = 0; g < AL_REV_NGROUPS; g++) rev_examples_free(&noaug[g]);
   if (have_base) al_model_free(&base);
   if (tok) al_tok_free(tok);
   free(text);

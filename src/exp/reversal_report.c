@@ -24,6 +24,36 @@ void rev_slot_key(int k, char *buf, size_t n) {
 
 json_t *rev_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+const al_rev_set *rev_slot_set(const al_rev_data *d, int v, int k) {
+  int own = v == 1 && k % 2 == AL_REV_TMPL_TRAIN && (k / 2) % 2 == AL_REV_TRAINED;
+  return own ? &d->noaug_trained[k / 4] : &d->slot[k];
+}
+
+void rev_results_init(rev_results *R, const al_rev_data *d, int seeds) {
+  memset(R, 0, sizeof *R);
+  R->seeds = seeds;
+  R->vnames = rev_variant_names;
+  for (int v = 0; v < 2; v++) {
+    R->loss[v] = al_calloc(seeds, sizeof(double));
+    R->secs[v] = al_calloc(seeds, sizeof(double));
+    for (int k = 0; k < AL_REV_NSLOTS; k++) {
+      int n = d->slot[k].n + 1; /* noaug_trained[g] is never longer */
+      R->acc[v][k] = al_calloc(seeds, sizeof(double));
+      R->pseed[v][k] = al_calloc(seeds, sizeof(double));
+      R->lc[v][k] = al_calloc((size_t)n * seeds, sizeof(double));
+      R->lr[v][k] = al_calloc((size_t)n * seeds, sizeof(double));
+    }
+  }
+}
+
+void rev_results_free(rev_results *R) {
+  for (int v = 0; v < 2; v++) {
+    free(R->loss[v]), free(R->secs[v]);
+    for (int k = 0; k < AL_REV_NSLOTS; k++) free(R->acc[v][k]), free(R->pseed[v][k]), free(R->lc[v][k]), free(R->lr[v][k]);
+  }
+  memset(R, 0, sizeof *R);
+}
+
 static json_t *stat_json(const double *v, int n) {
   al_stat s = al_stat_of(v, n);
   json_t *seeds = json_array();
@@ -47,7 +77,7 @@ static al_rev_paired slot_test(const rev_results *R, int v, int k) {
  * its examples and seeds (a person's templates are not independent). */
 static al_rev_paired people_test(const al_rev_data *d, const rev_results *R, int v, int k) {
   int n = R->n[v][k];
-  const al_rev_set *set = v == 1 && k % 2 == AL_REV_TMPL_TRAIN && (k / 2) % 2 == AL_REV_TRAINED ? &d->noaug_trained[k / 4] : &d->slot[k];
+  const al_rev_set *set = rev_slot_set(d, v, k);
   double *sum = al_calloc(d->npeople + 1, sizeof(double)), *cnt = al_calloc(d->npeople + 1, sizeof(double));
   for (int s = 0; s < R->seeds; s++)
     for (int i = 0; i < n; i++) {
@@ -89,7 +119,7 @@ json_t *rev_results_json(const al_rev_cfg *c, const al_rev_data *d, const rev_re
   for (int v = 0; v < 2; v++) {
     if (!R->ran[v]) continue;
     json_t *slots = json_object();
-    json_object_set_new(variants, rev_variant_names[v],
+    json_object_set_new(variants, R->vnames[v],
                         json_pack("{s:o, s:o}", "slots", slots, "final_loss", stat_json(R->loss[v], R->seeds)));
     for (int k = 0; k < AL_REV_NSLOTS; k++) {
       if (!R->n[v][k]) continue;
@@ -111,14 +141,14 @@ json_t *rev_results_json(const al_rev_cfg *c, const al_rev_data *d, const rev_re
     }
     /* headlines */
     char line[1024];
-    int len = snprintf(line, sizeof line, "%s, %d seeds: trained order, training templates:", rev_variant_names[v], R->seeds);
+    int len = snprintf(line, sizeof line, "%s, %d seeds: trained order, training templates:", R->vnames[v], R->seeds);
     for (int g = 0; g < AL_REV_NGROUPS; g++) {
       al_stat a = al_stat_of(R->acc[v][al_rev_slot(g, AL_REV_TRAINED, AL_REV_TMPL_TRAIN)], R->seeds);
       len += snprintf(line + len, sizeof line - len, " %s %.1f%% [%.1f, %.1f]", al_rev_group_names[g], 100 * a.mean,
                       100 * a.lo, 100 * a.hi);
     }
     json_array_append_new(head, json_string(line));
-    len = snprintf(line, sizeof line, "%s: held-out templates:", rev_variant_names[v]);
+    len = snprintf(line, sizeof line, "%s: held-out templates:", R->vnames[v]);
     for (int k = 0; k < AL_REV_NSLOTS; k++) {
       if (k % 2 != AL_REV_TMPL_HELDOUT || !R->n[v][k]) continue;
       al_stat a = al_stat_of(R->acc[v][k], R->seeds);
@@ -127,7 +157,7 @@ json_t *rev_results_json(const al_rev_cfg *c, const al_rev_data *d, const rev_re
     }
     snprintf(line + len, sizeof line - len, " chance %.1f%%", 100 * chance_of(d, 0));
     json_array_append_new(head, json_string(line));
-    len = snprintf(line, sizeof line, "%s: log p(correct) - log p(random), held-out templates:", rev_variant_names[v]);
+    len = snprintf(line, sizeof line, "%s: log p(correct) - log p(random), held-out templates:", R->vnames[v]);
     for (int k = 0; k < AL_REV_NSLOTS; k++) {
       if (k % 2 != AL_REV_TMPL_HELDOUT || !R->n[v][k]) continue;
       al_rev_paired t = slot_test(R, v, k);

@@ -2,6 +2,8 @@
  *
  * Scoring: the prompt and the continuation are encoded separately; an empty
  * prompt becomes <|endoftext|> (GPT-2's convention for unconditional text);
+ * "<|endoftext|>" written in a prompt or continuation is that token, as alab
+ * serve reads a completion prompt (a chat message's text stays plain text);
  * a prompt too long for the context loses tokens from the left. Requests
  * that share a prompt (a task's classes) form one unit scored on one decoder:
  * al_score_continuation reuses the KV cache when the prompt is a prefix of
@@ -49,9 +51,11 @@ typedef struct {
   size_t n, cap;
 } ids_t;
 
-static int encode(const al_tok *tok, const char *s, ids_t *out, al_err *err) {
+/* special: <|endoftext|> in the text is the token (as alab serve reads a
+ * completion prompt), else plain text (as it reads a chat message) */
+static int encode(const al_tok *tok, const char *s, int special, ids_t *out, al_err *err) {
   out->n = 0;
-  if (al_tok_encode(tok, s, strlen(s), 0, &out->ids, &out->n, &out->cap, err) < 0) return -1;
+  if (al_tok_encode(tok, s, strlen(s), special, &out->ids, &out->n, &out->cap, err) < 0) return -1;
   return 0;
 }
 
@@ -136,7 +140,7 @@ static int local_score(al_provider *p, const al_score_req *reqs, int n, al_score
     int same = i > 0 && !strcmp(reqs[i].prompt, reqs[i - 1].prompt);
     if (!same) {
       c.unit_start[nunits++] = i;
-      if (encode(L->tok, reqs[i].prompt, &c.prompt[i], err)) goto fail_req;
+      if (encode(L->tok, reqs[i].prompt, 1, &c.prompt[i], err)) goto fail_req;
       if (!c.prompt[i].n) {
         if (eot < 0) {
           al_fail(err, "request %d: empty prompt and the tokenizer has no <|endoftext|> to start from", i);
@@ -147,7 +151,7 @@ static int local_score(al_provider *p, const al_score_req *reqs, int n, al_score
         c.prompt[i].n = 1;
       }
     }
-    if (encode(L->tok, reqs[i].continuation, &c.cont[i], err)) goto fail_req;
+    if (encode(L->tok, reqs[i].continuation, 1, &c.cont[i], err)) goto fail_req;
   }
   c.unit_start[nunits] = n;
   rc = run_units(L, nunits, score_unit, &c, NULL, err);
@@ -189,7 +193,7 @@ typedef struct {
   const char *const *prompts;
   const al_gen_cfg *g;
   const char *const *stop;
-  int nstop;
+  int nstop, special;
   char **outs;
 } gen_ctx;
 
@@ -198,7 +202,7 @@ static int gen_one(void *vctx, int i, al_decoder *d, al_err *err) {
   local_impl *L = c->L;
   int npos = L->m->cfg.n_positions, eot = al_tok_eot(L->tok);
   ids_t p = {0};
-  if (encode(L->tok, c->prompts[i], &p, err)) return al_fail_prefix(err, "prompt %d", i);
+  if (encode(L->tok, c->prompts[i], c->special, &p, err)) return al_fail_prefix(err, "prompt %d", i);
   if (!p.n) {
     p.ids = al_realloc(p.ids, sizeof(int32_t));
     p.ids[0] = eot >= 0 ? eot : 0;
@@ -229,8 +233,8 @@ static int gen_one(void *vctx, int i, al_decoder *d, al_err *err) {
 }
 
 static int local_generate_stops(al_provider *p, const char *const *prompts, int n, const al_gen_cfg *g,
-                                const char *const *stop, int nstop, char **outs, al_err *err) {
-  gen_ctx c = {.L = p->impl, .prompts = prompts, .g = g, .stop = stop, .nstop = nstop, .outs = outs};
+                                const char *const *stop, int nstop, int special, char **outs, al_err *err) {
+  gen_ctx c = {.L = p->impl, .prompts = prompts, .g = g, .stop = stop, .nstop = nstop, .special = special, .outs = outs};
   memset(outs, 0, (size_t)n * sizeof *outs);
   if (run_units(p->impl, n, gen_one, &c, NULL, err)) {
     for (int i = 0; i < n; i++) free(outs[i]), outs[i] = NULL;
@@ -241,7 +245,7 @@ static int local_generate_stops(al_provider *p, const char *const *prompts, int 
 
 static int local_generate(al_provider *p, const char *const *prompts, int n, const al_gen_cfg *g, char **outs,
                           al_err *err) {
-  return local_generate_stops(p, prompts, n, g, g->stop, g->nstop, outs, err);
+  return local_generate_stops(p, prompts, n, g, g->stop, g->nstop, 1, outs, err);
 }
 
 static int local_chat(al_provider *p, const al_chat_msg *msgs, int n, const al_gen_cfg *g, char **out, al_err *err) {
@@ -249,7 +253,7 @@ static int local_chat(al_provider *p, const al_chat_msg *msgs, int n, const al_g
   char *prompt = prov_chat_prompt(p, msgs, n, NULL, &stop[g->nstop]);
   for (int i = 0; i < g->nstop; i++) stop[i] = g->stop[i];
   const char *const prompts[1] = {prompt};
-  int rc = local_generate_stops(p, prompts, 1, g, stop, g->nstop + 1, out, err);
+  int rc = local_generate_stops(p, prompts, 1, g, stop, g->nstop + 1, 0, out, err);
   free(stop);
   free(prompt);
   return rc;
