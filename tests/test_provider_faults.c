@@ -187,6 +187,7 @@ static void test_resume(void) {
   log_stats before = read_log(log);
   CHECK(before.ok == 150, "150 answered before the kill (%ld)", before.ok);
   kill(pid, SIGUSR1); /* the server answers again */
+  CHECK(run_eval(base, "cls.jsonl", "resume", "--resume --cache off") == 2, "--resume without the cache: usage error");
   int rc = run_eval(base, "cls.jsonl", "resume", "--resume");
   CHECK(rc == 0, "--resume exits 0 (rc %d)", rc);
   log_stats s = read_log(log);
