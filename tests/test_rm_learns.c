@@ -4,7 +4,11 @@
  * from scratch through the training loop with the Bradley-Terry objective,
  * its accuracy on held-out pairs (other stories, scored with
  * al_rm_score_texts, not the objective's own metrics) must exceed 95%; the
- * objective's held-out Bradley-Terry loss must be small too. */
+ * objective's held-out Bradley-Terry loss must be small too. Learning the
+ * word is a sudden transition: measured (Release), after 150 steps 3 of 4
+ * initial seeds had it (1.000) and one not yet (0.765), as had the ASan
+ * build's arithmetic for this seed (0.660); after 300 steps all of 6 seeds
+ * reached 1.000, so the test runs 300. */
 #include "alab/reward.h"
 #include <jansson.h>
 #include "alab/synth.h"
@@ -70,7 +74,7 @@ int main(void) {
   CHECK_OK(al_model_init(&rm, &cfg, 1, &err), err);
   al_train_cfg tc;
   al_train_defaults(&tc);
-  tc.batch = 8, tc.seq_len = 112, tc.grad_accum = 1, tc.steps = 150, tc.warmup_steps = 10, tc.lr = 3e-3;
+  tc.batch = 8, tc.seq_len = 112, tc.grad_accum = 1, tc.steps = 300, tc.warmup_steps = 10, tc.lr = 3e-3;
   tc.eval_every = 0, tc.ckpt_every = 0, tc.out_dir = NULL, tc.save_final = 0, tc.seed = 2;
   al_objective obj;
   CHECK_OK(al_objective_rm(&obj, &rm, &tc, &td, &vd, 0.01, &err), err);
