@@ -16,33 +16,8 @@
 #include "alab/json.h"
 #include "alab/provider.h"
 #include "serve_model.h"
+#include "serve_proc.h"
 #include "test.h"
-
-/* Starts `alab serve` on an ephemeral port; returns its pid and port. */
-static pid_t start_server(const char *model, int *port) {
-  int fd[2];
-  if (pipe(fd)) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd[1], 1);
-    close(fd[0]);
-    execl(getenv("ALAB_BIN"), "alab", "serve", "--model", model, "--port", "0", "--workers", "1", (char *)NULL);
-    _exit(127);
-  }
-  close(fd[1]);
-  FILE *f = fdopen(fd[0], "r");
-  char line[1024];
-  *port = 0;
-  while (fgets(line, sizeof line, f)) {
-    char *p = strstr(line, "listening on http://");
-    if (p && (p = strrchr(p, ':'))) {
-      *port = atoi(p + 1);
-      break;
-    }
-  }
-  /* keep the pipe open in the background: the server may print more */
-  return pid;
-}
 
 static void compare_metric(json_t *a, json_t *b, const char *name) {
   json_t *ma = json_object_get(json_object_get(json_object_get(a, "metrics"), name), "mean");

@@ -26,31 +26,8 @@
 #include "alab/json.h"
 #include "alab/provider.h"
 #include "alab/reversal.h"
+#include "serve_proc.h"
 #include "test.h"
-
-static pid_t start_server(const char *model, int *port) {
-  int fd[2];
-  if (pipe(fd)) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd[1], 1);
-    close(fd[0]);
-    execl(getenv("ALAB_BIN"), "alab", "serve", "--model", model, "--port", "0", "--workers", "1", (char *)NULL);
-    _exit(127);
-  }
-  close(fd[1]);
-  FILE *f = fdopen(fd[0], "r");
-  char line[1024];
-  *port = 0;
-  while (fgets(line, sizeof line, f)) {
-    char *p = strstr(line, "listening on http://");
-    if (p && (p = strrchr(p, ':'))) {
-      *port = atoi(p + 1);
-      break;
-    }
-  }
-  return pid;
-}
 
 static json_t *slots_of(json_t *r, const char *variant) {
   return json_object_get(json_object_get(json_object_get(r, "variants"), variant), "slots");

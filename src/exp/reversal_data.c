@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/json.h"
-#include "alab/reversal.h"
+#include "exp/reversal_internal.h"
 
 /* Reads path as JSONL {"prompt", "completion"} (blank lines skipped). A
  * missing file is an error only when required (else s->n = 0, returns 1). */
@@ -398,4 +398,13 @@ int al_rev_read(al_rev_data *d, const char *dir, uint64_t seed, al_err *err) {
     return -1;
   }
   return 0;
+}
+
+int rev_prepare_data(const al_rev_cfg *c, const char *data_dir, al_rev_data *d, al_err *err) {
+  memset(d, 0, sizeof *d);
+  if (!c->data) {
+    al_rev_gen_cfg g = {c->per_group, c->train_templates, c->test_templates, (uint64_t)c->seed, c->names_dir};
+    if (al_rev_generate(&g, data_dir, err)) return -1;
+  }
+  return al_rev_read(d, data_dir, (uint64_t)c->seed, err);
 }

@@ -79,13 +79,9 @@ int rev_run_external(const al_rev_cfg *c, const char *dir, json_t **results_out,
                              c->data ? json_null() : json_integer(c->test_templates), "seed", (json_int_t)c->seed,
                              "eval_max", c->eval_max, "quick", c->quick);
   int rc = al_run_save_json(&run, "config.json", config, err);
-  if (!rc && !c->data) {
-    al_rev_gen_cfg g = {c->per_group, c->train_templates, c->test_templates, (uint64_t)c->seed, c->names_dir};
-    rc = al_rev_generate(&g, data_dir, err);
-  }
   al_rev_data d;
   memset(&d, 0, sizeof d);
-  if (!rc) rc = al_rev_read(&d, data_dir, (uint64_t)c->seed, err);
+  if (!rc) rc = rev_prepare_data(c, data_dir, &d, err);
   al_model m;
   memset(&m, 0, sizeof m);
   al_tok *tok = NULL;

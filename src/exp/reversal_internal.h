@@ -18,6 +18,10 @@ typedef struct {
 int rev_tokenize(rev_examples *x, const al_tok *tok, const al_rev_set *s, al_err *err);
 void rev_examples_free(rev_examples *x);
 
+/* The run's facts: c->data read as is, else generated from c's settings into
+ * data_dir first (reversal_data.c). */
+int rev_prepare_data(const al_rev_cfg *c, const char *data_dir, al_rev_data *d, al_err *err);
+
 /* BPE on the story text plus every training line (or the byte tokenizer). */
 int rev_make_tokenizer(al_tok **tok, const char *spec, const char *story_text, size_t story_len, const al_rev_set *train,
                        al_err *err);
