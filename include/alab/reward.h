@@ -50,6 +50,9 @@ typedef struct {
 int al_rm_data_tokenize(const al_pref_set *s, const al_tok *tok, al_rm_data *d, al_err *err);
 void al_rm_data_free(al_rm_data *d);
 
+/* One row of T tokens: ids[0..len) (its last T when longer), then pad.
+ * Returns the position of its last token (where the reward is read). */
+int al_rm_row(const int32_t *ids, size_t len, int T, int pad, int32_t *row);
 /* Fills rows [2B, T] for pairs idx[0..B): row b is pair idx[b]'s chosen,
  * row B + b its rejected, right-padded with d->pad; pos[r] = the row's last
  * token. A sequence longer than T keeps its last T tokens (the reward is

@@ -44,16 +44,20 @@ fail:
   return -1;
 }
 
+int al_rm_row(const int32_t *ids, size_t len, int T, int pad, int32_t *row) {
+  if (len > (size_t)T) ids += len - (size_t)T, len = (size_t)T;
+  memcpy(row, ids, len * sizeof *row);
+  for (int t = (int)len; t < T; t++) row[t] = pad;
+  return (int)len - 1;
+}
+
 int al_rm_fill_rows(const al_rm_data *d, const long *idx, int B, int T, int32_t *inputs, int32_t *pos, float *margin) {
   int cut = 0;
   for (int r = 0; r < 2 * B; r++) {
     long seq = 2 * idx[r % B] + (r >= B);
-    size_t from = d->off[seq], len = d->off[seq + 1] - from;
-    if (len > (size_t)T) from += len - (size_t)T, len = (size_t)T, cut++;
-    int32_t *row = inputs + (size_t)r * T;
-    memcpy(row, d->ids + from, len * sizeof *row);
-    for (int t = (int)len; t < T; t++) row[t] = d->pad;
-    pos[r] = (int)len - 1;
+    size_t len = d->off[seq + 1] - d->off[seq];
+    cut += len > (size_t)T;
+    pos[r] = al_rm_row(d->ids + d->off[seq], len, T, d->pad, inputs + (size_t)r * T);
   }
   if (margin)
     for (int b = 0; b < B; b++) margin[b] = d->margin[idx[b]];

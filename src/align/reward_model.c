@@ -52,11 +52,7 @@ int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts,
   for (int i0 = 0; i0 < n && !rc; i0 += B) {
     for (int r = 0; r < B; r++) {
       int i = i0 + r < n ? i0 + r : i0;
-      size_t from = d.off[i], l = d.off[i + 1] - from;
-      if (l > (size_t)T) from += l - (size_t)T, l = (size_t)T;
-      memcpy(in + (size_t)r * T, d.ids + from, l * sizeof(int32_t));
-      for (int t = (int)l; t < T; t++) in[(size_t)r * T + t] = pad;
-      pos[r] = (int)l - 1;
+      pos[r] = al_rm_row(d.ids + d.off[i], d.off[i + 1] - d.off[i], T, pad, in + (size_t)r * T);
     }
     rc = al_model_forward_scalar(rm, in, pos, B, T, vals, err);
     for (int r = 0; r < B && i0 + r < n && !rc; r++) rewards[i0 + r] = vals[r];
