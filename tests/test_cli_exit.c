@@ -45,6 +45,7 @@ static const exit_case cases[] = {
     {"rm score --model NONE", 2, "one of --text or --input"},
     {"bon --policy NONE --prompt a", 2, "--rm"},
     {"bon --policy NONE --rm NONE --prompt a --n 0", 2, "--n"},
+    {"bon --policy NONE --rm NONE --prompt a --gold-rm NONE --gold-story", 2, "give one"},
     {"report --bogus", 2, "--bogus"},
     {"report", 2, "name a run directory"},
     {"train --steps x", 2, "--steps"},

@@ -5,7 +5,7 @@
  * file and line; rm score on a language model refuses it; rm score --input
  * reports every pair and the accuracy its own rewards give; bon's proxy
  * reward never falls with n (the expected best of more samples), and its KL
- * column is log n - (n-1)/n. */
+ * column is log n - (n-1)/n; with --gold-story its gold lies in [-1, 1]. */
 #include <jansson.h>
 #include "alab/bon.h"
 #include "alab/json.h"
@@ -124,6 +124,22 @@ int main(void) {
       CHECK(p >= prev - 1e-9, "proxy reward falls from %g to %g at n = %d", prev, p, n);
       prev = p;
     }
+    json_decref(res);
+  }
+  /* the story world's gold: every sampled text scores -1 (not a story) up to 1.0 */
+  snprintf(args, sizeof args, "bon --policy %s/lm --rm %s/a --prompt 'Once upon a time,' --n 4 --max-new 8 --gold-story "
+           "--out %s/bon2 --threads 1", dir, dir, dir);
+  CHECK(run(args, &out) == 0 && strstr(out, "gold mean"), "bon --gold-story: %s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/bon2/results.json", dir);
+  CHECK_OK(al_json_load_file(path, &res, &err), err);
+  if (res) {
+    json_t *rows = json_object_get(res, "best_of_n");
+    for (size_t k = 0; k < json_array_size(rows); k++) {
+      double g = json_real_value(json_object_get(json_object_get(json_array_get(rows, k), "gold"), "mean"));
+      CHECK(g >= -1 && g <= 1, "gold %g outside [-1, 1]", g);
+    }
+    CHECK(!strcmp(json_string_value(json_object_get(res, "gold")), "story"), "results name the gold");
     json_decref(res);
   }
   al_buf_free(&pairs);

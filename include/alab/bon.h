@@ -66,6 +66,7 @@ typedef struct {
 typedef struct {
   al_model *m;               /* a reward model (scalar head) */
   const struct al_tok *tok;  /* its own tokenizer: it scores text */
+  double (*fn)(const char *text, size_t len); /* instead of m: an exact reward (al_gold_story) */
 } al_bon_scorer;
 int al_bon_run(const al_model *policy, const struct al_tok *tok, const al_bon_scorer *proxy, const al_bon_scorer *gold,
                const al_bon_cfg *c, al_bon_result *r, al_err *err);

@@ -65,7 +65,9 @@ int al_bon_run(const al_model *policy, const al_tok *tok, const al_bon_scorer *p
     r->sample_s += t1 - t0;
     rc = response_texts(tok, c->prompts[p], out, lens, N, c->max_new, texts, err);
     if (!rc) rc = al_rm_score_texts(proxy->m, proxy->tok, (const char *const *)texts, N, pr, err);
-    if (!rc && gold) rc = al_rm_score_texts(gold->m, gold->tok, (const char *const *)texts, N, gr, err);
+    if (!rc && gold && gold->fn)
+      for (int i = 0; i < N; i++) gr[i] = (float)gold->fn(texts[i], strlen(texts[i]));
+    else if (!rc && gold) rc = al_rm_score_texts(gold->m, gold->tok, (const char *const *)texts, N, gr, err);
     for (int i = 0; i < N; i++) free(texts[i]), texts[i] = NULL;
     r->score_s += al_now() - t1;
     if (rc) { al_fail_prefix(err, "prompt %d", p); break; }

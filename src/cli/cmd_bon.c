@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/bon.h"
+#include "alab/gold.h"
 #include "alab/json.h"
 #include "alab/reward.h"
 #include "cli/flags.h"
@@ -32,7 +33,7 @@ static json_t *stat_json(const al_stat *s) {
 
 int cmd_bon(int argc, char **argv) {
   const char *policy_dir = NULL, *rm_dir = NULL, *gold_dir = NULL, *prompt = NULL, *prompts_path = NULL, *out = NULL;
-  int N = 16, max_new = 64, threads = 0;
+  int N = 16, max_new = 64, threads = 0, gold_story = 0;
   int64_t seed = 1;
   double temperature = 1.0, top_p = 1.0;
   int top_k = 0;
@@ -40,6 +41,8 @@ int cmd_bon(int argc, char **argv) {
       {"policy", FLAG_STRING, &policy_dir, "the policy: a language model directory"},
       {"rm", FLAG_STRING, &rm_dir, "the proxy reward model directory (the pick is its argmax)"},
       {"gold-rm", FLAG_STRING, &gold_dir, "a gold reward model directory, scored on the same picks (optional)"},
+      {"gold-story", FLAG_BOOL, &gold_story, "gold = the story world's exact reward of prompt + response "
+                                             "(docs/overopt.md; instead of --gold-rm)"},
       {"prompt", FLAG_STRING, &prompt, "one prompt"},
       {"prompts", FLAG_STRING, &prompts_path, "a file of prompts, one per line"},
       {"n", FLAG_INT, &N, "samples per prompt (N): every n = 1, 2, 4, ..., N is estimated from them", "[1, 65536]"},
@@ -63,6 +66,10 @@ int cmd_bon(int argc, char **argv) {
     fprintf(stderr, "alab bon: --policy, --rm and one of --prompt or --prompts are required (see --help)\n");
     return 2;
   }
+  if (gold_dir && gold_story) {
+    fprintf(stderr, "alab bon: --gold-rm and --gold-story are two gold rewards: give one\n");
+    return 2;
+  }
   al_set_threads(threads);
   al_err err;
   al_model policy = {0}, rm = {0}, gold = {0};
@@ -80,10 +87,10 @@ int cmd_bon(int argc, char **argv) {
   if (cli_load_model(policy_dir, &policy, &tok, &err) || al_rm_load(&rm, rm_dir, &err) || al_tok_load(&rm_tok, rm_dir, &err) ||
       (gold_dir && (al_rm_load(&gold, gold_dir, &err) || al_tok_load(&gold_tok, gold_dir, &err))))
     goto fail;
-  al_bon_scorer ps = {&rm, rm_tok}, gs = {&gold, gold_tok};
+  al_bon_scorer ps = {&rm, rm_tok, NULL}, gs = {&gold, gold_tok, gold_story ? al_gold_story : NULL};
   al_bon_cfg c = {prompts, np, N, max_new, {(float)temperature, (float)top_p, top_k}, (uint64_t)seed};
-  if (al_bon_run(&policy, tok, &ps, gold_dir ? &gs : NULL, &c, &res, &err)) goto fail;
-  printf("%6s %8s %28s %28s\n", "n", "KL", "proxy mean [95% CI]", gold_dir ? "gold mean [95% CI]" : "");
+  if (al_bon_run(&policy, tok, &ps, gold_dir || gold_story ? &gs : NULL, &c, &res, &err)) goto fail;
+  printf("%6s %8s %28s %28s\n", "n", "KL", "proxy mean [95% CI]", res.gold ? "gold mean [95% CI]" : "");
   for (int k = 0; k < res.nn; k++) {
     printf("%6d %8.4f %10.4f [%7.4f, %7.4f]", res.n[k], res.kl[k], res.proxy[k].mean, res.proxy[k].lo, res.proxy[k].hi);
     if (res.gold) printf(" %10.4f [%7.4f, %7.4f]", res.gold[k].mean, res.gold[k].lo, res.gold[k].hi);
@@ -99,8 +106,8 @@ int cmd_bon(int argc, char **argv) {
       if (res.gold) json_object_set_new(row, "gold", stat_json(&res.gold[k]));
       json_array_append_new(rows, row);
     }
-    json_t *j = json_pack("{s:s, s:s, s:o, s:i, s:i, s:i, s:I, s:o}", "policy", policy_dir, "rm", rm_dir, "gold_rm",
-                          gold_dir ? json_string(gold_dir) : json_null(), "prompts", np, "N", N, "max_new", max_new,
+    json_t *j = json_pack("{s:s, s:s, s:o, s:i, s:i, s:i, s:I, s:o}", "policy", policy_dir, "rm", rm_dir, "gold",
+                          gold_dir ? json_string(gold_dir) : gold_story ? json_string("story") : json_null(), "prompts", np, "N", N, "max_new", max_new,
                           "seed", (json_int_t)seed, "best_of_n", rows);
     char *path = al_path_join(out, "results.json");
     int bad = al_mkdir_p(out, &err) || al_json_save_file(path, j, &err);
