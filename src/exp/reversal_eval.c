@@ -118,9 +118,9 @@ static int score_batch(const al_rev_evaluator *ev, const al_rev_set *s, int n, i
     gq[j].g.temperature = 0;
     rc = gen_length(ev, s, e, prompts[j], &gq[j].g.max_tokens, err);
   }
-  if (!rc) rc = ev->p->score(ev->p, reqs, nreq, res, err);
+  if (!rc && (rc = ev->p->score(ev->p, reqs, nreq, res, err))) al_fail_prefix(err, "scoring %s", s->file);
   scored = !rc;
-  if (!rc) rc = ev->p->complete(ev->p, gq, m, outs, errs, err);
+  if (!rc && (rc = ev->p->complete(ev->p, gq, m, outs, errs, err))) al_fail_prefix(err, "generating for %s", s->file);
   for (int j = 0; j < m && !rc; j++) {
     const al_rev_example *e = &s->ex[(long)(b0 + j) * s->n / n];
     const al_score_res *rr = e->random ? &res[first[j] + 1] : NULL;
