@@ -16,8 +16,9 @@
  *   /v1/completions, echo (scoring): one token per byte; the log-prob of byte
  *     c at position k > 0 is -(0.05 + ((7c + 3k) mod 97) / 50).
  *   /v1/completions (generation): the prompt reversed.
- *   /v1/chat/completions: "" + every message's content joined by "|",
- *     reversed.
+ *   /v1/chat/completions: every message's content joined by "|", reversed;
+ *     with "logprobs": true, the first token's top log-probs are
+ *     Yes -0.25 and No -1.75.
  *   GET /v1/models: model "m" with max_model_len 4096.
  * --delay-ms delays every answer (a model's latency). --hold-after K answers
  * the first K requests, then holds later ones unanswered until SIGUSR1
@@ -150,6 +151,11 @@ static char *answer(const char *path, json_t *req, int *status) {
     r = json_pack("{s:[{s:{s:s, s:s}, s:i, s:s}], s:{s:i, s:i}}", "choices", "message", "role", "assistant", "content",
                   t, "index", 0, "finish_reason", "stop", "usage", "prompt_tokens", (int)len, "completion_tokens",
                   (int)len);
+    if (json_is_true(json_object_get(req, "logprobs"))) /* the first token's top log-probs: Yes -0.25, No -1.75 */
+      json_object_set_new(json_array_get(json_object_get(r, "choices"), 0), "logprobs",
+                          json_pack("{s:[{s:s, s:f, s:[{s:s, s:f}, {s:s, s:f}]}]}", "content", "token", "Yes", "logprob",
+                                    -0.25, "top_logprobs", "token", "Yes", "logprob", -0.25, "token", "No", "logprob",
+                                    -1.75));
     free(t);
   } else return *status = 404, strdup("{\"error\":{\"message\":\"no such endpoint\"}}");
   char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(17));

@@ -294,6 +294,15 @@ static void test_failures_chat_prefill(void) {
   for (int i = 0; i < 20; i++) right &= !jo[i].error && jo[i].letter == (i % 3 ? 'X' : 'Y');
   CHECK(right, "20 judgements over HTTP read in input order");
   al_judgement_free(jo, 20);
+  /* yes/no on a chat endpoint: no scoring there, so the first token's top log-probs */
+  hp->score = NULL;
+  jd = al_judge_default(hp, "Is it {answer}?", AL_JUDGE_YESNO);
+  jd.chat = 1;
+  CHECK_OK(al_judge_run(&jd, ji, 2, jo, &err), err);
+  double pyes = 1 / (1 + exp(-1.5));
+  CHECK(!jo[0].error && fabs(jo[0].p_yes - pyes) < 1e-12 && jo[0].yes == 1, "p(yes) %.17g from top log-probs (want %.17g)",
+        jo[0].p_yes, pyes);
+  al_judgement_free(jo, 2);
   al_provider_free(hp), al_provider_free(np);
   kill(pid, SIGKILL);
 }

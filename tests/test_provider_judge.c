@@ -28,7 +28,7 @@ static char *reply_to(const char *pr) {
 }
 
 static int fake_complete(al_provider *p, const al_gen_req *q, int n, char **outs, char **errs, al_err *err) {
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n; i++) { /* no top log-probs: the judge reads the reply */
     errs[i] = NULL;
     outs[i] = strstr(q[i].prompt, "FAILREQ") ? NULL : reply_to(q[i].prompt);
     if (!outs[i]) errs[i] = al_strdup("HTTP 400: field 'prompt' is rejected");
@@ -78,7 +78,7 @@ int main(void) {
   al_judgement_free(o, 2);
   P.score = NULL; /* a chat-only endpoint: the replies are read */
   CHECK_OK(al_judge_run(&j, in, 2, o, &err), err);
-  CHECK(o[0].yes == 1 && o[1].yes == 0 && isnan(o[0].p_yes), "yes/no read from the replies");
+  CHECK(o[0].yes == 1 && o[1].yes == 0 && isnan(o[0].p_yes), "yes/no read from the replies (%d %d %g %s)", o[0].yes, o[1].yes, o[0].p_yes, o[1].error ? o[1].error : "");
   al_judgement_free(o, 2);
 
   j = al_judge_default(&P, "Letter? {answer}", AL_JUDGE_LETTER);

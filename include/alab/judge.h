@@ -8,8 +8,11 @@
  *   score   the first whole number in the reply, which must be 1..10
  *   yesno   with log-probs (the provider scores " Yes" and " No" after the
  *           prompt): p(yes) = 1 / (1 + exp(lp(No) - lp(Yes))), the verdict
- *           yes when p(yes) > 1/2; without (a chat-only endpoint, or
- *           use_logprobs 0): the reply's first word, yes or no in any case
+ *           yes when p(yes) > 1/2; a provider that cannot score (a chat-only
+ *           endpoint) is asked for the first token's top log-probs, and the
+ *           best "yes" and "no" among them (any case) are normalised the same
+ *           way; failing both (or use_logprobs 0): the reply's first word,
+ *           yes or no in any case
  * A reply the parser cannot read is a failed judgement with the reason,
  * recorded like the others (al_judgement_json), never a guess.
  *

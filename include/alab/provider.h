@@ -57,12 +57,20 @@ al_gen_cfg al_gen_cfg_default(void); /* 64 tokens, greedy, no stops, seed 0 */
 /* One generation of a batch: a completion of `prompt`, or (msgs non-NULL) a
  * chat reply to msgs[0..nmsgs), optionally continuing the assistant's partial
  * turn `prefill` (the reply returned excludes it). */
+typedef struct { char token[32]; double logprob; } al_top_lp;
 typedef struct {
   const char *prompt;
   const al_chat_msg *msgs;
   int nmsgs;
   const char *prefill;
   al_gen_cfg g;
+  /* top_logprobs > 0 (HTTP): also ask for the first generated token's top
+   * log-probs (chat: logprobs + top_logprobs; completions: logprobs); they
+   * go to top_out[0..*ntop_out), at most top_logprobs of them (0 when the
+   * endpoint gives none) */
+  int top_logprobs;
+  al_top_lp *top_out;
+  int *ntop_out;
 } al_gen_req;
 
 typedef struct al_provider al_provider;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "alab/judge.h"
 
 al_judge al_judge_default(al_provider *p, const char *template, al_judge_parser parser) {
@@ -97,6 +98,25 @@ static int yesno_logprobs(const al_judge *j, int n, al_judgement *out) {
   return rc;
 }
 
+/* yesno from the first token's top log-probs: the best "yes" and "no"
+ * tokens (any case, spaces trimmed), normalised over the two; 0 when both are
+ * there, -1 when not (the reply is read instead). */
+static int yesno_top(const al_top_lp *t, int n, al_judgement *o) {
+  double y = -INFINITY, no = -INFINITY;
+  for (int k = 0; k < n; k++) {
+    const char *s = t[k].token;
+    while (*s == ' ') s++;
+    size_t l = strlen(s);
+    while (l && s[l - 1] == ' ') l--;
+    if (l == 3 && !strncasecmp(s, "yes", 3)) y = fmax(y, t[k].logprob);
+    if (l == 2 && !strncasecmp(s, "no", 2)) no = fmax(no, t[k].logprob);
+  }
+  if (!isfinite(y) || !isfinite(no)) return -1;
+  o->p_yes = 1 / (1 + exp(no - y));
+  o->yes = o->p_yes > 0.5;
+  return 0;
+}
+
 int al_judge_run(const al_judge *j, const al_judge_input *in, int n, al_judgement *out, al_err *err) {
   memset(out, 0, (size_t)n * sizeof *out);
   for (int i = 0; i < n; i++) out[i].prompt = fill(j->template, &in[i]), out[i].p_yes = NAN;
@@ -104,7 +124,12 @@ int al_judge_run(const al_judge *j, const al_judge_input *in, int n, al_judgemen
   al_gen_req *q = al_calloc((size_t)n, sizeof *q);
   al_chat_msg *m = al_calloc((size_t)n, sizeof *m);
   char **outs = al_calloc((size_t)n, sizeof *outs), **errs = al_calloc((size_t)n, sizeof *errs);
+  /* yesno without scoring: the first token's top log-probs, where the endpoint gives them */
+  int want_top = j->parser == AL_JUDGE_YESNO && j->use_logprobs;
+  al_top_lp *top = want_top ? al_calloc((size_t)n * 8, sizeof *top) : NULL;
+  int *ntop = want_top ? al_calloc((size_t)n, sizeof *ntop) : NULL;
   for (int i = 0; i < n; i++) {
+    if (want_top) q[i].top_logprobs = 8, q[i].top_out = top + 8 * (size_t)i, q[i].ntop_out = &ntop[i];
     q[i].g = j->g;
     if (j->chat) m[i] = (al_chat_msg){"user", out[i].prompt}, q[i].msgs = &m[i], q[i].nmsgs = 1;
     else q[i].prompt = out[i].prompt;
@@ -113,10 +138,10 @@ int al_judge_run(const al_judge *j, const al_judge_input *in, int n, al_judgemen
   for (int i = 0; i < n && !rc; i++) {
     out[i].reply = outs[i];
     out[i].error = errs[i];
-    if (outs[i]) parse_reply(j, &out[i]);
+    if (outs[i] && !(want_top && !yesno_top(top + 8 * (size_t)i, ntop[i], &out[i]))) parse_reply(j, &out[i]);
   }
   if (rc) al_judgement_free(out, n);
-  free(q), free(m), free(outs), free(errs);
+  free(q), free(m), free(outs), free(errs), free(top), free(ntop);
   return rc;
 }
 

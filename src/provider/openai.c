@@ -331,6 +331,9 @@ static void gen_request(http_impl *H, const al_provider *p, const al_gen_req *q,
     json_object_set_new(body, "messages", m);
     endpoint = "chat/completions";
   } else text = json_string(q->prompt ? q->prompt : "");
+  if (q->top_logprobs > 0 && q->msgs && !(q->prefill && q->prefill[0]))
+    json_object_set_new(body, "logprobs", json_true()), json_object_set_new(body, "top_logprobs", json_integer(q->top_logprobs));
+  else if (q->top_logprobs > 0) json_object_set_new(body, "logprobs", json_integer(q->top_logprobs));
   if (!q->msgs || (q->prefill && q->prefill[0])) {
     if (!text) {
       json_decref(body);
@@ -343,6 +346,31 @@ static void gen_request(http_impl *H, const al_provider *p, const al_gen_req *q,
   http_req_set(H, r, endpoint, body);
 }
 
+/* The first generated token's top log-probs: chat's
+ * logprobs.content[0].top_logprobs [{token, logprob}], or completions'
+ * logprobs.top_logprobs[0] {token: logprob}; what is missing is left out. */
+static void first_top(const json_t *ch, int chat, const al_gen_req *q, al_top_lp *out, int *nout) {
+  const json_t *lp = json_object_get(ch, "logprobs");
+  *nout = 0;
+  if (chat) {
+    const json_t *top = json_object_get(json_array_get(json_object_get(lp, "content"), 0), "top_logprobs");
+    for (size_t k = 0; k < json_array_size(top) && *nout < q->top_logprobs; k++) {
+      const json_t *e = json_array_get(top, k), *tk = json_object_get(e, "token"), *v = json_object_get(e, "logprob");
+      if (!json_is_string(tk) || !json_is_number(v)) continue;
+      snprintf(out[*nout].token, sizeof out->token, "%s", json_string_value(tk));
+      out[(*nout)++].logprob = json_number_value(v);
+    }
+  } else {
+    const char *key;
+    const json_t *v;
+    json_object_foreach(json_array_get(json_object_get(lp, "top_logprobs"), 0), key, v) {
+      if (*nout >= q->top_logprobs || !json_is_number(v)) continue;
+      snprintf(out[*nout].token, sizeof out->token, "%s", key);
+      out[(*nout)++].logprob = json_number_value(v);
+    }
+  }
+}
+
 /* The reply's text (stops applied), or -1 with e. */
 static int gen_reply(const al_provider *p, const json_t *resp, const al_gen_req *q, int i, char **out, al_err *e) {
   char where[64];
@@ -352,6 +380,7 @@ static int gen_reply(const al_provider *p, const json_t *resp, const al_gen_req 
   if (!ch) return -1;
   t = chat ? json_object_get(json_object_get(ch, "message"), "content") : json_object_get(ch, "text");
   if (!json_is_string(t)) return al_fail(e, "%s: response has no %s", where, chat ? "message.content" : "text");
+  if (q->top_logprobs > 0 && q->top_out && q->ntop_out) first_top(ch, chat, q, q->top_out, q->ntop_out);
   const char *s = json_string_value(t);
   size_t keep = prov_stop_at(s, strlen(s), q->g.stop, q->g.nstop);
   if (!chat && q->msgs && p->chat_template.stop)
