@@ -168,6 +168,12 @@ int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *d
 int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const struct json_t *extra_config,
                            const char *dir, al_err *err);
 int al_model_load_dir(al_model *m, const char *dir, al_err *err);
+/* The model and its tokenizer from one directory, with one policy for every
+ * caller (CLI, local provider, server): a tokenizer with more tokens than the
+ * model's vocabulary is an error giving both sizes (its ids would index past
+ * the embedding). A tokenizer with fewer tokens is fine (the model's extra
+ * rows are never produced by encoding). On failure nothing is left allocated. */
+int al_model_load_dir_tok(al_model *m, struct al_tok **tok, const char *dir, al_err *err);
 int al_config_load(al_model_config *c, const char *path, al_err *err);
 int al_config_save(const al_model_config *c, const char *path, al_err *err);
 #endif

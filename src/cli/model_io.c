@@ -3,19 +3,7 @@
 #include "cli/model_io.h"
 
 int cli_load_model(const char *dir, al_model *m, al_tok **tok, al_err *err) {
-  if (al_model_load_dir(m, dir, err)) return -1;
-  if (al_tok_load(tok, dir, err)) {
-    al_model_free(m);
-    return -1;
-  }
-  if (al_tok_vocab_size(*tok) > m->cfg.vocab_size) {
-    int rc = al_fail(err, "%s: the tokenizer has %d tokens but the model only %d", dir, al_tok_vocab_size(*tok),
-                     m->cfg.vocab_size);
-    al_tok_free(*tok);
-    al_model_free(m);
-    return rc;
-  }
-  return 0;
+  return al_model_load_dir_tok(m, tok, dir, err);
 }
 
 int cli_encode(const al_tok *tok, const char *text, int32_t **ids, int *n, al_err *err) {

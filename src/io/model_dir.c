@@ -266,3 +266,21 @@ done:
   free(stp);
   return rc;
 }
+
+int al_model_load_dir_tok(al_model *m, struct al_tok **tok, const char *dir, al_err *err) {
+  *tok = NULL;
+  if (al_model_load_dir(m, dir, err)) return al_fail_prefix(err, "loading model %s", dir);
+  if (al_tok_load(tok, dir, err)) {
+    al_model_free(m);
+    return al_fail_prefix(err, "loading the tokenizer of %s", dir);
+  }
+  int tv = al_tok_vocab_size(*tok), mv = m->cfg.vocab_size;
+  if (tv > mv) {
+    al_tok_free(*tok), *tok = NULL;
+    al_model_free(m);
+    return al_fail(err, "%s: the tokenizer has %d tokens but the model's vocabulary only %d (vocab_size in config.json); "
+                        "the tokenizer files belong to another model",
+                   dir, tv, mv);
+  }
+  return 0;
+}

@@ -294,25 +294,13 @@ int al_provider_local_wrap(al_provider **out, const al_model *model, const al_to
 
 int al_provider_local(al_provider **out, const char *dir, const al_local_cfg *cfg, al_err *err) {
   local_impl *L = al_calloc(1, sizeof *L);
-  if (al_model_load_dir(&L->own, dir, err)) {
+  if (al_model_load_dir_tok(&L->own, &L->own_tok, dir, err)) {
     free(L);
-    return al_fail_prefix(err, "loading model %s", dir);
-  }
-  if (al_tok_load(&L->own_tok, dir, err)) {
-    al_model_free(&L->own);
-    free(L);
-    return al_fail_prefix(err, "loading the tokenizer of %s", dir);
+    return -1;
   }
   L->m = &L->own;
   L->tok = L->own_tok;
   al_chat_template t;
-  if (al_tok_vocab_size(L->tok) > L->m->cfg.vocab_size) {
-    int tv = al_tok_vocab_size(L->tok), mv = L->m->cfg.vocab_size;
-    al_tok_free(L->own_tok);
-    al_model_free(&L->own);
-    free(L);
-    return al_fail(err, "%s: tokenizer has %d tokens but the model only %d", dir, tv, mv);
-  }
   if (al_chat_template_load(&t, dir, err)) {
     al_tok_free(L->own_tok);
     al_model_free(&L->own);

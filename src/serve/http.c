@@ -292,11 +292,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
   memset(m, 0, sizeof *m);
   if (!cfg->model_dir) return al_fail(err, "serve: --model DIR is required");
-  if (al_model_load_dir(&m->model, cfg->model_dir, err)) return al_fail_prefix(err, "serve: loading the model");
-  if (al_tok_load(&m->tok, cfg->model_dir, err)) {
-    al_model_free(&m->model);
-    return al_fail_prefix(err, "serve: loading the tokenizer of %s", cfg->model_dir);
-  }
+  if (al_model_load_dir_tok(&m->model, &m->tok, cfg->model_dir, err)) return al_fail_prefix(err, "serve");
   if (cfg->model_id) m->id = al_strdup(cfg->model_id);
   else { /* the directory's base name */
     char *d = al_strdup(cfg->model_dir);
@@ -306,8 +302,7 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
     m->id = al_strdup(b && b[1] ? b + 1 : d);
     free(d);
   }
-  int tv = al_tok_vocab_size(m->tok);
-  m->vocab = tv < m->model.cfg.vocab_size ? tv : m->model.cfg.vocab_size;
+  m->vocab = al_tok_vocab_size(m->tok); /* <= the model's: al_model_load_dir_tok refuses more */
   m->eot = al_tok_eot(m->tok) < m->vocab ? al_tok_eot(m->tok) : -1;
   m->created = (long long)time(NULL);
   int rc = cfg->chat_template ? al_chat_template_load_file(&m->chat, cfg->chat_template, err)
