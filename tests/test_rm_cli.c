@@ -2,7 +2,8 @@
  * here: the same run twice gives the same model, and a run killed (SIGKILL)
  * mid-run and resumed ends with the uninterrupted run's model byte for byte; a pair whose chosen equals its
  * rejected is reported and left out; an empty response fails naming its
- * file and line; rm score on a language model refuses it; rm score --input
+ * file and line; rm score on a language model refuses it; rm train --init
+ * a language model keeps its tokenizer; rm score --input
  * reports every pair and the accuracy its own rewards give; bon's proxy
  * reward never falls with n (the expected best of more samples), and its KL
  * column is log n - (n-1)/n; with --gold-story its gold lies in [-1, 1]. */
@@ -103,6 +104,16 @@ int main(void) {
   free(out);
   snprintf(args, sizeof args, "rm score --model %s/lm --text hello", dir);
   CHECK(run(args, &out) == 1 && strstr(out, "is a language model without a scalar head (score.weight)"), "LM as RM: %s", out);
+  free(out);
+  /* from a language model: its tokenizer and trunk, a new head */
+  snprintf(args, sizeof args, "rm train --data %s/pairs.jsonl --init %s/lm --out %s/fromlm --steps 2 --seq-len 24 --batch 4 "
+           "--threads 1 --quiet", dir, dir, dir);
+  CHECK(run(args, &out) == 0, "rm train --init: %s", out);
+  free(out);
+  snprintf(a, sizeof a, "%s/lm/vocab.json", dir), snprintf(b, sizeof b, "%s/fromlm/vocab.json", dir);
+  CHECK(same_file(a, b), "the reward model keeps the language model's tokenizer");
+  snprintf(args, sizeof args, "rm score --model %s/fromlm --text 'Lily had a red hat.'", dir);
+  CHECK(run(args, &out) == 0 && isfinite(atof(out)), "score with the initialised model: %s", out);
   free(out);
   /* bon */
   snprintf(args, sizeof args, "bon --policy %s/lm --rm %s/a --prompt 'Lily had a' --n 16 --max-new 8 --out %s/bon --threads 1",
