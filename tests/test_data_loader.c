@@ -1,5 +1,6 @@
 /* The batch loader and the train/validation split, checked against brute
- * force: every window exactly once per epoch, segment after segment,
+ * force: every window exactly once per epoch, segment after segment (or
+ * mixed across segments, AL_SHUFFLE_ALL),
  * determinism per seed, exact resume from a saved state; the split's cut by
  * documents, or by tokens when there are too few documents. */
 #include "alab/data.h"
@@ -105,6 +106,71 @@ static void test_epoch_coverage(int B, int T, int shuffle) {
 static int same_batch(const al_loader *a, const al_loader *b) {
   size_t n = (size_t)a->B * a->T;
   return !memcmp(a->inputs, b->inputs, n * sizeof *a->inputs) && !memcmp(a->targets, b->targets, n * sizeof *a->targets);
+}
+
+/* AL_SHUFFLE_ALL: each epoch is one permutation of all windows of all
+ * segments, drawn from al_rng_seed_stream(seed, epoch) (the order alab used
+ * before shards were streamed, and the one the collapse experiment needs:
+ * its real and synthetic parts must mix, not follow one another). Checked
+ * window by window over 2.5 epochs, with a batch size that does not divide
+ * the epoch, then a resume from a saved state mid-epoch. */
+static void test_shuffle_all(void) {
+  int B = 7, T = 16;
+  dataset d;
+  make_dataset(&d, T);
+  al_loader l, r;
+  al_err err;
+  CHECK_OK(al_loader_init(&l, d.segs, NSEG, B, T, 42, AL_SHUFFLE_ALL, &err), err);
+  uint32_t *perm = al_malloc(d.nwin * sizeof *perm);
+  uint64_t served = 0, want = d.nwin * 5 / 2, mismatches = 0, seg_back = 0;
+  int prev_seg = -1;
+  al_loader_state mid = {0};
+  int have_mid = 0;
+  while (served < want) {
+    al_loader_next(&l);
+    for (int b = 0; b < B; b++, served++) {
+      uint64_t epoch = served / d.nwin, k = served % d.nwin;
+      if (k == 0) {
+        for (uint64_t w = 0; w < d.nwin; w++) perm[w] = (uint32_t)w;
+        al_rng g;
+        al_rng_seed_stream(&g, 42, epoch);
+        al_rng_shuffle_u32(&g, perm, d.nwin);
+      }
+      long w = window_of(&d, T, l.inputs[b * T]);
+      mismatches += w != (long)perm[k];
+      int seg = segment_of_window(&d, T, w);
+      seg_back += seg < prev_seg;
+      prev_seg = seg;
+    }
+    if (!have_mid && served > d.nwin + 3) mid = al_loader_get_state(&l), have_mid = 1;
+  }
+  CHECK(mismatches == 0, "AL_SHUFFLE_ALL serves the permutation of all windows: %llu mismatches",
+        (unsigned long long)mismatches);
+  CHECK(seg_back > 10, "segments mix within an epoch (%llu returns to an earlier segment)", (unsigned long long)seg_back);
+  CHECK(mid.order == 0, "its state says windows were mixed across segments (order 0)");
+  /* resume mid-epoch: the same batches as a loader that ran straight on */
+  al_loader_free(&l);
+  CHECK_OK(al_loader_init(&l, d.segs, NSEG, B, T, 42, AL_SHUFFLE_ALL, &err), err);
+  CHECK_OK(al_loader_init(&r, d.segs, NSEG, B, T, 1, AL_SHUFFLE_ALL, &err), err);
+  while (al_loader_get_state(&l).epoch * d.nwin + al_loader_get_state(&l).pos < mid.epoch * d.nwin + mid.pos)
+    al_loader_next(&l);
+  CHECK_OK(al_loader_set_state(&r, &mid, &err), err);
+  int same = 1;
+  for (int i = 0; i < 40; i++) {
+    al_loader_next(&l), al_loader_next(&r);
+    same &= same_batch(&l, &r);
+  }
+  CHECK(same, "AL_SHUFFLE_ALL resumes exactly");
+  /* a state saved by the streaming loader is refused, and the other way round */
+  al_loader s;
+  CHECK_OK(al_loader_init(&s, d.segs, NSEG, B, T, 42, AL_SHUFFLE_SEGMENTS, &err), err);
+  al_loader_state seg_state = al_loader_get_state(&s);
+  CHECK_FAILS_WITH(al_loader_set_state(&r, &seg_state, &err), err, "reads shards one after another");
+  CHECK_FAILS_WITH(al_loader_set_state(&s, &mid, &err), err, "shuffled windows across all");
+  CHECK_FAILS_WITH(al_loader_init(&s, d.segs, NSEG, B, T, 42, 3, &err), err, "unknown shuffle mode");
+  al_loader_free(&l), al_loader_free(&r), al_loader_free(&s);
+  free(perm);
+  free(d.all);
 }
 
 static void test_determinism_and_resume(void) {
@@ -319,6 +385,7 @@ int main(void) {
   test_epoch_coverage(7, 10, 1); /* 7 does not divide the window count */
   test_epoch_coverage(5, 32, 0);
   test_determinism_and_resume();
+  test_shuffle_all();
   test_split();
   test_uint16_view();
   return test_summary();

@@ -256,6 +256,14 @@ typedef struct {
 
 /* Fails when the segments hold no window of T+1 tokens, or a segment more
  * than 2^32 windows. */
+/* shuffle: the order of windows in an epoch.
+ * AL_SHUFFLE_NONE: in order. AL_SHUFFLE_SEGMENTS: segment after segment,
+ * windows shuffled within each (above; for shards streamed from disk).
+ * AL_SHUFFLE_ALL: one permutation of every window of every segment, from
+ * al_rng_seed_stream(seed, epoch), for data in memory whose parts must mix
+ * (the collapse experiment's real and synthetic generations: read in order,
+ * the last part trained on would dominate); at most 2^32 windows in all. */
+enum { AL_SHUFFLE_NONE = 0, AL_SHUFFLE_SEGMENTS = 1, AL_SHUFFLE_ALL = 2 };
 int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T, uint64_t seed, int shuffle,
                    al_err *err);
 /* Fills l->inputs and l->targets with the next batch. */

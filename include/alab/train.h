@@ -45,7 +45,7 @@ typedef struct {
                                    * the first eval_batches batches of held-out targets (0: all) */
   int ckpt_every;                 /* checkpoint every N steps (0: only at the end) */
   uint64_t seed;                  /* data order */
-  int shuffle;
+  int shuffle;                    /* AL_SHUFFLE_* of alab/data.h: the order of training windows */
   int resume;                     /* continue from out_dir/trainer_state.safetensors if present */
   int overwrite;                  /* start anew in an out_dir that holds another run's state or model */
   int save_final;                 /* write the model directory at the end */

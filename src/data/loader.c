@@ -31,12 +31,21 @@ static uint64_t seg_windows(const al_loader *l, int s) { return l->seg_first[s +
 /* Fills `order` with segment s's window order for the current epoch. */
 static void make_order(al_loader *l, int s) {
   l->order_seg = s;
-  if (!l->shuffle) return;
+  if (l->shuffle != AL_SHUFFLE_SEGMENTS) return;
   uint64_t n = seg_windows(l, s);
   for (uint64_t w = 0; w < n; w++) l->order[w] = (uint32_t)w;
   al_rng r;
   al_rng_seed_stream(&r, l->st.seed, l->st.epoch + ((uint64_t)s << 32));
   al_rng_shuffle_u32(&r, l->order, n);
+}
+
+/* AL_SHUFFLE_ALL: `order` is a permutation of every window of the epoch,
+ * from al_rng_seed_stream(seed, epoch). */
+static void make_order_all(al_loader *l) {
+  for (uint64_t w = 0; w < l->nwindows; w++) l->order[w] = (uint32_t)w;
+  al_rng r;
+  al_rng_seed_stream(&r, l->st.seed, l->st.epoch);
+  al_rng_shuffle_u32(&r, l->order, l->nwindows);
 }
 
 /* The segment holding window index pos of an epoch (the last segment with
@@ -55,6 +64,7 @@ int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T,
                    al_err *err) {
   memset(l, 0, sizeof *l);
   if (B < 1 || T < 1) return al_fail(err, "batch size %d and sequence length %d must be positive", B, T);
+  if (shuffle < AL_SHUFFLE_NONE || shuffle > AL_SHUFFLE_ALL) return al_fail(err, "unknown shuffle mode %d", shuffle);
   l->B = B;
   l->T = T;
   l->shuffle = shuffle;
@@ -76,23 +86,38 @@ int al_loader_init(al_loader *l, const al_tokens *segs, int nsegs, int B, int T,
     return al_fail(err, "%llu tokens hold no window of sequence length + 1 = %d tokens in one segment; "
                    "use more data or a shorter sequence length", (unsigned long long)ntok, T + 1);
   }
+  int all = shuffle == AL_SHUFFLE_ALL;
+  if (all && total > UINT32_MAX) {
+    al_loader_free(l);
+    return al_fail(err, "%llu windows are more than a loader that mixes all segments indexes (2^32); use a longer "
+                   "sequence length", (unsigned long long)total);
+  }
   if (most > UINT32_MAX) {
     al_loader_free(l);
     return al_fail(err, "a segment of %llu windows is more than this loader indexes (2^32); split it into "
                    "several shards or use a longer sequence length", (unsigned long long)most);
   }
   l->nwindows = total;
-  l->order = shuffle ? al_malloc(most * sizeof *l->order) : NULL;
+  l->order = shuffle ? al_malloc((all ? total : most) * sizeof *l->order) : NULL;
   l->inputs = al_malloc((size_t)B * T * sizeof *l->inputs);
   l->targets = al_malloc((size_t)B * T * sizeof *l->targets);
-  l->st = (al_loader_state){.seed = seed, .nwindows = total, .order = 1, .nsegs = nsegs};
+  l->st = (al_loader_state){.seed = seed, .nwindows = total, .order = !all, .nsegs = nsegs};
   l->order_seg = -1;
+  if (all) make_order_all(l);
   return 0;
 }
 
 void al_loader_window(const al_loader *l, uint64_t w, int *seg, size_t *offset) {
   *seg = segment_of(l, w);
   *offset = (size_t)(w - l->seg_first[*seg]) * l->T;
+}
+
+/* One window: inputs v[off, off+T), targets v[off+1, off+T+1). */
+static void fill_window(const al_tokens *v, size_t off, int T, int32_t *in, int32_t *tg) {
+  for (int t = 0; t < T; t++) {
+    in[t] = al_tokens_at(v, off + t);
+    tg[t] = al_tokens_at(v, off + t + 1);
+  }
 }
 
 void al_loader_next(al_loader *l) {
@@ -102,17 +127,20 @@ void al_loader_next(al_loader *l) {
       l->st.epoch++;
       l->st.pos = 0;
       l->order_seg = -1;
+      if (l->shuffle == AL_SHUFFLE_ALL) make_order_all(l);
+    }
+    if (l->shuffle == AL_SHUFFLE_ALL) {
+      int s;
+      size_t off;
+      al_loader_window(l, l->order[l->st.pos++], &s, &off);
+      fill_window(&l->segs[s], off, T, l->inputs + (size_t)b * T, l->targets + (size_t)b * T);
+      continue;
     }
     int s = segment_of(l, l->st.pos);
     if (s != l->order_seg) make_order(l, s);
     uint64_t k = l->st.pos++ - l->seg_first[s];
     size_t off = (size_t)(l->shuffle ? l->order[k] : k) * T;
-    const al_tokens *v = &l->segs[s];
-    int32_t *in = l->inputs + (size_t)b * T, *tg = l->targets + (size_t)b * T;
-    for (int t = 0; t < T; t++) {
-      in[t] = al_tokens_at(v, off + t);
-      tg[t] = al_tokens_at(v, off + t + 1);
-    }
+    fill_window(&l->segs[s], off, T, l->inputs + (size_t)b * T, l->targets + (size_t)b * T);
   }
 }
 
@@ -125,7 +153,7 @@ static void position(const al_loader *l, uint64_t pos, int *seg, uint64_t *seg_p
 
 al_loader_state al_loader_get_state(const al_loader *l) {
   al_loader_state s = l->st;
-  s.order = 1;
+  s.order = l->shuffle != AL_SHUFFLE_ALL;
   s.nsegs = l->nsegs;
   position(l, s.pos, &s.seg, &s.seg_pos);
   return s;
@@ -145,6 +173,14 @@ int al_loader_set_state(al_loader *l, const al_loader_state *s, al_err *err) {
   if (s->pos > l->nwindows)
     return al_fail(err, "saved data position %llu is past the %llu windows of an epoch", (unsigned long long)s->pos,
                    (unsigned long long)l->nwindows);
+  if (l->shuffle == AL_SHUFFLE_ALL) {
+    if (s->order != 0)
+      return al_fail(err, "saved by a loader that reads shards one after another; this one mixes the windows of "
+                     "all segments, so the run cannot continue the same sequence of batches");
+    l->st = *s;
+    make_order_all(l);
+    return 0;
+  }
   if (s->order == 0 && l->shuffle && windowed_segments(l) > 1)
     return al_fail(err, "saved by an older alab that shuffled windows across all %d shards of the data; this alab "
                    "reads shards one after another, so the run cannot continue the same sequence of batches: "

@@ -206,6 +206,7 @@ static int generation(lm_world *w, int s, int p, int gen, const lm_docs *const *
   tc.lr = c->lr;
   tc.eval_every = 0;
   tc.seed = derive(c->seed, TAG_ORDER, s, gen);
+  tc.shuffle = AL_SHUFFLE_ALL; /* real and synthetic parts mixed, not one after another */
   tc.save_final = 0;
   tc.out_dir = NULL;
   al_train_result tr;
