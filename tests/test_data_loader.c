@@ -167,8 +167,8 @@ static void test_shuffle_all(void) {
   al_loader_state seg_state = al_loader_get_state(&s);
   CHECK_FAILS_WITH(al_loader_set_state(&r, &seg_state, &err), err, "reads shards one after another");
   CHECK_FAILS_WITH(al_loader_set_state(&s, &mid, &err), err, "shuffled windows across all");
-  CHECK_FAILS_WITH(al_loader_init(&s, d.segs, NSEG, B, T, 42, 3, &err), err, "unknown shuffle mode");
   al_loader_free(&l), al_loader_free(&r), al_loader_free(&s);
+  CHECK_FAILS_WITH(al_loader_init(&s, d.segs, NSEG, B, T, 42, 3, &err), err, "unknown shuffle mode");
   free(perm);
   free(d.all);
 }
