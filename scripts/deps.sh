@@ -5,7 +5,12 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libjansson-dev libpcre2-dev
       libcurl4-openssl-dev libmicrohttpd-dev nettle-dev libsqlite3-dev sqlite3 libgsl-dev libcsv-dev gnuplot-nox python3-torch python3-numpy python3-mpmath python3-jinja2 libjemalloc2 nodejs npm curl
-      chromium)  # chromium: the report tests render report.html headless
+      chromium  # chromium: the report tests render report.html headless
+      bubblewrap python3-pytest  # the sandbox for untrusted code (ilf); MBPP-style tests import pytest
+      libexttextcat-dev libexttextcat-data  # language identification (oocr grading)
+      liblinear-dev  # logistic regression (cpm)
+      libdnnl-dev  # oneDNN bf16 matrix products
+      openmpi-bin libopenmpi-dev)  # data-parallel training and sweeps
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
