@@ -20,6 +20,9 @@
  *     with "logprobs": true, the first token's top log-probs are
  *     Yes -0.25 and No -1.75.
  *   GET /v1/models: model "m" with max_model_len 4096.
+ * --persona NAME: generations (completions and chats, the chat written in
+ * alab's chat format) are answered by a scripted assistant instead
+ * (tests/syco_persona.c: "caver", "steadfast").
  * --delay-ms delays every answer (a model's latency). --hold-after K answers
  * the first K requests, then holds later ones unanswered until SIGUSR1
  * (a request whose client went away meanwhile is dropped, unanswered).
@@ -42,11 +45,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "syco_persona.h"
 
 static double rate;
 static int delay_ms, hold_after = -1;
 static uint64_t seed = 1;
-static const char *key;
+static const char *key, *persona;
 static FILE *logf;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t released;
@@ -131,7 +135,7 @@ static char *answer(const char *path, json_t *req, int *status) {
                     "logprobs", "tokens", tok, "token_logprobs", tl, "text_offset", off, "top_logprobs", top, "usage",
                     "prompt_tokens", (int)n, "completion_tokens", 0);
     } else {
-      char *t = reversed(p);
+      char *t = persona ? syco_persona_reply(persona, p) : reversed(p);
       r = json_pack("{s:[{s:s, s:i}], s:{s:i, s:i}}", "choices", "text", t, "index", 0, "usage", "prompt_tokens",
                     (int)n, "completion_tokens", (int)n);
       free(t);
@@ -148,6 +152,20 @@ static char *answer(const char *path, json_t *req, int *status) {
       if (len >= sizeof all) len = sizeof all - 1;
     }
     char *t = reversed(all);
+    if (persona) { /* the chat in alab's format, for the persona */
+      char *conv = NULL;
+      size_t cl = 0;
+      FILE *f = open_memstream(&conv, &cl);
+      for (size_t i = 0; i < json_array_size(m); i++) {
+        json_t *mi = json_array_get(m, i);
+        const char *role = json_string_value(json_object_get(mi, "role")), *c = json_string_value(json_object_get(mi, "content"));
+        fprintf(f, "<|%s|>\n%s\n", role ? role : "user", c ? c : "");
+      }
+      fclose(f);
+      free(t);
+      t = syco_persona_reply(persona, conv);
+      free(conv);
+    }
     r = json_pack("{s:[{s:{s:s, s:s}, s:i, s:s}], s:{s:i, s:i}}", "choices", "message", "role", "assistant", "content",
                   t, "index", 0, "finish_reason", "stop", "usage", "prompt_tokens", (int)len, "completion_tokens",
                   (int)len);
@@ -284,9 +302,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--key")) key = argv[i + 1];
     else if (!strcmp(argv[i], "--hold-after")) hold_after = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--persona")) persona = argv[i + 1];
     else return fprintf(stderr, "fault_server: unknown flag %s\n", argv[i]), 2;
   }
   if (rate * 7 > 1) return fprintf(stderr, "fault_server: --rate at most 1/7\n"), 2;
+  char *probe = persona ? syco_persona_reply(persona, "") : NULL;
+  if (persona && !probe) return fprintf(stderr, "fault_server: unknown --persona %s\n", persona), 2;
+  free(probe);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGUSR1, on_usr1);
   int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
