@@ -105,6 +105,18 @@ void al_model_backward_scalar(al_model *m, const float *dvalues);
  * several decoders (threads, server workers) can share one model. */
 typedef struct al_decoder al_decoder;
 al_decoder *al_decoder_new(const al_model *m);
+/* Policy and value in one pass (RL with a value head on the policy's trunk,
+ * src/model/policy_value.c): the logits [B, T, V] of al_model_forward
+ * (no targets) and, when values is given, values[n] = score . h[n] at every
+ * position n of the B x T rows (fails without the scalar head). */
+int al_model_forward_pv(al_model *m, const int32_t *inputs, int B, int T, float *values, al_err *err);
+/* The logits buffer of the last forward, writable: a loss may overwrite it
+ * with d(loss)/d(logits) for al_model_backward_pv. */
+float *al_model_logits_rw(al_model *m);
+/* Accumulates grads given dlogits [B*T, V] (may be al_model_logits_rw's
+ * buffer) and dvalues [B*T] (NULL: none) of the last al_model_forward_pv. */
+void al_model_backward_pv(al_model *m, const float *dlogits, const float *dvalues);
+
 void al_decoder_free(al_decoder *d);
 int al_decoder_pos(const al_decoder *d);
 /* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
