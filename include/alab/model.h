@@ -100,11 +100,6 @@ int al_model_forward_scalar(al_model *m, const int32_t *inputs, const int32_t *p
  * for the last al_model_forward_scalar. */
 void al_model_backward_scalar(al_model *m, const float *dvalues);
 
-/* ---- inference: KV-cache decoding, one sequence per decoder ----
- * A decoder holds its own cache and scratch and only reads the model, so
- * several decoders (threads, server workers) can share one model. */
-typedef struct al_decoder al_decoder;
-al_decoder *al_decoder_new(const al_model *m);
 /* Policy and value in one pass (RL with a value head on the policy's trunk,
  * src/model/policy_value.c): the logits [B, T, V] of al_model_forward
  * (no targets) and, when values is given, values[n] = score . h[n] at every
@@ -122,6 +117,11 @@ int al_decoder_pos(const al_decoder *d);
 /* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
 void al_decoder_truncate(al_decoder *d, int pos);
 /* Appends n tokens at the current position. If logits_all is non-NULL it gets
+/* ---- inference: KV-cache decoding, one sequence per decoder ----
+ * A decoder holds its own cache and scratch and only reads the model, so
+ * several decoders (threads, server workers) can share one model. */
+typedef struct al_decoder al_decoder;
+al_decoder *al_decoder_new(const al_model *m);
  * n x V logits (one row per fed token), else only the last row is kept and
  * readable through al_decoder_logits. Fails past n_positions or on a token id
  * out of range. */
