@@ -112,11 +112,6 @@ float *al_model_logits_rw(al_model *m);
  * buffer) and dvalues [B*T] (NULL: none) of the last al_model_forward_pv. */
 void al_model_backward_pv(al_model *m, const float *dlogits, const float *dvalues);
 
-void al_decoder_free(al_decoder *d);
-int al_decoder_pos(const al_decoder *d);
-/* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
-void al_decoder_truncate(al_decoder *d, int pos);
-/* Appends n tokens at the current position. If logits_all is non-NULL it gets
 /* ---- inference: KV-cache decoding, one sequence per decoder ----
  * A decoder holds its own cache and scratch and only reads the model, so
  * several decoders (threads, server workers) can share one model. */
@@ -127,6 +122,11 @@ al_decoder *al_decoder_new(const al_model *m);
  * out of range. */
 int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err);
 const float *al_decoder_logits(const al_decoder *d); /* V logits after the last fed token */
+void al_decoder_free(al_decoder *d);
+int al_decoder_pos(const al_decoder *d);
+/* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
+void al_decoder_truncate(al_decoder *d, int pos);
+/* Appends n tokens at the current position. If logits_all is non-NULL it gets
 /* Feeds tokens[r] to decoder ds[r] for r < n (n <= 8, one model, distinct
  * decoders) as one batch: each weight matrix is read once for all n, and each
  * decoder ends bit-identical to a single-token al_decoder_feed. */
