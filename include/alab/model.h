@@ -117,16 +117,16 @@ void al_model_backward_pv(al_model *m, const float *dlogits, const float *dvalue
  * several decoders (threads, server workers) can share one model. */
 typedef struct al_decoder al_decoder;
 al_decoder *al_decoder_new(const al_model *m);
- * n x V logits (one row per fed token), else only the last row is kept and
- * readable through al_decoder_logits. Fails past n_positions or on a token id
- * out of range. */
-int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err);
-const float *al_decoder_logits(const al_decoder *d); /* V logits after the last fed token */
 void al_decoder_free(al_decoder *d);
 int al_decoder_pos(const al_decoder *d);
 /* Forgets positions >= pos (pos <= current): reuse a shared prefix. */
 void al_decoder_truncate(al_decoder *d, int pos);
 /* Appends n tokens at the current position. If logits_all is non-NULL it gets
+ * n x V logits (one row per fed token), else only the last row is kept and
+ * readable through al_decoder_logits. Fails past n_positions or on a token id
+ * out of range. */
+int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err);
+const float *al_decoder_logits(const al_decoder *d); /* V logits after the last fed token */
 /* Feeds tokens[r] to decoder ds[r] for r < n (n <= 8, one model, distinct
  * decoders) as one batch: each weight matrix is read once for all n, and each
  * decoder ends bit-identical to a single-token al_decoder_feed. */
