@@ -90,6 +90,11 @@ void al_model_zero_grad(al_model *m);
 /* Accumulates d(mean loss)/d(params) * grad_scale into grads (call
  * zero_grad first; grad_scale = 1/accum_steps for accumulation). */
 void al_model_backward(al_model *m, float grad_scale);
+/* Accumulates into grads the gradient of sum_n w[n] * CE_n over the B*T
+ * positions of the last forward with targets (CE_n = -log p(targets[n]);
+ * positions with a negative target contribute nothing): a loss over
+ * sequence log-probs (DPO) gives w[n] = d(loss)/d(CE_n). */
+void al_model_backward_rows(al_model *m, const float *w);
 
 /* Scalar head forward over inputs [B*T] (no logits): values[b] =
  * score . h[b, pos[b]], h the final hidden state. Fails without the scalar

@@ -50,6 +50,21 @@ int lm_head_backward(al_model *m, float grad_scale) {
   return 1;
 }
 
+int lm_head_backward_rows(al_model *m, const float *w) {
+  al_head_acts *h = m->heads;
+  int N = m->B * m->T, C = m->cfg.n_embd, V = m->cfg.vocab_size;
+  if (!h->have_targets) return 0;
+  /* softmax - onehot per row (zero where the target is negative), then times w[n] */
+  nn_crossentropy_backward(h->logits, h->targets, N, V, 1.0f);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    float *z = h->logits + (size_t)n * V, k = w[n];
+    for (int v = 0; v < V; v++) z[v] *= k;
+  }
+  nn_lmhead_backward(h->dhidden, m->d_lm_head, h->logits, h->hidden, m->lm_head, N, C, V);
+  return 1;
+}
+
 void scalar_head_forward(al_model *m, const int32_t *pos, float *values) {
   al_head_acts *h = m->heads;
   int C = m->cfg.n_embd;

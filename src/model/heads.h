@@ -20,6 +20,9 @@ void heads_free(al_head_acts *h);
 float lm_head_forward(al_model *m, const int32_t *targets);
 /* d(mean loss)/dh * grad_scale into dhidden, d/dE into grads; 0 when no row counted */
 int lm_head_backward(al_model *m, float grad_scale);
+/* d(sum_n w[n] * CE_n)/dh into dhidden, d/dE into grads (rows whose target
+ * is negative get none); 0 when the last forward had no targets */
+int lm_head_backward_rows(al_model *m, const float *w);
 /* values[b] = score . h[b, pos[b]] */
 void scalar_head_forward(al_model *m, const int32_t *pos, float *values);
 /* dhidden = dvalues[b] * score at (b, pos[b]), 0 elsewhere; d(score) += dvalues[b] * h[b, pos[b]] */

@@ -54,6 +54,11 @@ const al_tensor *al_model_tensor(const al_model *m, const char *name) {
   return NULL;
 }
 
+const al_tensor *al_model_lm_head(const al_model *m) {
+  const al_tensor *t = al_model_tensor(m, "lm_head.weight");
+  return t ? t : al_model_tensor(m, m->arch->lm_head_tensor);
+}
+
 /* The trunk's named pointers and the heads' weights over base (params or grads). */
 static void bind(const al_model *m, float *base, void **weights, float **lm_head, float **score) {
   *weights = m->arch->bind(m, base);
@@ -141,6 +146,11 @@ void al_model_zero_grad(al_model *m) {
 void al_model_backward(al_model *m, float grad_scale) {
   if (!m->grads) al_model_zero_grad(m);
   if (lm_head_backward(m, grad_scale)) m->arch->backward(m, m->heads->dhidden);
+}
+
+void al_model_backward_rows(al_model *m, const float *w) {
+  if (!m->grads) al_model_zero_grad(m);
+  if (lm_head_backward_rows(m, w)) m->arch->backward(m, m->heads->dhidden);
 }
 
 int al_model_forward_scalar(al_model *m, const int32_t *inputs, const int32_t *pos, int B, int T, float *values,
