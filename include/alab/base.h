@@ -72,8 +72,20 @@ typedef struct { void *data; size_t len; } al_map;
 int al_map_file(const char *path, al_map *m, al_err *err);
 void al_unmap(al_map *m);
 
-/* ---- logging and progress ---- */
-extern int al_quiet; /* set by --quiet: al_log and progress print nothing */
+/* ---- logging and progress ----
+ * Where a run's logs go is a property of the thread that runs it, not of the
+ * process: al_log and progress print to stderr unless the process is quiet
+ * (al_quiet, which only the CLI's main sets, from --quiet) or the calling
+ * thread is muted. An experiment that trains models on worker threads mutes
+ * each worker for the duration of its job (and reports per job itself), so
+ * two experiments on two threads of one process never change each other's
+ * output or numbers (tests/test_run_context.c). */
+extern int al_quiet; /* the process: set by the CLI's --quiet, never by library code */
+/* Mutes (on != 0) or unmutes al_log and progress on the calling thread only;
+ * returns the previous setting, to restore when the job ends. */
+int al_log_mute(int on);
+/* Whether al_log prints nothing on the calling thread (quiet or muted). */
+int al_log_muted(void);
 void al_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double al_now(void); /* monotonic seconds */
 
@@ -90,9 +102,16 @@ void al_progress_start(al_progress *p, const char *label, uint64_t total, const 
 void al_progress_update(al_progress *p, uint64_t done);
 void al_progress_finish(al_progress *p);
 
-/* ---- threads ---- */
-/* Sets the thread count for OpenMP kernels and OpenBLAS; 0 means
- * al_default_threads(). */
+/* ---- threads ----
+ * A run's thread count is the OpenMP team size of the thread that runs it:
+ * omp_set_num_threads changes only the calling thread's setting (its ICV),
+ * so a library function that picks a count for its own jobs (num_threads
+ * clauses, or al_set_threads on its own thread then restoring it) does not
+ * change another thread's. OpenBLAS is kept single-threaded (process-wide,
+ * set to 1 and never to anything else): alab splits every product across
+ * its own OpenMP team (src/nn/matmul.c). */
+/* Sets the calling thread's team size for OpenMP kernels, OpenBLAS to one
+ * thread; 0 means al_default_threads(). */
 void al_set_threads(int n);
 /* OMP_NUM_THREADS when set to a positive number, else the number of cores. */
 int al_default_threads(void);

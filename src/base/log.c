@@ -7,9 +7,18 @@
 #include "alab/base.h"
 
 int al_quiet = 0;
+static _Thread_local int muted;
+
+int al_log_mute(int on) {
+  int was = muted;
+  muted = on != 0;
+  return was;
+}
+
+int al_log_muted(void) { return al_quiet || muted; }
 
 void al_log(const char *fmt, ...) {
-  if (al_quiet) return;
+  if (al_log_muted()) return;
   va_list ap;
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
@@ -62,7 +71,7 @@ static void progress_print(al_progress *p, int final) {
 
 void al_progress_update(al_progress *p, uint64_t done) {
   p->done = done;
-  if (al_quiet) return;
+  if (al_log_muted()) return;
   double t = al_now();
   if (t - p->last_print < (p->tty ? 0.2 : 5.0)) return;
   p->last_print = t;
@@ -70,6 +79,6 @@ void al_progress_update(al_progress *p, uint64_t done) {
 }
 
 void al_progress_finish(al_progress *p) {
-  if (al_quiet) return;
+  if (al_log_muted()) return;
   progress_print(p, 1);
 }

@@ -297,7 +297,7 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
   memset(r, 0, sizeof *r);
   r->vals = al_malloc(sizeof(double) * LM_NQ * c->npol * c->gens * c->seeds);
   for (size_t i = 0; i < (size_t)LM_NQ * c->npol * c->gens * c->seeds; i++) r->vals[i] = NAN;
-  lm_world w = {.c = c, .run = run, .r = r, .quiet = al_quiet, .t0 = al_now()};
+  lm_world w = {.c = c, .run = run, .r = r, .quiet = al_log_muted(), .t0 = al_now()};
   w.total = c->seeds * (1 + c->npol * (c->gens - 1));
   double t0 = al_now();
   int rc = world_open(&w, err);
@@ -308,8 +308,9 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
   int *rc0 = al_calloc((size_t)ns, sizeof *rc0), *rcc = al_calloc((size_t)ns * c->npol, sizeof *rcc);
   al_err *e0 = al_calloc((size_t)ns, sizeof *e0), *ec = al_calloc((size_t)ns * c->npol, sizeof *ec);
   char *dep = al_calloc((size_t)ns, 1);
-  /* Silence the inner training loops' progress; this part reports per model. */
-  al_quiet = 1;
+  /* The inner training loops' progress is muted on the worker running
+   * each job (this part reports per model); the caller's thread and other
+   * threads of the process are left as they are. */
   if (!rc) {
 #pragma omp parallel num_threads(nthreads)
 #pragma omp single
@@ -318,8 +319,10 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
 #pragma omp task firstprivate(s) depend(out : dep[s])
         {
           omp_set_num_threads(1);
+          int was = al_log_mute(1);
           const lm_docs *real = &w.real[s];
           rc0[s] = generation(&w, s, -1, 0, &real, 1, &w.sample0[s], &e0[s]);
+          al_log_mute(was);
         }
       }
       /* the longest chains (accumulate's data grows) first */
@@ -330,13 +333,14 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
 #pragma omp task firstprivate(s, p) depend(in : dep[s])
             {
               omp_set_num_threads(1);
+              int was = al_log_mute(1);
               if (!rc0[s]) rcc[s * c->npol + p] = chain(&w, s, p, &ec[s * c->npol + p]);
+              al_log_mute(was);
             }
           }
         }
     }
   }
-  al_quiet = w.quiet;
   for (int s = 0; s < ns && !rc; s++)
     if (rc0[s]) rc = -1, *err = e0[s];
   for (int k = 0; k < ns * c->npol && !rc; k++)

@@ -198,7 +198,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   /* Parallel over jobs, single-threaded kernels: tiny models on a shared
    * machine run several times faster this way than with threads waiting
    * at every kernel's barrier. */
-  int nthreads = c->threads > 0 ? c->threads : omp_get_num_procs(), saved_threads = al_get_threads();
+  int nthreads = c->threads > 0 ? c->threads : al_default_threads(), saved_threads = al_get_threads();
   al_set_threads(1);
   al_run run;
   if (al_run_open(&run, dir, err)) {
@@ -274,23 +274,26 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   }
   if (rc) njobs = 0;
   json_t *recs[200] = {0};
-  int quiet = al_quiet;
+  int quiet = al_log_muted();
   al_first_err first = {0};
-  al_quiet = 1; /* concurrent progress bars would interleave: one line per finished job instead */
+  /* concurrent progress bars would interleave: each job's thread is muted
+   * while it runs, and one line per finished job is printed instead */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int j = 0; j < njobs; j++) {
     int v = jobs[j] / 100, s = jobs[j] % 100;
     if (al_first_err_failed(&first)) continue;
     al_err e;
     recs[j] = json_array();
-    if (run_one(c, &run, &base, tok, &d, &train[v], text, ntext, v, s, &R, recs[j], &e)) {
+    int was = al_log_mute(1);
+    int failed = run_one(c, &run, &base, tok, &d, &train[v], text, ntext, v, s, &R, recs[j], &e);
+    al_log_mute(was);
+    if (failed) {
       al_first_err_keep(&first, &e);
     } else if (!quiet) {
       fprintf(stderr, "reversal: %s seed %d done in %.1f s (final loss %.3f)\n", rev_variant_names[v], s, R.secs[v][s],
               R.loss[v][s]);
     }
   }
-  al_quiet = quiet;
   if (first.failed) {
     *err = first.err;
     rc = -1;
