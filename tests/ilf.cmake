@@ -1,0 +1,6 @@
+# ilf (imitation learning from language feedback) and its sandbox.
+# The benchmark helper of bench/bench_sandbox.sh:
+add_executable(bench_sandbox ${CMAKE_SOURCE_DIR}/bench/bench_sandbox.c)
+target_link_libraries(bench_sandbox PRIVATE alab_lib)
+# test_sandbox runs its programs one at a time except run_many's (4 workers,
+# mostly waiting on children); its timeouts are 1 s.
