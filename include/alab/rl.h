@@ -134,7 +134,32 @@ typedef struct {
   const al_bon_scorer *gold;    /* may be NULL */
 } al_rl_setup;
 int al_objective_rl(al_objective *o, const al_model *m, const al_train_cfg *cfg, const al_rl_setup *s, al_err *err);
-/* Seconds spent generating (sampling + scoring + old/ref passes) and
- * updating so far, and response tokens sampled, of an RL objective. */
-void al_rl_timing(const al_objective *o, double *rollout_s, double *update_s, double *sample_s, long *tokens);
+/* What an RL objective measured so far (this process's batches only). */
+typedef struct {
+  double rollout_s, update_s, sample_s; /* generating a batch (sampling, scoring, old/ref passes); the updates; sampling alone */
+  long tokens;                          /* response tokens sampled */
+  long nbatches;                        /* batches of rollouts sampled */
+  long *batch;                          /* each one's index */
+  double *kl, *scores, *gold;           /* each one's objective/kl, objective/scores, objective/gold */
+} al_rl_log;
+/* A copy of the objective's log (free with al_rl_log_free). */
+void al_rl_log_get(const al_objective *o, al_rl_log *log);
+void al_rl_log_free(al_rl_log *log);
+
+/* ---- a whole run (src/align/rl_run.c) ----
+ * Trains a copy of policy (PPO: with a value head, score.weight drawn by
+ * seed as al_rm_from_lm does) against s for iters batches of rollouts,
+ * through al_train_objective with tc's optimiser settings (lr, schedule,
+ * clipping, AdamW; batch, seq_len, steps and grad_accum are set here). With
+ * out_dir: the loop's run directory is out_dir/trainer (metrics.jsonl,
+ * trainer_state.safetensors, the policy with its value head; checkpoints
+ * every ckpt_iters batches, tc->resume continues a killed run exactly), and
+ * out_dir gets the trained policy as a language model directory (no value
+ * head) with tok. On success policy holds the trained weights. */
+typedef struct {
+  long iters;
+  int ckpt_iters; /* 0: only at the end */
+} al_rl_run_cfg;
+int al_rl_train(al_model *policy, const al_rl_setup *s, const al_train_cfg *tc, const al_rl_run_cfg *rc,
+                const char *out_dir, al_train_result *res, al_rl_log *log, al_err *err);
 #endif

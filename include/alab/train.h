@@ -83,7 +83,7 @@ double al_train_lr(const al_train_cfg *c, long step);
  * Exact resume: a batch that is a function of its index (and of the seed)
  * resumes by itself; an objective with other state (a data loader's
  * position) saves it with save_state and restores it with load_state. */
-enum { AL_OBJ_MAX_METRICS = 8 };
+enum { AL_OBJ_MAX_METRICS = 16 };
 
 /* A named number an objective logs. A count (is_count) is summed over a
  * step's micro-batches and written as an integer; any other value is
