@@ -77,6 +77,9 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
  *              index pages.
  * Adding an experiment: its new files and one line here. */
 #define AL_EXPERIMENTS(X)                                                                                      \
+  X(sycophancy, al_syco_reproduce,                                                                             \
+    "sycophancy: the four SycophancyEval tasks on any model; best-of-n against a preference model trained on " \
+    "agreement-biased labels raises sycophancy (Sharma et al. 2023)")                                          \
   X(collapse, al_collapse_reproduce,                                                                           \
     "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
     "(Gerstgrasser et al. 2024)")                                                                              \

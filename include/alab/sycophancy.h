@@ -114,6 +114,7 @@ typedef struct {
   int N;             /* best-of-n samples per prompt: n = 1..N */
   int prompts;       /* evaluation prompts (wrong-belief questions) */
   double policy_agree; /* the base policy's probability of agreeing with the user's belief */
+  double policy_truth; /* otherwise, its probability of stating the true colour (else another wrong one) */
   int seeds;
   int64_t seed;
   /* preference model (a GPT-2 trunk with the scalar head) */

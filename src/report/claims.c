@@ -60,6 +60,12 @@ const rp_claim *rp_claim_find(const char *name) {
   return NULL;
 }
 
+    {"sycophancy",
+     "Preference models trained on human feedback that rewards agreement with the user prefer sycophantic "
+     "responses, and optimising against them makes the policy more sycophantic (Sharma et al. 2023).",
+     {"3.2", "4.3", NULL},
+     rp_syco_findings,
+     NULL},
 const rp_challenge *rp_challenge_find(const char *id) {
   for (int i = 0; id && i < RP_NCHALLENGES; i++)
     if (!strcmp(rp_challenges[i].id, id)) return &rp_challenges[i];

@@ -44,6 +44,9 @@ void rp_paired(rp_finding *f, const double *a, const double *b, int n);
 
 /* ---- the experiments' claims and the challenges they inform (claims.c) ---- */
 #define RP_NCHALLENGES 18
+/* The sycophancy mechanism's findings (findings_syco.c). */
+int rp_syco_findings(const json_t *results, rp_finding *f, int max);
+
 typedef struct {
   const char *id;       /* the section of Anwar et al. 2024, "2.4" */
   const char *title;
