@@ -1,0 +1,69 @@
+/* Code benchmarks: MBPP's file, the ILF-for-code annotation file
+ * (surge_annotations.jsonl, Chen et al. 2023), the programs that test a
+ * solution against them, and pass@k.
+ *
+ * MBPP (Austin et al. 2021; mbpp.jsonl, one task per line):
+ *   task_id (int), text (the problem; "prompt" in the sanitized file), code
+ *   (a reference solution), test_setup_code (string, may be ""), test_list
+ *   (assert statements), challenge_test_list (more asserts, may be empty).
+ * Annotations (one per line):
+ *   task_id, prompt (a docstring and the function's signature), test (a
+ *   `def check(candidate):` function, sometimes after `from pytest import
+ *   approx`), Feedback (what is wrong with original_model_completion),
+ *   completion (the refinement's body after the prompt), result, passed,
+ *   unedited_annotator_completion (the whole refined program),
+ *   original_model_completion (the whole program the feedback is about),
+ *   refinement_edit_distance.
+ * Readers keep every line's number; a malformed line, or one missing a
+ * field or with a field of the wrong type, is an error "FILE:LINE: ...". */
+#ifndef ALAB_CODE_H
+#define ALAB_CODE_H
+
+#include "alab/base.h"
+
+typedef struct {
+  int task_id, line;
+  char *text, *code, *setup;
+  char **tests;
+  int ntests;
+  char **challenge;
+  int nchallenge;
+  char *entry; /* the function the first test calls ("assert NAME(") */
+} al_mbpp_task;
+
+typedef struct {
+  al_mbpp_task *t;
+  int n;
+} al_mbpp;
+
+int al_mbpp_load(const char *path, al_mbpp *out, al_err *err);
+void al_mbpp_free(al_mbpp *m);
+/* setup + solution + each test (and the challenge tests when asked), one
+ * per line: the program whose run in the sandbox passes iff every assert
+ * does. Fresh string. */
+char *al_mbpp_program(const al_mbpp_task *t, const char *solution, int challenge);
+
+typedef struct {
+  int task_id, line, passed;
+  char *prompt, *test, *feedback, *completion, *result, *refinement, *original;
+  double edit_distance; /* NAN when absent */
+  char *entry;          /* the last "def NAME(" of the prompt */
+} al_ilf_annotation;
+
+typedef struct {
+  al_ilf_annotation *a;
+  int n;
+} al_ilf_annotations;
+
+int al_annotations_load(const char *path, al_ilf_annotations *out, al_err *err);
+void al_annotations_free(al_ilf_annotations *s);
+/* program + "\n" + test + "\ncheck(ENTRY)\n": passes iff check does. */
+char *al_annotation_program(const al_ilf_annotation *a, const char *program);
+
+/* The unbiased estimator of pass@k (Chen et al. 2021) from n samples of
+ * which c pass: 1 - C(n-c, k) / C(n, k), computed as
+ * 1 - prod_{i=n-c+1..n} (1 - k / i) (no large binomials); 1 when n - c < k.
+ * NAN unless 0 <= c <= n and 1 <= k <= n. */
+double al_pass_at_k(int n, int c, int k);
+
+#endif
