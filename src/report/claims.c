@@ -45,7 +45,13 @@ static const rp_claim claims[] = {
      "bound, while accumulating real and synthetic data keeps it bounded (Gerstgrasser et al. 2024).",
      {"3.1", NULL},
      rp_collapse_findings,
-     collapse_defaults},
+     collapse_defaults}, /* rp_collapse_findings: findings.c */
+    {"sycophancy",
+     "Preference models trained on human feedback that rewards agreement with the user prefer sycophantic "
+     "responses, and optimising against them makes the policy more sycophantic (Sharma et al. 2023).",
+     {"3.2", "4.3", NULL},
+     rp_syco_findings,
+     NULL},
     {"reversal",
      "A model finetuned on \"A is B\" answers in that order but not in reverse: reverse accuracy is at chance and "
      "the correct name is no likelier than a random one (Berglund et al. 2023).",
@@ -60,12 +66,6 @@ const rp_claim *rp_claim_find(const char *name) {
   return NULL;
 }
 
-    {"sycophancy",
-     "Preference models trained on human feedback that rewards agreement with the user prefer sycophantic "
-     "responses, and optimising against them makes the policy more sycophantic (Sharma et al. 2023).",
-     {"3.2", "4.3", NULL},
-     rp_syco_findings,
-     NULL},
 const rp_challenge *rp_challenge_find(const char *id) {
   for (int i = 0; id && i < RP_NCHALLENGES; i++)
     if (!strcmp(rp_challenges[i].id, id)) return &rp_challenges[i];
