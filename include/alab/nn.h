@@ -71,4 +71,33 @@ typedef struct { float lr, beta1, beta2, eps, weight_decay; } nn_adamw_cfg;
 void nn_adamw_update(float *p, const float *g, float *m, float *v, long n, int t, const nn_adamw_cfg *c, int decay);
 /* sqrt(sum g^2), accumulated in double in a fixed order. */
 double nn_global_norm(const float *g, long n);
+/* ---- Llama's kernels ----
+ * torch.nn.Linear layout, W [OC, IC]: out[N,OC] = inp[N,IC] @ W^T + b (b may be NULL) */
+void nn_linear_forward(float *out, const float *inp, const float *W, const float *b, int N, int IC, int OC);
+/* dinp = dout @ W (overwritten); dW += dout^T @ inp; db += sum_rows dout (db may be NULL) */
+void nn_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp, const float *W, int N,
+                        int IC, int OC);
+/* RMSNorm: y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps) saved [N] (may be NULL) */
+void nn_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int N, int C, float eps);
+/* dinp += rstd * (g - xhat * mean(g * xhat)), g = dout * w, xhat = x * rstd; dw += sum_rows dout * xhat */
+void nn_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w, const float *rstd,
+                         int N, int C);
+/* Rotary embeddings (HF rotate_half). cs [T][hs]: cos of the hs/2 angles of
+ * position t, then their sin; angle = t * theta^(-2i/hs). */
+void nn_rope_table(float *cs, int T, int hs, float theta);
+/* In place on N rows of x (row stride `stride` floats), each holding nheads
+ * heads of hs channels from its start: row n is at position pos[n] (pos NULL:
+ * n % T). inverse != 0 rotates by -angle (the backward). */
+void nn_rope(float *x, const float *cs, const int *pos, int T, int N, int stride, int nheads, int hs, int inverse);
+/* SwiGLU over rows [gate (F) | up (F)] of gu: out[N,F] = silu(gate) * up */
+void nn_swiglu_forward(float *out, const float *gu, int N, int F);
+/* dgu [N, 2F] (overwritten) from dout [N, F] */
+void nn_swiglu_backward(float *dgu, const float *dout, const float *gu, int N, int F);
+/* Causal grouped-query attention over qkv [B,T,(H+2*KVH)*hs] (q | k | v, heads
+ * contiguous), query head h reading key/value head h/(H/KVH): out [B,T,H*hs];
+ * att [B,H,T,T] keeps the probabilities. scale 1/sqrt(hs). */
+void nn_attention_gqa_forward(float *out, float *att, const float *qkv, int B, int T, int H, int KVH, int hs);
+/* dqkv (overwritten) from dout; datt is scratch [B,H,T,T]. */
+void nn_attention_gqa_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
+                               int T, int H, int KVH, int hs);
 #endif

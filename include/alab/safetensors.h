@@ -73,6 +73,17 @@ float al_bf16_to_f32(uint16_t b);
 /* Bytes per element of a dtype name, or 0 if unknown. */
 int al_st_dtype_size(const char *dtype);
 
+/* A model directory's weights as one file: model.safetensors, or (when it is
+ * absent) the shards model.safetensors.index.json's weight_map names, merged
+ * without copying (src/io/safetensors_shards.c). Close with al_st_set_close. */
+typedef struct {
+  al_st_file all;     /* every tensor; where names model.safetensors or the index */
+  al_st_file *shards; /* the mapped shards (none for a single file) */
+  int nshards;
+} al_st_set;
+int al_st_open_model(al_st_set *s, const char *dir, al_err *err);
+void al_st_set_close(al_st_set *s);
+
 /* A tensor to write: data holds numel * size(dtype) little-endian bytes. */
 typedef struct {
   const char *name;

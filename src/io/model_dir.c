@@ -2,7 +2,8 @@
  *   config.json        "architectures" (the head's HF class), then the
  *                      architecture's keys (GPT-2: GPT2Config, model_type
  *                      "gpt2", n_layer, ...)
- *   model.safetensors  the parameters under HF names, F32, Conv1D weights
+ *   model.safetensors  (or shards named by model.safetensors.index.json on load)
+ *                      the parameters under HF names, F32, Conv1D weights
  *                      [in, out] (the layout of the parameter buffer); a
  *                      scalar-head model is saved as a sequence classifier:
  *                      "transformer.*" and "score.weight"
@@ -28,7 +29,8 @@
  * <hf_class>LMHeadModel, or <hf_class>ForSequenceClassification with one
  * label (id2label/label2id as transformers writes them) for a scalar head. */
 static void head_class(const al_arch *a, int scalar_head, char *out, size_t n) {
-  snprintf(out, n, "%s%s", a->hf_class, scalar_head ? "ForSequenceClassification" : "LMHeadModel");
+  if (!scalar_head && a->causal_lm_class) snprintf(out, n, "%s", a->causal_lm_class);
+  else snprintf(out, n, "%s%s", a->hf_class, scalar_head ? "ForSequenceClassification" : "LMHeadModel");
 }
 
 /* bos/eos: the tokenizer's <|endoftext|> when known, else the last id (which
@@ -144,9 +146,9 @@ int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const js
   char (*names)[80] = al_calloc((size_t)m->ntensors, sizeof *names);
   for (int i = 0; i < m->ntensors; i++) {
     const al_tensor *x = &m->tensors[i];
-    /* a sequence classifier's trunk is "transformer.*" beside "score.weight" */
-    int prefixed = m->cfg.scalar_head && strcmp(x->name, AL_SCORE_TENSOR) != 0;
-    snprintf(names[i], sizeof names[i], "%s%s", prefixed ? "transformer." : "", x->name);
+    /* a sequence classifier's trunk is "transformer.*" beside "score.weight" (GPT-2) */
+    int prefixed = m->cfg.scalar_head && m->arch->seq_cls_prefix && strcmp(x->name, AL_SCORE_TENSOR) != 0;
+    snprintf(names[i], sizeof names[i], "%s%s", prefixed ? m->arch->seq_cls_prefix : "", x->name);
     t[i].name = names[i];
     t[i].dtype = "F32";
     t[i].ndim = x->ndim;
@@ -191,7 +193,7 @@ static int shape_error(const al_st_file *f, const al_st_entry *e, const al_tenso
 static int fill_params(al_model *m, const al_st_file *f, al_err *err) {
   const al_st_entry **src = al_calloc((size_t)m->ntensors, sizeof *src);
   const al_st_entry *head = NULL;
-  const al_tensor *wte = al_model_tensor(m, m->arch->lm_head_tensor);
+  const al_tensor *wte = al_model_lm_head(m);
   int tied = strcmp(wte->name, "lm_head.weight") != 0;
   int rc = -1;
   for (int i = 0; i < f->n; i++) {
@@ -237,8 +239,8 @@ static int fill_params(al_model *m, const al_st_file *f, al_err *err) {
     int differ = al_st_read_f32(f, head, h, err) || memcmp(h, m->params + wte->offset, sizeof(float) * wte->numel);
     free(h);
     if (differ) {
-      al_fail(err, "%s: lm_head.weight differs from wte.weight; alab ties the output head to the token embedding, "
-                   "so an untied head cannot be loaded", f->where);
+      al_fail(err, "%s: lm_head.weight differs from %s; the config ties the output head to the token embedding, "
+                   "so an untied head cannot be loaded", f->where, wte->name);
       goto done;
     }
   }
@@ -250,20 +252,19 @@ done:
 
 int al_model_load_dir(al_model *m, const char *dir, al_err *err) {
   memset(m, 0, sizeof *m);
-  char *cfgp = al_path_join(dir, "config.json"), *stp = al_path_join(dir, "model.safetensors");
+  char *cfgp = al_path_join(dir, "config.json");
   al_model_config cfg;
-  al_st_file f;
+  al_st_set f;
   int rc = -1;
   if (al_config_load(&cfg, cfgp, err)) goto done;
-  if (al_st_open(&f, stp, err)) goto done;
+  if (al_st_open_model(&f, dir, err)) goto done;
   if (al_model_alloc(m, &cfg, err) == 0) {
-    rc = fill_params(m, &f, err);
+    rc = fill_params(m, &f.all, err);
     if (rc) al_model_free(m);
   }
-  al_st_close(&f);
+  al_st_set_close(&f);
 done:
   free(cfgp);
-  free(stp);
   return rc;
 }
 

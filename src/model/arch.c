@@ -4,9 +4,11 @@
 #include "model/arch.h"
 
 extern const al_arch al_arch_gpt2;
+extern const al_arch al_arch_llama;
 
 static const al_arch *const ARCHS[] = {
     &al_arch_gpt2,
+    &al_arch_llama,
 };
 
 const al_arch *al_arch_find(const char *name) {

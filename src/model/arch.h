@@ -16,8 +16,16 @@
 struct al_arch {
   const char *name;     /* model_type in config.json */
   const char *hf_class; /* Hugging Face class prefix: "GPT2" (GPT2LMHeadModel, GPT2ForSequenceClassification) */
-  /* the HF name of the tensor whose rows are the output embedding E of the LM head */
+  /* the HF name of the tensor whose rows are the output embedding E of the LM
+   * head when the table has no "lm_head.weight" of its own (al_model_lm_head) */
   const char *lm_head_tensor;
+  /* the language model's HF class when it is not <hf_class>LMHeadModel
+   * ("LlamaForCausalLM"); NULL otherwise */
+  const char *causal_lm_class;
+  /* the prefix of the trunk's tensor names in a <hf_class>ForSequenceClassification
+   * checkpoint (GPT-2: "transformer."); NULL when the names are the same as
+   * in the language model (Llama's "model.*") */
+  const char *seq_cls_prefix;
   /* fills the defaults of the zero fields of c->arch_hparams */
   void (*defaults)(al_model_config *c);
   /* checks the architecture's own hyperparameters in c->arch_hparams */
@@ -59,6 +67,9 @@ void al_arch_names(char *out, size_t n);
  * (nn_matmul_rows), above it uses sgemm (nn_matmul_forward). */
 enum { AL_DECODE_CHUNK = 64, AL_DECODE_SMALL_ROWS = 8 };
 void al_decode_matmul(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC);
+/* The output embedding E of the LM head: "lm_head.weight" when the table
+ * has it (an untied head), else the architecture's lm_head_tensor. */
+const al_tensor *al_model_lm_head(const al_model *m);
 /* Appends a tensor of shape [d0] (d1 == 0) or [d0, d1] to m's table. */
 void al_model_add_tensor(al_model *m, const char *name, int d0, int d1, int decay);
 #endif

@@ -167,6 +167,7 @@ const al_arch al_arch_gpt2 = {
     .name = "gpt2",
     .hf_class = "GPT2",
     .lm_head_tensor = "wte.weight", /* tied */
+    .seq_cls_prefix = "transformer.",
     .defaults = gpt2_defaults,
     .check = gpt2_check,
     .config_read = gpt2_config_read,

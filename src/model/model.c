@@ -62,7 +62,7 @@ const al_tensor *al_model_lm_head(const al_model *m) {
 /* The trunk's named pointers and the heads' weights over base (params or grads). */
 static void bind(const al_model *m, float *base, void **weights, float **lm_head, float **score) {
   *weights = m->arch->bind(m, base);
-  *lm_head = base + al_model_tensor(m, m->arch->lm_head_tensor)->offset;
+  *lm_head = base + al_model_lm_head(m)->offset;
   const al_tensor *s = al_model_tensor(m, AL_SCORE_TENSOR);
   *score = s ? base + s->offset : NULL;
 }

@@ -1,0 +1,28 @@
+/* SwiGLU (Llama's MLP nonlinearity) over rows [gate (F) | up (F)]:
+ *   out = silu(gate) * up,  silu(g) = g * sigmoid(g). */
+#include <math.h>
+#include "alab/nn.h"
+
+void nn_swiglu_forward(float *out, const float *gu, int N, int F) {
+#pragma omp parallel for schedule(static) if ((long)N * F >= NN_PARALLEL_MIN)
+  for (int n = 0; n < N; n++) {
+    const float *g = gu + (long)n * 2 * F, *u = g + F;
+    float *o = out + (long)n * F;
+    for (int i = 0; i < F; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+  }
+}
+
+/* dgate = dout * up * sigmoid(g) (1 + g (1 - sigmoid(g))),  dup = dout * silu(g)
+ * (overwritten) */
+void nn_swiglu_backward(float *dgu, const float *dout, const float *gu, int N, int F) {
+#pragma omp parallel for schedule(static) if ((long)N * F >= NN_PARALLEL_MIN)
+  for (int n = 0; n < N; n++) {
+    const float *g = gu + (long)n * 2 * F, *u = g + F, *d = dout + (long)n * F;
+    float *dg = dgu + (long)n * 2 * F, *du = dg + F;
+    for (int i = 0; i < F; i++) {
+      float sg = 1.0f / (1.0f + expf(-g[i]));
+      du[i] = d[i] * g[i] * sg;
+      dg[i] = d[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
+    }
+  }
+}
