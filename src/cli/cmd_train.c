@@ -6,11 +6,13 @@
 #include "alab/train.h"
 #include "cli/flags.h"
 
+#include "model/arch.h"
 int cmd_train(int argc, char **argv) {
   const char *data = "story:20000", *val_data = NULL, *out = "runs/train", *tokspec = "bpe:512", *init = NULL,
              *format = NULL, *field = "text";
   al_model_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128};
   al_train_cfg tc;
+  const char *arch = "gpt2";
   al_train_defaults(&tc);
   tc.ckpt_every = 200;
   int threads = 0, skip_bad = 0, quiet = 0, vocab = 0;
@@ -32,6 +34,8 @@ int cmd_train(int argc, char **argv) {
                                           "--threads, --quiet and --ckpt-every must be as the run had them"},
       {"overwrite", FLAG_BOOL, &tc.overwrite, "start anew in an --out that holds another run's trainer state or a model"},
       {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
+      {"arch", FLAG_STRING, &arch, "architecture of a new model: gpt2, or llama (RMSNorm, rotary positions, SwiGLU, "
+                                   "untied head; docs/llama.md)"},
       {"heads", FLAG_INT, &mc.n_head, "attention heads", "[1, 1024]"},
       {"embd", FLAG_INT, &mc.n_embd, "channels", "[1, 65536]"},
       {"context", FLAG_INT, &mc.n_positions, "maximum context (n_positions)", "[1, 1048576]"},
@@ -65,6 +69,13 @@ int cmd_train(int argc, char **argv) {
     al_err uerr;
     al_corpus_format fmt;
     long n;
+  if (!al_arch_find(arch)) {
+    char known[256];
+    al_arch_names(known, sizeof known);
+    fprintf(stderr, "alab train: --arch '%s' is not an architecture (expected %s)\n", arch, known);
+    return 2;
+  }
+  snprintf(mc.arch, sizeof mc.arch, "%s", arch);
     uint64_t s;
     if (al_dataset_story_spec(data, &n, &s, &uerr) < 0 || (val_data && al_dataset_story_spec(val_data, &n, &s, &uerr) < 0) ||
         (format && al_corpus_format_parse(format, &fmt, &uerr))) {
