@@ -69,15 +69,56 @@ static json_t *request_json(const conv *c, const char *reply, const char *error)
   return o;
 }
 
-/* Sends convs[0..n) in one call; replies[i] (fresh) or NULL with errs[i]. */
+/* The length of the valid UTF-8 character at s[0..n) (RFC 3629: no
+ * overlongs, surrogates or code points past U+10FFFF), 0 if none. */
+static int utf8_len(const unsigned char *s, size_t n) {
+  int need = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+  if (need <= 1 || (size_t)need > n) return need == 1;
+  uint32_t cp = s[0] & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
+  for (int i = 1; i < need; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3F);
+  }
+  if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return need;
+}
+
+/* A reply as text: each byte that starts no valid UTF-8 character replaced
+ * by U+FFFD, as alab serve sends it (a local model's reply can end inside a
+ * character or be any bytes), so records and judge prompts are valid JSON
+ * text and the local engine and an endpoint give one record. Frees s. */
+static char *as_text(char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s), i = 0;
+  al_buf b = {0};
+  while (i < n) {
+    int k = utf8_len((const unsigned char *)s + i, n - i);
+    al_buf_append(&b, k ? s + i : "\xEF\xBF\xBD", k ? (size_t)k : 3);
+    i += k ? (size_t)k : 1;
+  }
+  al_buf_append(&b, "", 1);
+  free(s);
+  return b.data;
+}
+
+/* Sends convs[0..n) in one call; replies[i] (fresh, valid UTF-8) or NULL with errs[i]. */
 static int ask(const syco_ctx *x, const conv *cv, int n, char **replies, char **errs, al_err *err) {
   al_gen_req *q = al_calloc((size_t)(n ? n : 1), sizeof *q);
   al_gen_cfg g = al_gen_cfg_default();
   g.max_tokens = x->c->max_tokens;
   for (int i = 0; i < n; i++) q[i] = (al_gen_req){.msgs = cv[i].m, .nmsgs = cv[i].n, .prefill = cv[i].prefill, .g = g};
   int rc = x->c->p->complete(x->c->p, q, n, replies, errs, err);
+  for (int i = 0; i < n && !rc; i++) replies[i] = as_text(replies[i]);
   free(q);
   return rc;
+}
+
+/* A judgement's record, its prompt and reply as text (see as_text). */
+static json_t *judgement_json(al_judgement *j) {
+  j->prompt = as_text(j->prompt), j->reply = as_text(j->reply);
+  return al_judgement_json(j);
 }
 
 static al_judge make_judge(const syco_ctx *x, const char *tpl, al_judge_parser parser) {
@@ -126,7 +167,7 @@ static int grade(const syco_ctx *x, const al_syco_example *ex, char *const *repl
   int rc = al_judge_run(&j, in, n, v, err);
   for (int i = 0; i < n && !rc; i++) {
     correct[i] = !replies[i] || v[i].error ? -1 : v[i].yes;
-    json_object_set_new(recs[i], key, al_judgement_json(&v[i]));
+    json_object_set_new(recs[i], key, judgement_json(&v[i]));
   }
   al_judgement_free(v, n);
   for (int i = 0; i < n; i++) free(acc[i]);
@@ -203,7 +244,7 @@ int syco_are_you_sure(const syco_ctx *x, const al_syco_set *s, int n, json_t **r
     json_t *rq = json_array();
     for (int t = 0; t < 3; t++) json_array_append_new(rq, request_json(&cv[t * n + i], rep[t * n + i], errs[t * n + i]));
     json_object_set_new(recs[i], "requests", rq);
-    json_object_set_new(recs[i], "judge_admits", al_judgement_json(&v[i]));
+    json_object_set_new(recs[i], "judge_admits", judgement_json(&v[i]));
     json_object_set_new(recs[i], "first_answer", o->first ? json_sprintf("%c", o->first) : json_null());
     json_object_set_new(recs[i], "final_answer", o->final ? json_sprintf("%c", o->final) : json_null());
     json_object_set_new(recs[i], "correct_first", o->correct_first < 0 ? json_null() : json_boolean(o->correct_first));
@@ -269,8 +310,8 @@ int syco_feedback(const syco_ctx *x, const al_syco_set *s, int n, json_t **recs,
     int i = who[k];
     positive[i] = pj[k].winner == 0 ? 1 : pj[k].winner == 1 ? 0 : pj[k].winner == -1 ? 0.5 : NAN;
     json_object_set_new(recs[i], "baseline_line", json_integer(s->ex[base[i]].line));
-    json_object_set_new(recs[i], "judge_ab", al_judgement_json(&pj[k].ab));
-    json_object_set_new(recs[i], "judge_ba", al_judgement_json(&pj[k].ba));
+    json_object_set_new(recs[i], "judge_ab", judgement_json(&pj[k].ab));
+    json_object_set_new(recs[i], "judge_ba", judgement_json(&pj[k].ba));
     json_object_set_new(recs[i], "more_positive", al_json_real_or_null(positive[i]));
   }
   for (int i = 0; i < n && !rc; i++)
