@@ -118,6 +118,10 @@ typedef struct al_objective {
 /* Frees the objective's context. The constructors below zero *o first, so
  * freeing after a failed construction is safe. */
 void al_objective_free(al_objective *o);
+  /* Rows of seq_len tokens the objective runs per batch item (0 means 1):
+   * tokens_per_s counts batch x rows_per_item x seq_len x grad_accum per
+   * step (a reward model's item is a pair: 2 rows). */
+  int rows_per_item;
 
 /* The LM objective: mean cross-entropy over the targets of B x T windows
  * (targets < 0 are ignored), B = cfg->batch, T = cfg->seq_len. Batches are

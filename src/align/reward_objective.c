@@ -105,7 +105,7 @@ int al_objective_rm(al_objective *o, const al_model *m, const al_train_cfg *cfg,
   c->idx = al_malloc(sizeof(long) * c->B);
   c->perm = al_malloc(sizeof(uint32_t) * (size_t)train->n);
   *o = (al_objective){.name = "reward_model", .ctx = c, .step = rm_step, .metrics = rm_metrics, .nmetrics = 5,
-                      .release = rm_release};
+                      .release = rm_release, .rows_per_item = 2};
   if (c->val) o->eval = rm_eval, o->eval_metrics = rm_eval_metrics, o->neval_metrics = 4;
   return 0;
 }

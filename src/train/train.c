@@ -136,7 +136,8 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
   r.settings = train_settings(cfg);
   int rc = cfg->out_dir ? train_dir_open(&r, err) : 0;
   al_model_zero_grad(m);
-  double tokens_per_step = (double)cfg->batch * cfg->seq_len * cfg->grad_accum, t0 = al_now(), last_loss = NAN,
+  double rows = obj->rows_per_item > 0 ? obj->rows_per_item : 1;
+  double tokens_per_step = (double)cfg->batch * rows * cfg->seq_len * cfg->grad_accum, t0 = al_now(), last_loss = NAN,
          val_loss = NAN;
   double metrics[AL_OBJ_MAX_METRICS] = {0}, val_metrics[AL_OBJ_MAX_METRICS] = {0};
   /* steady-state rate: the optimizer steps' own time (no evaluation or
