@@ -45,6 +45,7 @@ typedef struct {
   int nchoices;        /* choices made; each adds log(w_k / sum w) to logprob */
   int nwords;          /* whitespace-separated words */
   size_t nbytes;       /* bytes of the story text (no separator) */
+  size_t parsed;       /* bytes read as the start of a story: nbytes for a story, else where the parse failed */
   const char *plot;    /* "lost", "afraid", "share" or "rescue" */
   const char *hero, *buddy, *object, *place; /* names and nouns as they appear */
 } al_synth_story;

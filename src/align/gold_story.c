@@ -6,6 +6,7 @@
 double al_gold_story(const char *text, size_t len) {
   al_synth_story s;
   al_err err;
-  if (al_synth_story_score(text, len, &s, &err) || s.nwords < 1) return -1.0;
-  return (s.plot && !strcmp(s.plot, "share") ? 1.0 : 0.0) + 0.1 * s.logprob / s.nwords;
+  if (!al_synth_story_score(text, len, &s, &err) && s.nwords >= 1)
+    return (s.plot && !strcmp(s.plot, "share") ? 1.0 : 0.0) + 0.1 * s.logprob / s.nwords;
+  return len ? -1.0 + 0.5 * (double)s.parsed / (double)len : -1.0;
 }

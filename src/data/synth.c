@@ -173,6 +173,7 @@ static void fill_story(const sy_ctx *c, const char *text, size_t n, al_synth_sto
   st->logprob = c->logprob;
   st->nchoices = c->nchoices;
   st->nbytes = n;
+  st->parsed = c->failed ? c->pos : n;
   st->nwords = count_words(text, n);
   st->plot = c->plot;
   st->hero = c->hero;
