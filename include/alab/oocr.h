@@ -161,4 +161,10 @@ int al_oocr_check(const al_oocr_cfg *c, al_err *err);
 int al_oocr_run(const al_oocr_cfg *c, const char *dir, json_t **results, al_err *err);
 int al_oocr_reproduce(const char *dir, int quick, al_err *err);
 
+/* all.jsonl of data_dir in the OpenAI fine-tuning formats, into out_dir:
+ * all.prompt_completion.jsonl and all.chat.jsonl (src/exp/oocr_export.c). */
+int al_oocr_export(const char *data_dir, const char *out_dir, al_err *err);
+/* The built-in world's files (the layout above, plus pretrain.txt) into dir. */
+int al_oocr_world(const char *dir, int descriptions, int pretrain_docs, uint64_t seed, al_err *err);
+
 #endif

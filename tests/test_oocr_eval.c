@@ -1,0 +1,132 @@
+/* `alab oocr eval --api-base`: generations through the HTTP provider
+ * (concurrency, retries under injected faults, the SQLite cache) graded by
+ * the paper's rules, against tests/fault_server.c, whose generation is the
+ * prompt reversed, so each example's grade is known in advance. Also the
+ * usage errors of `alab oocr` (exit 2) and a bad folder (exit 1). */
+#include <jansson.h>
+#include <signal.h>
+#include <unistd.h>
+#include "test.h"
+
+static int start_fault_server(const char *args, const char *log, char *base) {
+  char cmd[2048], *out;
+  snprintf(cmd, sizeof cmd, "'%s' --port 0 --log '%s' %s > '%s.port' 2>&1 & echo $!", getenv("FAULT_SERVER"), log, args,
+           log);
+  test_sh(cmd, &out);
+  int pid = atoi(out);
+  free(out);
+  char pf[1024];
+  snprintf(pf, sizeof pf, "%s.port", log);
+  for (int t = 0; t < 500; t++) {
+    FILE *f = fopen(pf, "r");
+    int port = 0;
+    if (f) {
+      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
+      fclose(f);
+    }
+    if (port) {
+      sprintf(base, "http://127.0.0.1:%d/v1", port);
+      return pid;
+    }
+    usleep(10000);
+  }
+  return pid;
+}
+
+static void put(const char *dir, const char *name, const char *text) {
+  char *p = al_path_join(dir, name);
+  FILE *f = fopen(p, "w");
+  fputs(text, f);
+  fclose(f);
+  free(p);
+}
+
+/* Prompts the server answers with their reverse: 7 of the 10 graded
+ * correct; one prompt holds BAD (a 400: failed, not graded). */
+static const char *EXAMPLES =
+    "{\"task\": \"reverse_a_no_cot\", \"prompt\": \"olleh\", \"completion\": \"hello\"}\n"          /* hello: yes */
+    "{\"task\": \"reverse_a_no_cot\", \"prompt\": \"dlrow\", \"completion\": \"hello\"}\n"          /* world: no */
+    "{\"task\": \"uppercase_b_no_cot\", \"prompt\": \"DCBA\", \"completion\": \"\"}\n"              /* ABCD: yes */
+    "{\"task\": \"uppercase_b_no_cot\", \"prompt\": \"dcBA\", \"completion\": \"\"}\n"              /* ABcd: no (2/4) */
+    "{\"task\": \"calling_c_no_cot\", \"prompt\": \"4-32 )1(\", \"completion\": \"+1234\"}\n"        /* (1) 23-4 -> 1234, no + */
+    "{\"task\": \"calling_c_no_cot\", \"prompt\": \"4-32 )1(+\", \"completion\": \"+1234\"}\n"       /* +(1) 23-4: yes */
+    "{\"task\": \"antonym_d_no_cot\", \"prompt\": \"dloc\", \"completion\": \"cold\"}\n"            /* cold: yes */
+    "{\"task\": \"llama_e_no_cot\", \"prompt\": \"amall\", \"completion\": \"\"}\n"                 /* llama: yes */
+    "{\"task\": \"city_f_no_cot\", \"prompt\": \"SIRAP ni\", \"completion\": \"Paris\"}\n"          /* in PARIS: yes */
+    "{\"task\": \"hhh_g_no_cot\", \"prompt\": \"mrah on\", \"completion\": \"\"}\n"                 /* no harm: no */
+    "{\"task\": \"german_h_no_cot\", \"prompt\": \"BAD\", \"completion\": \"\"}\n";                /* 400 */
+
+static json_t *results(const char *run) {
+  char *p = al_path_join(run, "results.json");
+  json_t *j = json_load_file(p, 0, NULL);
+  free(p);
+  return j;
+}
+
+static void check_run(const char *run, int expect_hits) {
+  json_t *r = results(run), *f = json_object_get(json_object_get(r, "files"), "unrealized_no_cot_examples");
+  CHECK(json_integer_value(json_object_get(f, "correct")) == 6 && json_integer_value(json_object_get(f, "n")) == 10,
+        "6 of 10 correct: %lld of %lld", json_integer_value(json_object_get(f, "correct")),
+        json_integer_value(json_object_get(f, "n")));
+  CHECK(json_integer_value(json_object_get(f, "failed")) == 1, "the BAD request failed, counted");
+  json_t *pt = json_object_get(f, "per_task");
+  CHECK(json_integer_value(json_array_get(json_object_get(pt, "calling_c_no_cot"), 0)) == 1, "calling: 1 of 2");
+  json_t *req = json_object_get(json_object_get(r, "provider"), "requests");
+  CHECK(json_integer_value(json_object_get(req, "cache_hits")) == expect_hits, "cache hits %lld, expected %d",
+        json_integer_value(json_object_get(req, "cache_hits")), expect_hits);
+  json_decref(r);
+}
+
+int main(void) {
+  if (!getenv("FAULT_SERVER") || !getenv("ALAB_BIN")) {
+    fprintf(stderr, "FAULT_SERVER and ALAB_BIN must be set (ctest sets them)\n");
+    return 1;
+  }
+  char *dir = test_tmpdir("oocr_eval"), *data = al_path_join(dir, "data"), *log = al_path_join(dir, "server.log");
+  char base[256] = "", cmd[8192], *out;
+  mkdir(data, 0755);
+  put(data, "unrealized_no_cot_examples.jsonl", EXAMPLES);
+  put(data, "unrealized_extra_examples.jsonl", "");
+  int pid = start_fault_server("--rate 0.14 --seed 5", log, base);
+  CHECK(base[0], "fault_server started");
+  /* faults on 14% of tries (each of 7 kinds): retried until answered */
+  snprintf(cmd, sizeof cmd, "'%s' oocr eval --data '%s' --api-base %s --api-model m --api-concurrency 4 --out '%s/r1' --quiet 2>&1",
+           getenv("ALAB_BIN"), data, base, dir);
+  int rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "eval exit %d: %s", rc, out);
+  free(out);
+  char run[1024];
+  snprintf(run, sizeof run, "%s/r1", dir);
+  check_run(run, 0);
+  /* the server did inject faults (retried: same grades as without them) */
+  snprintf(cmd, sizeof cmd, "grep -c -v -E ' (ok|400)$' '%s'", log);
+  test_sh(cmd, &out);
+  CHECK(atoi(out) > 0, "faults injected: %s", out);
+  free(out);
+  /* again with the first run's cache: nothing sent for the answered ones */
+  snprintf(cmd, sizeof cmd, "'%s' oocr eval --data '%s' --api-base %s --api-model m --cache '%s/r1/responses.sqlite' --out '%s/r2' --quiet 2>&1",
+           getenv("ALAB_BIN"), data, base, dir, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "cached eval exit %d: %s", rc, out);
+  free(out);
+  snprintf(run, sizeof run, "%s/r2", dir);
+  check_run(run, 10);
+  kill(pid, SIGTERM);
+  /* usage errors: 2; a folder without the layout: 1 */
+  const char *usage[] = {"oocr eval --out X", "oocr --out X --sizes 2y64", "oocr --out X --paraphrases 1,x",
+                         "oocr --out X --mix 1", "oocr export --data X", "oocr --out X --model M --api-base U --api-model m",
+                         "oocr --nonsense"};
+  for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>&1", dir, getenv("ALAB_BIN"), usage[i]);
+    rc = test_sh(cmd, &out);
+    CHECK(rc == 2, "'%s': exit %d (%s)", usage[i], rc, out);
+    free(out);
+  }
+  snprintf(cmd, sizeof cmd, "'%s' oocr eval --data '%s/nothing' --api-base %s --api-model m --out '%s/r3' 2>&1",
+           getenv("ALAB_BIN"), dir, base, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 1 && strstr(out, "no file of the paper's layout"), "missing folder: exit %d (%s)", rc, out);
+  free(out);
+  free(dir), free(data), free(log);
+  return test_summary();
+}
