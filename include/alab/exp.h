@@ -87,13 +87,7 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
     "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
     "(Gerstgrasser et al. 2024)")                                                                              \
   X(reversal, al_rev_reproduce,                                                                                \
-    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")                  \
-  X(ilf, al_ilf_reproduce,                                                                                     \
-    "imitation learning from language feedback: refine with feedback, keep refinements that pass their tests " \
-    "in the sandbox, finetune; pass@1 before and after (Chen et al. 2023; Scheurer et al. 2023)")              \
-  X(cpm, al_cpm_reproduce,                                                                                     \
-    "compositional preference models vs a standard reward model: accuracy, robustness, overoptimisation "      \
-    "(Go et al. 2023)")
+    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")
 
 typedef int (*al_exp_fn)(const char *dir, int quick, al_err *err);
 typedef struct {
