@@ -34,6 +34,7 @@ void al_tok_free(al_tok *t) {
   free(t->m_id);
   tok_map64_free(&t->rank);
   free(t->special_ids);
+  tok_pretok_pattern_free(t->pattern);
   free(t);
 }
 

@@ -211,7 +211,7 @@ static size_t encode_piece(const al_tok *t, enc_scratch *s, enc_cache *c, const 
 static size_t encode_ordinary(const al_tok *t, enc_scratch *s, enc_cache *c, const char *text, size_t len,
                               int32_t *out) {
   size_t pos = 0, start, plen, k = 0;
-  while ((plen = tok_pretok_next(s->pre, text, len, &pos, &start)) > 0)
+  while ((plen = tok_pretok_split(s->pre, t, text, len, &pos, &start)) > 0)
     k += encode_piece(t, s, c, text + start, plen, out + k);
   return k;
 }

@@ -9,7 +9,13 @@
  * tokenizer.json (Hugging Face tokenizers): model.type "BPE", model.vocab as
  *   above, model.merges as "left right" strings or [left, right] pairs, and
  *   added_tokens [{id, content, ...}], which become special tokens (matched
- *   only when encoding with allow_special). */
+ *   only when encoding with allow_special). Of the pipeline around the model,
+ *   the byte-level kinds are read (src/tok/pipeline.c): no
+ *   normalizer, and a pre_tokenizer that is GPT-2's ByteLevel (use_regex) or
+ *   a Sequence of Split(Regex, "Isolated") and ByteLevel without regex (the
+ *   Llama 3 / Qwen2 kind, whose regex is compiled per tokenizer); any other
+ *   (Metaspace, byte_fallback, Digits, ...) is refused by name, never
+ *   encoded differently from what it says. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "alab/json.h"
@@ -234,7 +240,9 @@ int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const c
       goto done;
     }
   }
-  if (add_added_tokens(t, json_object_get(root, "added_tokens"), path, err)) goto done;
+  if (add_added_tokens(t, json_object_get(root, "added_tokens"), path, err) ||
+      tok_read_pipeline(t, root, path, err))
+    goto done;
   rc = 0;
 done:
   json_decref(root);

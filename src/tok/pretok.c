@@ -20,22 +20,22 @@
 static const char PATTERN[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-static pcre2_code *code;
-static int jit_ok;
+static pcre2_code *pcre2_code_gpt2;
+static int jit_gpt2;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void compile_pattern(void) {
   int ecode;
   PCRE2_SIZE eoff;
-  code = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+  pcre2_code_gpt2 = pcre2_compile((PCRE2_SPTR)PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
                        &ecode, &eoff, NULL);
-  if (!code) { /* the pattern is a constant: this is a broken PCRE2 build */
+  if (!pcre2_code_gpt2) { /* the pattern is a constant: this is a broken PCRE2 build */
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(ecode, msg, sizeof msg);
     fprintf(stderr, "alab: cannot compile the GPT-2 pattern: %s\n", (char *)msg);
     abort();
   }
-  jit_ok = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+  jit_gpt2 = pcre2_jit_compile(pcre2_code_gpt2, PCRE2_JIT_COMPLETE) == 0;
 }
 
 struct tok_pretok {
@@ -47,8 +47,8 @@ struct tok_pretok {
 tok_pretok *tok_pretok_new(void) {
   pthread_once(&once, compile_pattern);
   tok_pretok *p = al_calloc(1, sizeof *p);
-  p->md = pcre2_match_data_create_from_pattern(code, NULL);
-  if (jit_ok) { /* long whitespace runs backtrack through (?!\S): give the JIT room */
+  p->md = pcre2_match_data_create(16, NULL); /* any pattern: only the whole match is read */
+  if (jit_gpt2) { /* long whitespace runs backtrack through (?!\S): give the JIT room */
     p->mc = pcre2_match_context_create(NULL);
     p->stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
     pcre2_jit_stack_assign(p->mc, NULL, p->stack);
@@ -65,9 +65,34 @@ void tok_pretok_free(tok_pretok *p) {
   free(p);
 }
 
+int tok_pretok_compile(al_tok *t, const char *pattern, char *why, size_t why_len) {
+  int ecode;
+  PCRE2_SIZE eoff;
+  pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &ecode, &eoff, NULL);
+  if (!c) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(ecode, msg, sizeof msg);
+    snprintf(why, why_len, "the regex does not compile at offset %zu: %s", (size_t)eoff, (char *)msg);
+    return -1;
+  }
+  tok_pretok_pattern_free(t->pattern);
+  t->pattern = c;
+  t->pattern_jit = pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0;
+  return 0;
+}
+
+void tok_pretok_pattern_free(void *pattern) { pcre2_code_free(pattern); }
+
 size_t tok_pretok_next(tok_pretok *p, const char *s, size_t n, size_t *pos, size_t *start) {
+  return tok_pretok_split(p, NULL, s, n, pos, start);
+}
+
+size_t tok_pretok_split(tok_pretok *p, const al_tok *t, const char *s, size_t n, size_t *pos, size_t *start) {
   size_t at = *pos;
   if (at >= n) return 0;
+  const pcre2_code *code = t && t->pattern ? t->pattern : pcre2_code_gpt2;
+  int jit_ok = t && t->pattern ? t->pattern_jit : jit_gpt2;
   int rc = jit_ok ? pcre2_jit_match(code, (PCRE2_SPTR)s, n, at, 0, p->md, p->mc)
                   : pcre2_match(code, (PCRE2_SPTR)s, n, at, 0, p->md, NULL);
   if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jit_ok) /* JIT stack exhausted: try the interpreter */
@@ -78,7 +103,7 @@ size_t tok_pretok_next(tok_pretok *p, const char *s, size_t n, size_t *pos, size
     return 1;
   }
   size_t ms = n, me = n;
-  if (rc > 0) {
+  if (rc >= 0) { /* 0: a match with more groups than the match data holds */
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
     ms = ov[0];
     me = ov[1];
@@ -88,7 +113,7 @@ size_t tok_pretok_next(tok_pretok *p, const char *s, size_t n, size_t *pos, size
     *pos = ms;
     return ms - at;
   }
-  if (me == ms) me = ms + 1; /* cannot happen with this pattern; never loop */
+  if (me == ms) me = ms + 1; /* an empty match (possible in a custom pattern): never loop */
   *pos = me;
   return me - ms;
 }

@@ -111,6 +111,8 @@ struct al_tok {
   int n_special;
   int32_t *special_ids;
   int32_t eot;
+  void *pattern;     /* the pre-tokenizer pattern of a tokenizer.json Split (pcre2_code); NULL: GPT-2's */
+  int pattern_jit;   /* pattern is JIT-compiled */
 };
 
 /* Builder used by the loaders and the trainer. */
@@ -132,13 +134,23 @@ static inline const char *tok_bytes_of(const al_tok *t, int32_t id, size_t *n) {
 int tok_parse_files(al_tok **out, const char *vocab_text, size_t vlen, const char *vocab_path, const char *merges_text,
                     size_t mlen, const char *merges_path, al_err *err);
 int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const char *path, al_err *err);
+/* tokenizer.json's normalizer, model.byte_fallback and pre_tokenizer: what
+ * alab implements is accepted (a custom Split regex compiled into t), the
+ * rest refused by name (pipeline.c). root is a json_t. */
+int tok_read_pipeline(al_tok *t, const void *root, const char *path, al_err *err);
 
-/* ---- pre-tokenizer (the GPT-2 pattern) ---- */
+/* ---- pre-tokenizer (the GPT-2 pattern, or the tokenizer's own) ---- */
 typedef struct tok_pretok tok_pretok;
 tok_pretok *tok_pretok_new(void);
 void tok_pretok_free(tok_pretok *p);
-/* Next piece of s[0..n) at or after *pos: returns its length and sets *start,
- * or 0 at the end. Bytes the pattern cannot match (invalid UTF-8) form pieces
- * of their own, one per maximal run. */
+/* Next piece of s[0..n) at or after *pos under t's pattern (t NULL: GPT-2's):
+ * returns its length and sets *start, or 0 at the end. Bytes the pattern does
+ * not match (invalid UTF-8, or text a custom pattern leaves out) form pieces
+ * of their own, one per maximal run. tok_pretok_next is GPT-2's. */
+size_t tok_pretok_split(tok_pretok *p, const al_tok *t, const char *s, size_t n, size_t *pos, size_t *start);
 size_t tok_pretok_next(tok_pretok *p, const char *s, size_t n, size_t *pos, size_t *start);
+/* Compiles a pre-tokenizer regex into t->pattern (PCRE2, UTF + UCP); fails
+ * with PCRE2's message and offset in why. */
+int tok_pretok_compile(al_tok *t, const char *pattern, char *why, size_t why_len);
+void tok_pretok_pattern_free(void *pattern);
 #endif
