@@ -2,6 +2,7 @@
  * world writes a LlamaForCausalLM directory whose held-out loss fell below
  * the uniform ln(V); `alab score` on it prints exactly the log-probability
  * the library computes from the loaded directory; `alab sample` runs on it;
+ * `alab rm train --init` makes a LlamaForSequenceClassification of it;
  * an unknown --arch is a usage error (exit 2) naming the known ones. */
 #include <jansson.h>
 #include "alab/json.h"
@@ -54,6 +55,26 @@ int main(void) {
   rc = test_sh(cmd, &out);
   CHECK(rc == 0 && out && strlen(out) > 16, "alab sample on a Llama directory: rc %d", rc);
   free(out);
+  /* a reward model from the Llama: its trunk, no LM head, a score head (LlamaForSequenceClassification) */
+  char *prefs = al_path_join(dir, "prefs.jsonl");
+  const char *pairs = "{\"prompt\":\"Tom\",\"chosen\":\" was happy.\",\"rejected\":\" was sad.\"}\n"
+                      "{\"prompt\":\"Lily\",\"chosen\":\" ran fast.\",\"rejected\":\" ran slow.\"}\n";
+  CHECK_OK(al_write_file_atomic(prefs, pairs, strlen(pairs), &err), err);
+  snprintf(cmd, sizeof cmd, "'%s' rm train --data '%s' --init '%s' --out '%s/rm' --steps 2 --seq-len 32 --val-frac 0 "
+           "--threads 1 --quiet 2>&1", bin, prefs, mdir, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "rm train --init a Llama: rc %d: %s", rc, out);
+  free(out);
+  char *rmdir = al_path_join(dir, "rm");
+  al_model rm;
+  CHECK_OK(al_model_load_dir(&rm, rmdir, &err), err);
+  if (!err.msg[0]) {
+    CHECK(rm.cfg.scalar_head && rm.score && !al_model_tensor(&rm, "lm_head.weight") &&
+              al_model_tensor(&rm, "model.layers.1.mlp.down_proj.weight"),
+          "the reward model is a Llama trunk with a score head and no LM head");
+    al_model_free(&rm);
+  }
+  free(rmdir), free(prefs);
   snprintf(cmd, sizeof cmd, "'%s' train --arch mamba --out '%s/x' 2>&1", bin, dir);
   rc = test_sh(cmd, &out);
   CHECK(rc == 2 && out && strstr(out, "--arch 'mamba' is not an architecture (expected \"gpt2\", \"llama\")"),

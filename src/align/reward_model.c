@@ -12,7 +12,9 @@ int al_rm_from_lm(al_model *rm, const al_model *lm, uint64_t seed, al_err *err) 
   if (al_model_init(rm, &c, seed, err)) return -1;
   /* the trunk's tensors come first in both tables, laid out alike */
   const al_tensor *score = al_model_tensor(rm, AL_SCORE_TENSOR);
-  if (!score || score->offset != lm->nparams - (lm->cfg.scalar_head ? score->numel : 0)) {
+  /* an untied LM head (Llama's lm_head.weight, last in its table) has no place in a reward model */
+  const al_tensor *head = lm->cfg.scalar_head ? NULL : al_model_tensor(lm, "lm_head.weight");
+  if (!score || score->offset != lm->nparams - (lm->cfg.scalar_head ? score->numel : 0) - (head ? head->numel : 0)) {
     al_model_free(rm);
     return al_fail(err, "the reward model's trunk is not laid out as the language model's");
   }
