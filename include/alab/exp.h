@@ -80,6 +80,9 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
   X(sycophancy, al_syco_reproduce,                                                                             \
     "sycophancy: the four SycophancyEval tasks on any model; best-of-n against a preference model trained on " \
     "agreement-biased labels raises sycophancy (Sharma et al. 2023)")                                          \
+  X(ilf, al_ilf_reproduce,                                                                                     \
+    "imitation learning from language feedback: refine with feedback, keep refinements that pass their tests " \
+    "in the sandbox, finetune; pass@1 before and after (Chen et al. 2023; Scheurer et al. 2023)")              \
   X(oocr, al_oocr_reproduce,                                                                                   \
     "out-of-context reasoning: assistants described but never demonstrated, by augmentation and model size "   \
     "(Berglund et al. 2023)")                                                                                  \

@@ -1,6 +1,7 @@
 /* The sandbox handle: settings, the check that the sandbox works here, and
  * runs of many programs on worker threads. One run is src/sandbox/spawn.c. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,20 +92,52 @@ int al_sandbox_run(al_sandbox *sb, const char *program, al_sb_result *res, al_er
   return al_sb_spawn(sb, program, res, err);
 }
 
+/* run_many's workers (plain threads, not OpenMP: a caller already inside a
+ * parallel region, an experiment's seed, would get one thread from a nested
+ * region) take the next program from a shared counter. */
+typedef struct {
+  al_sandbox *sb;
+  const char *const *programs;
+  al_sb_result *res;
+  int n, next, failed;
+  al_err err;
+  pthread_mutex_t mu;
+} many_ctx;
+
+static void *many_worker(void *p) {
+  many_ctx *c = p;
+  for (;;) {
+    pthread_mutex_lock(&c->mu);
+    int i = c->failed ? c->n : c->next++;
+    pthread_mutex_unlock(&c->mu);
+    if (i >= c->n) return NULL;
+    al_err e;
+    if (al_sb_spawn(c->sb, c->programs[i], &c->res[i], &e)) {
+      pthread_mutex_lock(&c->mu);
+      if (!c->failed) c->failed = 1, c->err = e;
+      pthread_mutex_unlock(&c->mu);
+    }
+  }
+}
+
 int al_sandbox_run_many(al_sandbox *sb, int n, const char *const *programs, al_sb_result *res, int workers, al_err *err) {
   if (workers <= 0) workers = 2;
-  al_first_err fe = {0};
+  if (workers > n) workers = n > 0 ? n : 1;
   for (int i = 0; i < n; i++) memset(&res[i], 0, sizeof res[i]);
-  /* each iteration mostly waits on its child, so threads beyond the cores still help */
-#pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
-  for (int i = 0; i < n; i++) {
-    if (al_first_err_failed(&fe)) continue;
-    al_err e;
-    if (al_sb_spawn(sb, programs[i], &res[i], &e)) al_first_err_keep(&fe, &e);
-  }
-  if (fe.failed) {
+  many_ctx c = {.sb = sb, .programs = programs, .res = res, .n = n};
+  pthread_mutex_init(&c.mu, NULL);
+  pthread_t *t = al_calloc((size_t)workers, sizeof *t);
+  int started = 0;
+  for (int w = 1; w < workers; w++) /* each mostly waits on its child, so workers beyond the cores still help */
+    if (pthread_create(&t[w], NULL, many_worker, &c) == 0) started = w;
+    else break;
+  many_worker(&c);
+  for (int w = 1; w <= started; w++) pthread_join(t[w], NULL);
+  free(t);
+  pthread_mutex_destroy(&c.mu);
+  if (c.failed) {
     for (int i = 0; i < n; i++) al_sb_result_free(&res[i]);
-    if (err) *err = fe.err;
+    if (err) *err = c.err;
     return -1;
   }
   return 0;

@@ -1,0 +1,73 @@
+/* `alab ilf`: imitation learning from language feedback (Scheurer et al.
+ * 2023; Chen et al. 2023), on a toy program-synthesis world that runs on
+ * alab's own models in minutes, with the real selector: tests executed in
+ * the sandbox (include/alab/sandbox.h).
+ *
+ * Per seed:
+ *   1. a policy (a small byte-level GPT-2) is trained from scratch on tasks
+ *      "# sort down, take 3, add 1" -> one-line Python programs, where a
+ *      share of the demonstrations are wrong in a systematic way (order
+ *      flipped with p_wrong[0], count with p_wrong[1], op with p_wrong[2]);
+ *   2. a refiner (same size) is trained on (task, wrong program, feedback)
+ *      -> the program with the named mistake fixed;
+ *   3. the policy writes one program for each of n_ilf tasks; each runs
+ *      against its tests in the sandbox; for each failure the exact critic
+ *      writes feedback (the first wrong component, as a sentence), the
+ *      refiner writes a refinement (greedy), and the refinement runs
+ *      against the tests;
+ *   4. ILF: the policy is finetuned on (task -> refinement) for the
+ *      refinements that pass; the ablation ("untested"): on every
+ *      refinement, as if no tests were run;
+ *   5. pass@1 (and pass@samples) of the base, ILF and untested policies on
+ *      n_eval fresh tasks, `samples` programs each at temperature 1, every
+ *      program run in the sandbox; the unbiased estimator of pass@k.
+ * Results: every seed, means and 95% t-intervals over seeds of pass@1 and
+ * of the gains (ILF - base, untested - base, ILF - untested, paired by
+ * seed).
+ *
+ * Run directory: config.json, metrics.jsonl (one line per seed and
+ * policy), results.json ("headline"), pass1.svg, and seed1/ with every
+ * intermediate: policy_data.jsonl and refiner_data.jsonl (the training
+ * sets), ilf.jsonl (per task: prompt, tests, output, verdict, feedback,
+ * refinement, its verdict, kept), eval_{base,ilf,untested}.jsonl (per
+ * sample: prompt, program, verdict) and the model directories policy/,
+ * refiner/, policy_ilf/. */
+#ifndef ALAB_ILF_H
+#define ALAB_ILF_H
+#include "alab/sandbox.h"
+
+typedef struct {
+  int seeds;
+  int n_policy, n_refiner;   /* training examples of the policy and of the refiner */
+  double p_wrong[3];         /* order, count, op: how often a policy demonstration is wrong */
+  long policy_steps, refiner_steps, ilf_steps;
+  double lr, ilf_lr;
+  int n_ilf;                 /* tasks the policy attempts for ILF */
+  int n_eval, samples;       /* evaluation tasks and programs per task */
+  int ntests;                /* asserts per task */
+  int layers, heads, embd, batch;
+  int threads;               /* seeds at once (0: al_default_threads()) */
+  int workers;               /* sandboxed programs at once per seed */
+  al_sandbox_config sandbox;
+} al_ilf_cfg;
+
+/* Full scale; quick: fewer seeds, steps and tasks (minutes on 2 cores). */
+void al_ilf_defaults(al_ilf_cfg *c, int quick);
+
+typedef struct {
+  double pass1[3], passk[3]; /* base, ilf, untested */
+  int attempted, failed, refined_passed, parsed; /* ILF phase: tasks, failures, refinements that pass, that parse */
+} al_ilf_seed;
+
+typedef struct {
+  int seeds;
+  al_ilf_seed *s;            /* seeds of them */
+  al_stat pass1[3], gain_ilf, gain_untested, ilf_vs_untested;
+} al_ilf_result;
+
+/* Runs the experiment into dir; res (may be NULL) gets the numbers (free
+ * with al_ilf_result_free). */
+int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err *err);
+void al_ilf_result_free(al_ilf_result *r);
+int al_ilf_reproduce(const char *dir, int quick, al_err *err);
+#endif

@@ -1,0 +1,34 @@
+/* Internals of `alab ilf`: the toy world (ilf_world.c) and one seed's loop
+ * (ilf_loop.c). */
+#ifndef ALAB_ILF_INTERNAL_H
+#define ALAB_ILF_INTERNAL_H
+#include <jansson.h>
+#include "alab/ilf.h"
+
+enum { ILF_NOPS = 4, ILF_MAXK = 4, ILF_NLIST = 6 };
+
+typedef struct {
+  int desc, k, op; /* order (1: descending), count 1..ILF_MAXK, op 0..ILF_NOPS-1 */
+} ilf_spec;
+
+void ilf_random_spec(al_rng *rng, ilf_spec *s);
+char *ilf_prompt(const ilf_spec *s);  /* "# sort down, take 3, add 1\n" */
+char *ilf_program(const ilf_spec *s); /* the correct one-line program */
+/* The spec whose program is exactly `program`; -1 when none is. */
+int ilf_parse(const char *program, ilf_spec *out);
+/* ntests asserts on random lists of distinct digits, one per line. */
+char *ilf_tests(const ilf_spec *s, al_rng *rng, int ntests);
+/* The exact critic: feedback on program for spec want, NULL when it is right. */
+char *ilf_feedback(const ilf_spec *want, const char *program);
+/* What the refiner reads: the task, the program, the feedback, "# fixed:". */
+char *ilf_refiner_prompt(const char *task_prompt, const char *program, const char *feedback);
+/* Training sets as SFT JSONL ({"prompt", "completion"} lines). */
+char *ilf_policy_data(uint64_t seed, int n, const double p_wrong[3]);
+char *ilf_refiner_data(uint64_t seed, int n);
+void ilf_sft_line(al_buf *b, const char *prompt, const char *completion);
+
+/* One seed end to end (seed is 1-based); files_dir (may be NULL) gets the
+ * intermediates. */
+int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char *files_dir, al_ilf_seed *out,
+                 al_err *err);
+#endif
