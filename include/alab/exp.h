@@ -89,6 +89,9 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
   X(collapse, al_collapse_reproduce,                                                                           \
     "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
     "(Gerstgrasser et al. 2024)")                                                                              \
+  X(rl, al_rl_reproduce,                                                                                       \
+    "RL from a reward model: RLOO and PPO with a KL penalty raise an exact gold reward; a proxy overoptimised "   \
+    "(TRL; Gao et al. 2022)")                                                                                  \
   X(reversal, al_rev_reproduce,                                                                                \
     "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")
 

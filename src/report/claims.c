@@ -52,6 +52,12 @@ static const rp_claim claims[] = {
      {"3.2", "4.3", NULL},
      rp_syco_findings,
      NULL},
+    {"rl",
+     "RL from a reward model with a KL penalty (RLOO, PPO) raises the reward it optimises; against a learned proxy "
+     "the true (gold) reward first rises and then falls as the KL from the initial policy grows (Gao et al. 2022).",
+     {"3.2", "2.7", NULL},
+     rp_rl_findings,
+     NULL},
     {"reversal",
      "A model finetuned on \"A is B\" answers in that order but not in reverse: reverse accuracy is at chance and "
      "the correct name is no likelier than a random one (Berglund et al. 2023).",

@@ -1,0 +1,155 @@
+/* alab rl through the command line:
+ * - on the user's models (a policy pretrained in the built-in world, saved
+ *   as a model directory, and a reward model directory), PPO and RLOO write
+ *   a language model directory (GPT2LMHeadModel, no score.weight), its
+ *   disclosure card (objective, reward model, KL) and DIR/trainer/metrics.jsonl
+ *   with TRL's metric names, one line per optimizer step;
+ * - the prompts file (TRL's prompt-only JSONL) is checked line by line: bad
+ *   JSON, a missing or conversational "prompt", an empty file each exit 1
+ *   naming FILE:LINE; 300 fuzzed files never crash it (exit 1, a message);
+ * - usage errors exit 2;
+ * - the built-in experiment at a tiny scale writes results.json with its
+ *   headline, findings and every seed, and the three plots. */
+#include <jansson.h>
+#include "alab/json.h"
+#include "alab/reward.h"
+#include "alab/rl_world.h"
+#include "test.h"
+
+static char *root;
+
+static int alab(const char *args, char **out) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "'%s' rl %s --quiet --threads 1 2>&1", getenv("ALAB_BIN"), args);
+  return test_sh(cmd, out);
+}
+
+static void write_text(const char *path, const char *text) {
+  al_err err;
+  CHECK_OK(al_write_file_atomic(path, text, strlen(text), &err), err);
+}
+
+static void user_models(void) {
+  al_err err;
+  al_model pol, rm;
+  al_tok *tok;
+  CHECK_OK(al_rlw_pretrain(&pol, &tok, 1, 2, 16, 20, 3, &err), err);
+  char *pdir = al_path_join(root, "policy"), *rdir = al_path_join(root, "rm"), *prompts = al_path_join(root, "p.jsonl");
+  CHECK_OK(al_model_save_dir(&pol, tok, pdir, &err), err);
+  CHECK_OK(al_rm_from_lm(&rm, &pol, 5, &err), err);
+  CHECK_OK(al_rm_save(&rm, tok, NULL, rdir, &err), err);
+  write_text(prompts, "{\"prompt\": \"ab:\"}\n\n{\"prompt\": \"hc:\", \"extra\": 1}\n");
+  const char *algos[2] = {"ppo", "rloo"};
+  for (int a = 0; a < 2; a++) {
+    char args[4096], *out, *odir = al_path_join(root, algos[a]);
+    snprintf(args, sizeof args, "--policy '%s' --rm '%s' --prompts '%s' --out '%s' --algo %s --iters 2 --prompts-per-iter 2 "
+             "--k 2 --max-new 13 --lr 1e-3", pdir, rdir, prompts, odir, algos[a]);
+    int rc = alab(args, &out);
+    CHECK(rc == 0, "alab rl --algo %s: exit %d: %s", algos[a], rc, out);
+    free(out);
+    char *cfg = al_path_join(odir, "config.json"), *card = al_path_join(odir, "model_card.json"),
+         *met = al_path_join(odir, "trainer/metrics.jsonl");
+    json_t *c = NULL, *k = NULL;
+    CHECK_OK(al_json_load_file(cfg, &c, &err), err);
+    CHECK(c && !strcmp(json_string_value(json_array_get(json_object_get(c, "architectures"), 0)), "GPT2LMHeadModel"),
+          "%s: the policy is saved as a language model", algos[a]);
+    CHECK_OK(al_json_load_file(card, &k, &err), err);
+    const char *obj = k ? json_string_value(json_object_get(json_object_get(k, "objective"), "name")) : NULL;
+    CHECK(obj && !strcmp(obj, a ? "RLOO" : "PPO"), "card objective %s", obj ? obj : "(none)");
+    CHECK(k && json_is_object(json_object_get(k, "reward_model")) && json_is_object(json_object_get(k, "kl_from_reference")),
+          "the card names the reward model and the KL");
+    char *text;
+    size_t len;
+    CHECK_OK(al_read_file(met, &text, &len, &err), err);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
+    int want = 2 * (a ? 1 : 4 * 2); /* iters x epochs x minibatches */
+    CHECK(lines == want, "%s: %d metrics lines, want %d", algos[a], lines, want);
+    const char *names[] = {"objective/kl", "objective/entropy", "objective/scores", "objective/rlhf_reward",
+                           "policy/clipfrac_avg", "policy/approxkl_avg", "val/vpred", "val/error"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) CHECK(strstr(text, names[i]), "metrics lack %s", names[i]);
+    free(text);
+    json_decref(c), json_decref(k);
+    free(cfg), free(card), free(met), free(odir);
+  }
+  /* the prompts file, checked line by line */
+  struct { const char *text, *want; } bad[] = {
+      {"{\"prompt\": \"ab:\"}\n{\"prompt\": \"ab:\"\n", "p.jsonl:2"},
+      {"{\"text\": \"ab:\"}\n", "p.jsonl:1: want an object with a string field \"prompt\""},
+      {"{\"prompt\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n", "conversational prompts are not supported"},
+      {"{\"prompt\": \"\"}\n", "p.jsonl:1: the prompt is empty"},
+      {"\n\n", "no prompts"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    write_text(prompts, bad[i].text);
+    char args[4096], *out;
+    snprintf(args, sizeof args, "--policy '%s' --rm '%s' --prompts '%s' --out '%s/bad' --iters 1", pdir, rdir, prompts, root);
+    int rc = alab(args, &out);
+    CHECK(rc == 1 && strstr(out, bad[i].want), "bad prompts %zu: exit %d, want 1 and '%s': %s", i, rc, bad[i].want, out);
+    free(out);
+  }
+  al_rng r;
+  al_rng_seed(&r, 9);
+  const char *seed_text = "{\"prompt\": \"ab:\", \"x\": [1, 2.5, null, \"\\u00e9\"]}\n";
+  for (int it = 0; it < 300; it++) { /* fuzz: a valid line with bytes flipped, cut or repeated */
+    char buf[256];
+    size_t n = strlen(seed_text);
+    memcpy(buf, seed_text, n);
+    for (int k = 0; k < 3; k++) buf[al_rng_below(&r, n)] = (char)al_rng_below(&r, 256);
+    if (al_rng_below(&r, 2)) n = al_rng_below(&r, n);
+    al_err err;
+    char *path = prompts;
+    CHECK_OK(al_write_file_atomic(path, buf, n, &err), err);
+    char args[4096], *out;
+    snprintf(args, sizeof args, "--policy '%s' --rm '%s' --prompts '%s' --out '%s/fuzz' --iters 1 --k 2 --prompts-per-iter 1 "
+             "--max-new 2", pdir, rdir, prompts, root);
+    int rc = alab(args, &out);
+    CHECK(rc == 0 || (rc == 1 && strstr(out, "alab rl: ")), "fuzz %d: exit %d: %s", it, rc, out);
+    free(out);
+  }
+  /* usage errors */
+  const char *usage[] = {"--policy x --out y", "--algo dqn --out y", "--rm x --out y", "--policy x --prompts p --rm r --k 1 --out y"};
+  for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+    char *out;
+    int rc = alab(usage[i], &out);
+    CHECK(rc == 2, "'%s': exit %d, want 2: %s", usage[i], rc, out);
+    free(out);
+  }
+  al_model_free(&pol), al_model_free(&rm);
+  al_tok_free(tok);
+  free(pdir), free(rdir), free(prompts);
+}
+
+static void experiment(void) {
+  char args[4096], *out, *dir = al_path_join(root, "exp");
+  snprintf(args, sizeof args, "--out '%s' --seeds 2 --exp-iters 8 --window 2 --proxy-pairs 16", dir);
+  int rc = alab(args, &out);
+  CHECK(rc == 0, "the built-in experiment at a tiny scale: exit %d: %s", rc, out);
+  free(out);
+  al_err err;
+  json_t *r = NULL;
+  char *res = al_path_join(dir, "results.json");
+  CHECK_OK(al_json_load_file(res, &r, &err), err);
+  CHECK(json_array_size(json_object_get(r, "headline")) == 4, "four headline lines");
+  const char *keys[] = {"rloo_gold_rise", "ppo_gold_rise", "final_kl_beta_lo_minus_hi", "proxy_gold_peak_minus_start",
+                        "proxy_gold_peak_minus_end"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    CHECK(json_array_size(json_object_get(json_object_get(r, keys[i]), "seeds")) == 2, "%s: every seed", keys[i]);
+  CHECK(json_array_size(json_object_get(json_object_get(r, "ppo"), "gold")) == 8, "a gold series per batch");
+  const char *svg[] = {"gold.svg", "kl.svg", "proxy.svg", "report.html"};
+  for (size_t i = 0; i < sizeof svg / sizeof svg[0]; i++) {
+    char *p = al_path_join(dir, svg[i]);
+    CHECK(al_file_exists(p), "%s written", svg[i]);
+    free(p);
+  }
+  json_decref(r);
+  free(res), free(dir);
+}
+
+int main(void) {
+  root = test_tmpdir("rl_cli");
+  user_models();
+  experiment();
+  free(root);
+  return test_summary();
+}
