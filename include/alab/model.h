@@ -63,6 +63,8 @@ typedef struct {
   al_head_acts *heads;  /* the heads' activations for (B, T) */
   int B, T;             /* the shape acts are sized for */
   float loss;           /* mean loss of the last forward with targets */
+  void *params_map;     /* when params lie in a private (copy-on-write) mapping of the model file */
+  size_t params_map_len;
 } al_model;
 
 /* Checks a config: positive sizes, n_embd divisible by n_head, a known
@@ -75,6 +77,12 @@ int al_model_config_check(const al_model_config *c, al_err *err);
 int al_model_init(al_model *m, const al_model_config *cfg, uint64_t seed, al_err *err);
 /* The same table and buffer with every parameter zero (for loaders). */
 int al_model_alloc(al_model *m, const al_model_config *cfg, al_err *err);
+/* The tensor table without a parameter buffer; the caller gives one with
+ * al_model_use_params: nparams floats, owned by the model from then on
+ * (free()d, or unmapped when map is non-NULL: a mapping of map_len bytes
+ * that holds them). */
+int al_model_alloc_table(al_model *m, const al_model_config *cfg, al_err *err);
+void al_model_use_params(al_model *m, float *params, void *map, size_t map_len);
 void al_model_free(al_model *m);
 const al_tensor *al_model_tensor(const al_model *m, const char *name);
 

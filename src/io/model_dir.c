@@ -23,6 +23,7 @@
 #include "alab/model.h"
 #include "alab/safetensors.h"
 #include "alab/tok.h"
+#include "io/model_map.h"
 #include "model/arch.h"
 
 /* "architectures": the Hugging Face class of the model's head:
@@ -258,8 +259,14 @@ int al_model_load_dir(al_model *m, const char *dir, al_err *err) {
   int rc = -1;
   if (al_config_load(&cfg, cfgp, err)) goto done;
   if (al_st_open_model(&f, dir, err)) goto done;
-  if (al_model_alloc(m, &cfg, err) == 0) {
-    rc = fill_params(m, &f.all, err);
+  if (al_model_alloc_table(m, &cfg, err) == 0) {
+    /* mapped when the file is the parameter buffer (src/io/model_map.c), else read */
+    rc = al_model_map_params(m, &f, err);
+    if (rc == 0) {
+      al_model_use_params(m, al_alloc_floats(m->nparams), NULL, 0);
+      rc = fill_params(m, &f.all, err);
+    }
+    rc = rc < 0 ? -1 : 0;
     if (rc) al_model_free(m);
   }
   al_st_set_close(&f);

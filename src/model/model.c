@@ -6,6 +6,7 @@
  *   backward: the head gives d(loss)/dh; arch.backward takes it through the trunk. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "model/arch.h"
 #include "model/heads.h"
 
@@ -75,7 +76,7 @@ static int build_table(al_model *m) {
   return ntrunk;
 }
 
-int al_model_alloc(al_model *m, const al_model_config *cfg, al_err *err) {
+int al_model_alloc_table(al_model *m, const al_model_config *cfg, al_err *err) {
   memset(m, 0, sizeof *m);
   if (al_model_config_check(cfg, err)) return -1;
   m->cfg = *cfg;
@@ -84,8 +85,20 @@ int al_model_alloc(al_model *m, const al_model_config *cfg, al_err *err) {
   m->arch->defaults(&m->cfg);
   if (!(m->cfg.init_std > 0)) m->cfg.init_std = 0.02f;
   build_table(m);
-  m->params = al_alloc_floats(m->nparams);
+  return 0;
+}
+
+void al_model_use_params(al_model *m, float *params, void *map, size_t map_len) {
+  m->params = params;
+  m->params_map = map;
+  m->params_map_len = map_len;
+  free(m->weights);
   bind(m, m->params, &m->weights, &m->lm_head, &m->score);
+}
+
+int al_model_alloc(al_model *m, const al_model_config *cfg, al_err *err) {
+  if (al_model_alloc_table(m, cfg, err)) return -1;
+  al_model_use_params(m, al_alloc_floats(m->nparams), NULL, 0);
   return 0;
 }
 
@@ -103,7 +116,8 @@ int al_model_init(al_model *m, const al_model_config *cfg, uint64_t seed, al_err
 }
 
 void al_model_free(al_model *m) {
-  free(m->params);
+  if (m->params_map) munmap(m->params_map, m->params_map_len);
+  else free(m->params);
   free(m->grads);
   free(m->tensors);
   free(m->weights);
