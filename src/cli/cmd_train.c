@@ -4,15 +4,17 @@
 #include "alab/dataset.h"
 #include "alab/synth.h"
 #include "alab/train.h"
+#include "cli/commands.h"
+#include "cli/card.h"
 #include "cli/flags.h"
-
 #include "model/arch.h"
+
 int cmd_train(int argc, char **argv) {
   const char *data = "story:20000", *val_data = NULL, *out = "runs/train", *tokspec = "bpe:512", *init = NULL,
              *format = NULL, *field = "text";
   al_model_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128};
-  al_train_cfg tc;
   const char *arch = "gpt2";
+  al_train_cfg tc;
   al_train_defaults(&tc);
   tc.ckpt_every = 200;
   int threads = 0, skip_bad = 0, quiet = 0, vocab = 0;
@@ -33,9 +35,9 @@ int cmd_train(int argc, char **argv) {
       {"resume", FLAG_BOOL, &tc.resume, "continue the run in --out from its trainer state; every flag but --out, "
                                           "--threads, --quiet and --ckpt-every must be as the run had them"},
       {"overwrite", FLAG_BOOL, &tc.overwrite, "start anew in an --out that holds another run's trainer state or a model"},
-      {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
       {"arch", FLAG_STRING, &arch, "architecture of a new model: gpt2, or llama (RMSNorm, rotary positions, SwiGLU, "
                                    "untied head; docs/llama.md)"},
+      {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
       {"heads", FLAG_INT, &mc.n_head, "attention heads", "[1, 1024]"},
       {"embd", FLAG_INT, &mc.n_embd, "channels", "[1, 65536]"},
       {"context", FLAG_INT, &mc.n_positions, "maximum context (n_positions)", "[1, 1048576]"},
@@ -57,6 +59,9 @@ int cmd_train(int argc, char **argv) {
       {"seed", FLAG_I64, &seed, "seed of the initial weights and the data order"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
+      {"deterministic-reduce", FLAG_BOOL, &tc.deterministic_reduce,
+       "under mpirun: sum the micro-batches' gradients in a fixed order, so any number of ranks (1 included) gives "
+       "bit-identical results (costs memory and one broadcast per micro-batch)"},
   };
   flag_cmd cmd = {"alab train [flags]",
                   "Trains a GPT-2 model with AdamW, warmup + cosine decay and gradient clipping, writing a Hugging Face "
@@ -65,10 +70,6 @@ int cmd_train(int argc, char **argv) {
                   f, sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
-  { /* malformed values are usage errors, found before any work */
-    al_err uerr;
-    al_corpus_format fmt;
-    long n;
   if (!al_arch_find(arch)) {
     char known[256];
     al_arch_names(known, sizeof known);
@@ -76,6 +77,10 @@ int cmd_train(int argc, char **argv) {
     return 2;
   }
   snprintf(mc.arch, sizeof mc.arch, "%s", arch);
+  { /* malformed values are usage errors, found before any work */
+    al_err uerr;
+    al_corpus_format fmt;
+    long n;
     uint64_t s;
     if (al_dataset_story_spec(data, &n, &s, &uerr) < 0 || (val_data && al_dataset_story_spec(val_data, &n, &s, &uerr) < 0) ||
         (format && al_corpus_format_parse(format, &fmt, &uerr))) {
@@ -83,12 +88,13 @@ int cmd_train(int argc, char **argv) {
       return 2;
     }
   }
-  al_quiet = quiet;
+  if (quiet) al_quiet = 1; /* ranks other than 0 are quiet already */
   al_set_threads(threads);
   tc.steps = steps;
   tc.warmup_steps = warmup;
   tc.seed = (uint64_t)seed;
   tc.out_dir = out;
+  tc.dist = alab_dist;
   /* what a resume must match: every flag but where the run is and how it is watched or run */
   static const char *const free_on_resume[] = {"out", "resume", "overwrite", "threads", "quiet", "ckpt-every", NULL};
   json_t *settings = flags_to_json(&cmd, free_on_resume);
@@ -122,6 +128,18 @@ int cmd_train(int argc, char **argv) {
          m.cfg.n_head, m.cfg.n_embd, m.cfg.n_positions, m.cfg.vocab_size);
   al_train_result res;
   if (al_train(&m, &tc, ds.train, ds.ntrain, ds.val, ds.nval, tok, &res, &err)) goto fail;
+  if (res.steps_done > res.start_step || !cli_card_exists(out)) { /* the disclosure card (alab/model_card.h) */
+    al_card *card = cli_card_start("alab train", init, &err);
+    if (!card || cli_card_data(card, "train", data, -1, &err) || (val_data && cli_card_data(card, "validation", val_data, -1, &err))) {
+      al_card_free(card);
+      goto fail;
+    }
+    al_card_objective(card, "lm", "mean over tokens of -log p(token | previous tokens)", json_deep_copy(settings));
+    al_card_feedback(card, "none: language modelling (no human feedback)", "none");
+    al_card_no_reward_model(card, "language modelling uses no reward model");
+    al_card_no_kl(card, "language modelling has no reference policy");
+    if (cli_card_finish(card, &tc, &res, &err)) goto fail;
+  }
   if (res.steps_done == res.start_step) {
     printf("%s: the run had already done its %ld steps; nothing to do\n", out, res.steps_done);
     goto done;

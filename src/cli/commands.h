@@ -11,4 +11,8 @@ typedef int (*cmd_fn)(int argc, char **argv);
 typedef struct { const char *name; cmd_fn fn; const char *summary; } cmd_entry;
 extern const cmd_entry alab_commands[];
 extern const int alab_ncommands;
+/* The MPI job this process belongs to (include/alab/dist.h), set by main
+ * when a launcher started it; NULL: one process. */
+struct al_dist;
+extern struct al_dist *alab_dist;
 #endif

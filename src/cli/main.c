@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "alab/base.h"
+#include "alab/dist.h"
 #include "cli/commands.h"
 
 static void usage(void) {
@@ -25,6 +26,36 @@ static void passive_openmp(char **argv) {
   execv("/proc/self/exe", argv); /* returns only on failure: go on as we are */
 }
 
+/* Under an MPI launcher (mpirun, srun) the process joins the job first:
+ * every rank runs the command, rank 0 alone prints (the others' standard
+ * output goes to /dev/null and their progress is quiet; errors still reach
+ * standard error). Only alab train splits its work across ranks today; any
+ * other command would run R times over, so it is refused. */
+static int run_in_job(const cmd_entry *cmd, int argc, char **argv) {
+  al_err err = {{0}};
+  alab_dist = al_dist_init(&argc, &argv, &err);
+  if (!alab_dist && err.msg[0]) {
+    fprintf(stderr, "alab: %s\n", err.msg);
+    return 1;
+  }
+  int rc;
+  if (al_dist_size(alab_dist) > 1 && strcmp(cmd->name, "train")) {
+    if (al_dist_rank(alab_dist) == 0)
+      fprintf(stderr, "alab %s: does not run across MPI ranks (%d were started); only alab train is data-parallel: "
+                      "run it without mpirun\n", cmd->name, al_dist_size(alab_dist));
+    rc = 2;
+  } else {
+    if (al_dist_rank(alab_dist) != 0) {
+      al_quiet = 1;
+      if (!freopen("/dev/null", "w", stdout)) fprintf(stderr, "alab: rank %d: cannot silence standard output\n", al_dist_rank(alab_dist));
+    }
+    rc = cmd->fn(argc - 1, argv + 1);
+  }
+  al_dist_finalize(alab_dist);
+  alab_dist = NULL;
+  return rc;
+}
+
 int main(int argc, char **argv) {
   passive_openmp(argv);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -35,8 +66,12 @@ int main(int argc, char **argv) {
     printf("alab %s\n", ALAB_VERSION);
     return 0;
   }
+  const cmd_entry *cmd = NULL;
   for (int i = 0; i < alab_ncommands; i++)
-    if (!strcmp(argv[1], alab_commands[i].name)) return alab_commands[i].fn(argc - 1, argv + 1);
-  fprintf(stderr, "alab: unknown command '%s' (run 'alab --help' for the list)\n", argv[1]);
-  return 2;
+    if (!strcmp(argv[1], alab_commands[i].name)) cmd = &alab_commands[i];
+  if (!cmd) {
+    fprintf(stderr, "alab: unknown command '%s' (run 'alab --help' for the list)\n", argv[1]);
+    return 2;
+  }
+  return run_in_job(cmd, argc, argv);
 }

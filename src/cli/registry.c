@@ -4,6 +4,8 @@
 #include "alab/exp.h"
 #include "cli/commands.h"
 
+struct al_dist *alab_dist = NULL;
+
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_score(int argc, char **argv);

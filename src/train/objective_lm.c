@@ -52,6 +52,14 @@ static int lm_step(void *ctx, al_model *m, uint64_t index, float grad_scale, dou
   return 0;
 }
 
+/* A micro-batch another rank computes (data parallelism): the loader moves
+ * past its windows as if it had been computed here. */
+static void lm_skip(void *ctx, uint64_t index) {
+  (void)index;
+  lm_ctx *o = ctx;
+  if (!o->fn) al_loader_next(&o->loader);
+}
+
 double al_eval_loss(al_model *m, const al_tokens *segs, int nsegs, int B, int T, int max_batches) {
   al_loader l;
   if (nsegs <= 0 || al_loader_init(&l, segs, nsegs, B, T, 0, 0, NULL)) return NAN;
@@ -114,7 +122,7 @@ static void lm_release(void *ctx) {
 static lm_ctx *lm_new(al_objective *o, const al_model *m, const al_train_cfg *cfg) {
   lm_ctx *c = al_calloc(1, sizeof *c);
   c->B = cfg->batch, c->T = cfg->seq_len, c->V = m->cfg.vocab_size;
-  *o = (al_objective){.name = "lm", .ctx = c, .step = lm_step, .release = lm_release};
+  *o = (al_objective){.name = "lm", .ctx = c, .step = lm_step, .skip = lm_skip, .release = lm_release};
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "alab/dist.h"
 #include "alab/nn.h"
 #include "train/train_internal.h"
 
@@ -72,9 +73,11 @@ int train_check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
   return check_memory(m, c, err);
 }
 
-/* Clips to grad_clip by global norm; returns the norm before clipping. */
-static double clip_grads(al_model *m, double clip) {
+/* Clips to grad_clip by global norm; returns the norm before clipping
+ * (rank 0's, under data parallelism, so that every rank scales alike). */
+static double clip_grads(al_model *m, double clip, const al_dist *d) {
   double norm = nn_global_norm(m->grads, (long)m->nparams);
+  al_dist_bcast(d, &norm, sizeof norm, 0);
   if (clip > 0 && norm > clip) {
     float k = (float)(clip / (norm + 1e-6));
 #pragma omp parallel for simd schedule(static)
@@ -96,27 +99,6 @@ void al_objective_free(al_objective *o) {
   memset(o, 0, sizeof *o);
 }
 
-/* One optimizer step's loss and metrics over its micro-batches: the loss and
- * values are averaged, counts summed (al_metric). */
-static int accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
-  const al_train_cfg *cfg = r->cfg;
-  al_objective *ob = r->obj;
-  double mb[AL_OBJ_MAX_METRICS];
-  *loss = 0;
-  for (int i = 0; i < ob->nmetrics; i++) metrics[i] = 0;
-  for (int k = 0; k < cfg->grad_accum; k++) {
-    double l = 0;
-    if (ob->step(ob->ctx, r->m, (uint64_t)r->step * cfg->grad_accum + k, 1.0f / cfg->grad_accum, &l, mb, err))
-      return al_fail_prefix(err, "step %ld", r->step + 1);
-    *loss += l;
-    for (int i = 0; i < ob->nmetrics; i++) metrics[i] += mb[i];
-  }
-  *loss /= cfg->grad_accum;
-  for (int i = 0; i < ob->nmetrics; i++)
-    if (!ob->metrics[i].is_count) metrics[i] /= cfg->grad_accum;
-  return 0;
-}
-
 static int check_objective(const al_objective *o, al_err *err) {
   if (!o || !o->step || !o->name) return al_fail(err, "the objective has no step function or no name");
   if (o->nmetrics < 0 || o->nmetrics > AL_OBJ_MAX_METRICS || o->neval_metrics < 0 ||
@@ -129,12 +111,14 @@ static int check_objective(const al_objective *o, al_err *err) {
 
 int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, const al_tok *tok,
                        al_train_result *res, al_err *err) {
-  if (train_check_cfg(m, cfg, err) || check_objective(obj, err)) return -1;
+  if (train_check_cfg(m, cfg, err) || check_objective(obj, err) || train_dp_check(cfg, obj, err)) return -1;
   train_run r = {.m = m, .cfg = cfg, .tok = tok, .obj = obj, .saved_step = -1};
   r.mom = al_alloc_floats(m->nparams);
   r.var = al_alloc_floats(m->nparams);
   r.settings = train_settings(cfg);
-  int rc = cfg->out_dir ? train_dir_open(&r, err) : 0;
+  const al_dist *dist = cfg->dist;
+  int rank = al_dist_rank(dist);
+  int rc = train_dp_open(&r, err); /* rank 0 opens out_dir; every rank starts where it does */
   al_model_zero_grad(m);
   double rows = obj->rows_per_item > 0 ? obj->rows_per_item : 1;
   double tokens_per_step = (double)cfg->batch * rows * cfg->seq_len * cfg->grad_accum, t0 = al_now(), last_loss = NAN,
@@ -150,8 +134,8 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
   while (!rc && r.step < cfg->steps) {
     double ts = al_now(), loss = 0;
     al_model_zero_grad(m);
-    if ((rc = accumulate(&r, &loss, metrics, err))) break;
-    double gnorm = clip_grads(m, cfg->grad_clip), lr = al_train_lr(cfg, r.step);
+    if ((rc = train_accumulate(&r, &loss, metrics, err))) break;
+    double gnorm = clip_grads(m, cfg->grad_clip, dist), lr = al_train_lr(cfg, r.step);
     if (!isfinite(loss) || !isfinite(gnorm)) {
       train_metrics_write(&r, r.step + 1, loss, lr, gnorm, 0, al_now() - t0, metrics, NAN, NULL);
       rc = diverged(&r, loss, gnorm, err);
@@ -172,10 +156,12 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     }
     double vl = NAN;
     if (obj->eval && ((cfg->eval_every > 0 && r.step % cfg->eval_every == 0) || r.step == cfg->steps)) {
-      if ((rc = obj->eval(obj->ctx, m, &vl, val_metrics, err))) {
-        al_fail_prefix(err, "held-out loss at step %ld", r.step);
-        break;
-      }
+      /* rank 0 evaluates (every rank holds the same parameters) and tells the others */
+      int erc = rank == 0 ? obj->eval(obj->ctx, m, &vl, val_metrics, err) : 0;
+      if (erc) al_fail_prefix(err, "held-out loss at step %ld", r.step);
+      if ((rc = al_dist_agree(dist, erc, err))) break;
+      al_dist_bcast(dist, &vl, sizeof vl, 0);
+      al_dist_bcast(dist, val_metrics, sizeof val_metrics, 0);
       val_loss = vl;
     }
     train_metrics_write(&r, r.step, loss, lr, gnorm, step_secs > 0 ? tokens_per_step / step_secs : 0, al_now() - t0,
@@ -184,11 +170,12 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
     al_progress_update(&prog, r.step);
     if (cfg->out_dir && cfg->ckpt_every > 0 && r.step % cfg->ckpt_every == 0 && r.step < cfg->steps)
-      rc = train_checkpoint_save(&r, 1, err);
+      rc = al_dist_agree(dist, rank == 0 ? train_checkpoint_save(&r, 1, err) : 0, err);
   }
   if (!rc) al_progress_finish(&prog);
   /* the final checkpoint, unless a resumed run had already written it */
-  if (!rc && cfg->out_dir && r.step > start_step) rc = train_checkpoint_save(&r, cfg->save_final, err);
+  if (!rc && cfg->out_dir && r.step > start_step)
+    rc = al_dist_agree(dist, rank == 0 ? train_checkpoint_save(&r, cfg->save_final, err) : 0, err);
   double secs = al_now() - t0;
   if (res) {
     res->start_step = start_step;
@@ -199,6 +186,7 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     res->tokens_per_s = timed_secs > 0 ? timed_steps * tokens_per_step / timed_secs : 0;
   }
   if (r.metrics) fclose(r.metrics);
+  train_dp_close(&r);
   json_decref(r.settings);
   free(r.mom);
   free(r.var);

@@ -15,6 +15,11 @@ typedef struct {
   long step;             /* optimizer steps completed */
   long saved_step;       /* step of the last checkpoint on disk (-1: none) */
   FILE *metrics;
+  /* data parallelism (src/train/data_parallel.c) */
+  double *dp_slots;      /* grad_accum x (1 + nmetrics): each micro-batch's loss and metrics */
+  float *dp_grads;       /* deterministic_reduce: this rank's micro-batch gradients, nparams each */
+  float *dp_recv;        /* deterministic_reduce: another rank's micro-batch gradient */
+  float *dp_total;       /* deterministic_reduce: their sum in index order */
 } train_run;
 
 /* Checks the loop's settings against the model (sizes, ranges, memory). */
@@ -33,6 +38,17 @@ int train_dir_open(train_run *r, al_err *err);
  * (when with_model) and the trainer state, in that order. */
 int train_checkpoint_save(train_run *r, int with_model, al_err *err);
 int train_metrics_open(train_run *r, long keep_through_step, al_err *err);
+/* Data parallelism (cfg->dist; one process when NULL). train_dp_check
+ * refuses settings that cannot be split (grad_accum < ranks, an objective
+ * with data state and no skip); train_dp_open makes every rank start where
+ * rank 0 starts (it alone opens out_dir: resume, refusals) and allocates the
+ * buffers; train_accumulate runs one step's micro-batches (k on rank
+ * k mod R) and leaves the summed gradient, mean loss and metrics on every
+ * rank; train_dp_close frees the buffers. */
+int train_dp_check(const al_train_cfg *c, const al_objective *o, al_err *err);
+int train_dp_open(train_run *r, al_err *err);
+int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err);
+void train_dp_close(train_run *r);
 /* One line: the loop's numbers, the objective's metrics (obj->nmetrics of
  * them), and val_loss with the held-out metrics when val_loss is not NaN. */
 void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,

@@ -1,0 +1,50 @@
+/* Several processes working as one (MPI): data-parallel training and
+ * sweeps of independent runs spread across ranks.
+ *
+ * A process joins an MPI job only when a launcher started it: mpirun or
+ * mpiexec (Open MPI sets OMPI_COMM_WORLD_SIZE), srun or any PMI/PMIx
+ * launcher (PMIX_RANK, PMI_RANK). Started any other way, or built without
+ * MPI (cmake -DALAB_MPI=OFF, or libopenmpi-dev absent), alab runs as one
+ * process and every function below acts as the job of one rank: the NULL
+ * handle is that job.
+ *
+ * MPI_Init is process-wide, so only a program's main calls al_dist_init;
+ * library code receives the handle in its config (al_train_cfg.dist).
+ * Errors: MPI aborts the whole job on a communication failure (a rank that
+ * died), which is what a data-parallel run needs: every rank stops within
+ * seconds and the launcher names the rank that died; the last checkpoint on
+ * disk is whole (writes are atomic). */
+#ifndef ALAB_DIST_H
+#define ALAB_DIST_H
+#include <stddef.h>
+#include "alab/base.h"
+
+typedef struct al_dist al_dist;
+
+/* Joins the job when a launcher started this process (see above): returns
+ * the handle, or NULL (one process) with *err untouched. Returns NULL with
+ * err filled only when a launcher started us but MPI could not start:
+ * check err->msg[0]. argc/argv may be NULL. */
+al_dist *al_dist_init(int *argc, char ***argv, al_err *err);
+/* Leaves the job (MPI_Finalize) and frees d. NULL: nothing. */
+void al_dist_finalize(al_dist *d);
+/* Whether this build has MPI (1) or runs as one process only (0). */
+int al_dist_available(void);
+
+int al_dist_rank(const al_dist *d); /* this process's rank; 0 for NULL */
+int al_dist_size(const al_dist *d); /* ranks in the job; 1 for NULL */
+
+/* x[0..n) summed over ranks, in place, every rank receiving the same bits
+ * (reduced on rank 0, then broadcast). The order of the sum is MPI's (it
+ * may differ with the rank count). */
+void al_dist_sum_floats(const al_dist *d, float *x, size_t n);
+void al_dist_sum_doubles(const al_dist *d, double *x, size_t n);
+/* bytes of buf copied from rank root to every rank. */
+void al_dist_bcast(const al_dist *d, void *buf, size_t bytes, int root);
+
+/* Agreement on failure: every rank passes its own rc (0: success) and err.
+ * Returns 0 when every rank succeeded; else -1 on every rank, err holding
+ * the lowest failing rank's message prefixed with "rank R: " (a rank that
+ * succeeded learns why the others must stop). */
+int al_dist_agree(const al_dist *d, int rc, al_err *err);
+#endif

@@ -1,0 +1,152 @@
+/* Data parallelism for the training loop (al_train_cfg.dist): the step's
+ * grad_accum micro-batches are shared out across R ranks, micro-batch k on
+ * rank k mod R, and the gradient of the step is
+ *
+ *   g = sum_k grad_scale * grad(loss_k),   grad_scale = 1 / grad_accum,
+ *
+ * summed over ranks. Two ways to sum:
+ *   - default: each rank accumulates its micro-batches into its gradient
+ *     buffer as one process does, then one sum over ranks (reduce to rank 0,
+ *     broadcast back, so every rank holds the same bits). R = 1 is exactly
+ *     the loop without parallelism; other R differ by float rounding.
+ *   - deterministic_reduce: each micro-batch's gradient is kept apart and
+ *     the sum runs over k = 0, 1, ... in order on every rank, from
+ *     broadcasts of each micro-batch's gradient by its owner: the same
+ *     arithmetic for every R, so R = 1, 2, 3 give bit-identical runs.
+ * The step's loss and metrics are summed the same way for both: each
+ * micro-batch's values sit in their own slot (zero on the ranks that did
+ * not compute it), the slots are summed over ranks (exact: one nonzero
+ * term each), then over k in order, as one process does.
+ *
+ * Every rank keeps the same parameters and AdamW moments: rank 0 alone
+ * opens out_dir (resume, refusals) and sends where it starts to the others;
+ * after that every rank applies the same update to the same gradient. */
+#include <stdlib.h>
+#include <string.h>
+#include "alab/dist.h"
+#include "train/train_internal.h"
+
+int train_dp_check(const al_train_cfg *c, const al_objective *o, al_err *err) {
+  int R = al_dist_size(c->dist);
+  if (R == 1) return 0;
+  if (c->grad_accum < R)
+    return al_fail(err, "%d ranks need at least %d micro-batches per step (grad_accum %d): each rank computes micro-batch "
+                        "k mod %d of the step; raise grad_accum (lower batch to keep the tokens per step) or use fewer ranks",
+                   R, R, c->grad_accum, R);
+  if (o->save_state && !o->skip)
+    return al_fail(err, "objective %s keeps data state and cannot skip the micro-batches of other ranks: it runs on one "
+                        "process only", o->name);
+  return 0;
+}
+
+/* Rank 0's objective state (its data position) onto every rank. */
+static int sync_objective(train_run *r, al_err *err) {
+  const al_dist *d = r->cfg->dist;
+  al_objective *o = r->obj;
+  if (!o->save_state) return 0;
+  char *text = NULL;
+  long len = 0;
+  if (al_dist_rank(d) == 0) {
+    json_t *info = json_object();
+    o->save_state(o->ctx, info);
+    text = json_dumps(info, JSON_COMPACT);
+    json_decref(info);
+    len = (long)strlen(text) + 1;
+  }
+  al_dist_bcast(d, &len, sizeof len, 0);
+  if (al_dist_rank(d) != 0) text = al_malloc((size_t)len);
+  al_dist_bcast(d, text, (size_t)len, 0);
+  int rc = 0;
+  if (al_dist_rank(d) != 0) {
+    json_error_t je;
+    json_t *info = json_loads(text, 0, &je);
+    rc = info ? o->load_state(o->ctx, info, "rank 0's objective state", err)
+              : al_fail(err, "rank 0's objective state is not JSON: %s", je.text);
+    json_decref(info);
+  }
+  free(text);
+  return al_dist_agree(d, rc, err);
+}
+
+int train_dp_open(train_run *r, al_err *err) {
+  const al_train_cfg *c = r->cfg;
+  const al_dist *d = c->dist;
+  int R = al_dist_size(d), me = al_dist_rank(d);
+  int rc = 0;
+  if (c->out_dir && me == 0) rc = train_dir_open(r, err);
+  if (al_dist_agree(d, rc, err)) return -1;
+  if (R > 1) {
+    size_t n = r->m->nparams;
+    al_dist_bcast(d, &r->step, sizeof r->step, 0);
+    al_dist_bcast(d, r->m->params, n * sizeof(float), 0);
+    al_dist_bcast(d, r->mom, n * sizeof(float), 0);
+    al_dist_bcast(d, r->var, n * sizeof(float), 0);
+    if (sync_objective(r, err)) return -1;
+  }
+  r->dp_slots = al_calloc((size_t)c->grad_accum * (1 + r->obj->nmetrics), sizeof(double));
+  if (c->deterministic_reduce) {
+    size_t own = (size_t)(c->grad_accum + R - 1) / R;
+    r->dp_grads = al_alloc_floats(own * r->m->nparams);
+    r->dp_recv = al_alloc_floats(r->m->nparams);
+    r->dp_total = al_alloc_floats(r->m->nparams);
+  }
+  return 0;
+}
+
+void train_dp_close(train_run *r) {
+  free(r->dp_slots), free(r->dp_grads), free(r->dp_recv), free(r->dp_total);
+  r->dp_slots = NULL, r->dp_grads = r->dp_recv = r->dp_total = NULL;
+}
+
+/* total += g over n floats (each element on its own: the same bits for any thread count). */
+static void add_to(float *total, const float *g, size_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (size_t i = 0; i < n; i++) total[i] += g[i];
+}
+
+int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
+  const al_train_cfg *c = r->cfg;
+  const al_dist *d = c->dist;
+  al_objective *o = r->obj;
+  al_model *m = r->m;
+  int G = c->grad_accum, R = al_dist_size(d), me = al_dist_rank(d), nm = o->nmetrics, w = 1 + nm;
+  size_t n = m->nparams;
+  memset(r->dp_slots, 0, sizeof(double) * G * w);
+  int rc = 0;
+  for (int k = 0; k < G && !rc; k++) {
+    uint64_t index = (uint64_t)r->step * G + k;
+    if (k % R != me) {
+      if (o->skip) o->skip(o->ctx, index);
+      continue;
+    }
+    if (c->deterministic_reduce) al_model_zero_grad(m);
+    double *s = r->dp_slots + (size_t)k * w;
+    if (o->step(o->ctx, m, index, 1.0f / G, &s[0], s + 1, err)) rc = al_fail_prefix(err, "step %ld", r->step + 1);
+    else if (c->deterministic_reduce) memcpy(r->dp_grads + (size_t)(k / R) * n, m->grads, n * sizeof(float));
+  }
+  if (al_dist_agree(d, rc, err)) return -1;
+  al_dist_sum_doubles(d, r->dp_slots, (size_t)G * w);
+  if (c->deterministic_reduce) {
+    memset(r->dp_total, 0, n * sizeof(float));
+    for (int k = 0; k < G; k++) {
+      int owner = k % R;
+      float *g = owner == me ? r->dp_grads + (size_t)(k / R) * n : r->dp_recv;
+      al_dist_bcast(d, g, n * sizeof(float), owner);
+      add_to(r->dp_total, g, n);
+    }
+    memcpy(m->grads, r->dp_total, n * sizeof(float));
+  } else {
+    al_dist_sum_floats(d, m->grads, n);
+  }
+  *loss = 0;
+  for (int i = 0; i < nm; i++) metrics[i] = 0;
+  for (int k = 0; k < G; k++) {
+    const double *s = r->dp_slots + (size_t)k * w;
+    *loss += s[0];
+    for (int i = 0; i < nm; i++) metrics[i] += s[1 + i];
+  }
+  *loss /= G;
+  for (int i = 0; i < nm; i++)
+    if (!o->metrics[i].is_count) metrics[i] /= G;
+  return 0;
+}
