@@ -118,25 +118,25 @@ typedef struct al_objective {
   int (*eval)(void *ctx, al_model *m, double *loss, double *metrics, al_err *err);
   const al_metric *eval_metrics;
   int neval_metrics;
+  /* Rows of seq_len tokens the objective runs per batch item (0 means 1):
+   * tokens_per_s counts batch x rows_per_item x seq_len x grad_accum per
+   * step (a reward model's item is a pair: 2 rows). */
+  int rows_per_item;
   /* Optional: state beyond the micro-batch index, as fields of the trainer
    * state's JSON object (load_state names `where` in its errors). */
   void (*save_state)(void *ctx, struct json_t *info);
   int (*load_state)(void *ctx, const struct json_t *info, const char *where, al_err *err);
   void (*release)(void *ctx); /* frees ctx (al_objective_free) */
-} al_objective;
-
-/* Frees the objective's context. The constructors below zero *o first, so
- * freeing after a failed construction is safe. */
   /* Optional: data parallelism calls skip instead of step for a micro-batch
    * that another rank computes, so that a stateful batch source (a loader
    * reading windows in order) stays where one process would be. An
    * objective with save_state and no skip cannot run on several ranks. */
   void (*skip)(void *ctx, uint64_t index);
+} al_objective;
+
+/* Frees the objective's context. The constructors below zero *o first, so
+ * freeing after a failed construction is safe. */
 void al_objective_free(al_objective *o);
-  /* Rows of seq_len tokens the objective runs per batch item (0 means 1):
-   * tokens_per_s counts batch x rows_per_item x seq_len x grad_accum per
-   * step (a reward model's item is a pair: 2 rows). */
-  int rows_per_item;
 
 /* The LM objective: mean cross-entropy over the targets of B x T windows
  * (targets < 0 are ignored), B = cfg->batch, T = cfg->seq_len. Batches are
