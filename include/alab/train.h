@@ -53,6 +53,16 @@ typedef struct {
   /* Every setting that must match for a resume (a JSON object; the CLI's
    * flags). NULL: the fields of this struct that shape the numbers. */
   const struct json_t *settings;
+  /* Data parallelism (include/alab/dist.h; NULL: one process). Micro-batch
+   * k of a step runs on rank k mod R (so grad_accum >= R), gradients are
+   * summed over ranks, rank 0 alone writes out_dir, and a run resumes with
+   * any R. deterministic_reduce: every micro-batch's gradient is summed in
+   * index order, the same arithmetic for every R (R = 1 included), so R = 1
+   * and R = 2 give bit-identical runs; it costs ceil(grad_accum / R) extra
+   * gradient buffers and one broadcast per micro-batch. Off: one in-place
+   * allreduce per step, equal to one process up to float rounding. */
+  const struct al_dist *dist;
+  int deterministic_reduce;
 } al_train_cfg;
 
 typedef struct {
@@ -117,6 +127,11 @@ typedef struct al_objective {
   void (*save_state)(void *ctx, struct json_t *info);
   int (*load_state)(void *ctx, const struct json_t *info, const char *where, al_err *err);
   void (*release)(void *ctx); /* frees ctx (al_objective_free) */
+  /* Optional: data parallelism calls skip instead of step for a micro-batch
+   * that another rank computes, so that a stateful batch source (a loader
+   * reading windows in order) stays where one process would be. An
+   * objective with save_state and no skip cannot run on several ranks. */
+  void (*skip)(void *ctx, uint64_t index);
 } al_objective;
 
 /* Frees the objective's context. The constructors below zero *o first, so
