@@ -5,5 +5,3 @@ target_sources(fault_server PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/syco_persona.c)
 set_property(TEST test_syco_eval APPEND PROPERTY ENVIRONMENT "FAULT_SERVER=$<TARGET_FILE:fault_server>")
 set_property(TEST test_syco_mech APPEND PROPERTY ENVIRONMENT "ALAB_SANITIZE=${ALAB_SANITIZE}")
 set_tests_properties(test_syco_mech PROPERTIES PROCESSORS 2)
-set_tests_properties(test_syco_serve PROPERTIES ENVIRONMENT
-  "ALAB_TEST_TMP=${CMAKE_CURRENT_BINARY_DIR}/tmp;ALAB_BIN=$<TARGET_FILE:alab>;OMP_NUM_THREADS=1;ASAN_OPTIONS=detect_leaks=0")
