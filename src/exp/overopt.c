@@ -1,0 +1,362 @@
+/* `alab overopt`: the run (include/alab/overopt.h has the design). Jobs run
+ * in parallel, one thread each (tiny models use a core better alone than
+ * two threads meeting at every kernel's barrier): first each seed's
+ * samples, then every (seed, proxy) reward model with its best-of-n curve.
+ * Every random choice is drawn from a stream of (seed, what, index), so the
+ * numbers do not depend on the thread count or the order jobs finish in. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/bon.h"
+#include "alab/dataset.h"
+#include "alab/exp.h"
+#include "alab/json.h"
+#include "alab/report.h"
+#include "exp/overopt_internal.h"
+
+enum { TAG_PAIRS = 1, TAG_BON, TAG_LABEL, TAG_INIT, TAG_ORDER, TAG_POLICY };
+
+static uint64_t derive(uint64_t seed, int tag, int s, int k) {
+  al_rng r;
+  al_rng_seed_stream(&r, seed ^ ((uint64_t)tag << 40), (uint64_t)s * 4096 + (uint64_t)k);
+  return al_rng_u64(&r);
+}
+
+void al_overopt_defaults(al_overopt_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->seeds = 3;
+  c->seed = 1;
+  c->tokenizer = "bpe:512";
+  c->stories = 20000;
+  c->layers = 4, c->heads = 4, c->embd = 128, c->context = 320, c->batch = 8;
+  c->policy_steps = 600;
+  c->policy_lr = 2e-3;
+  c->rm_layers[0] = 1, c->rm_layers[1] = 4, c->n_rm_layers = 2;
+  c->pairs[0] = 100, c->pairs[1] = 400, c->n_pairs = 2;
+  c->bt_scale = 4;
+  c->rm_epochs = 2;
+  c->rm_lr = 1e-3;
+  c->rm_batch = 8;
+  c->N = 256;
+  c->max_new = 300;
+  c->temperature = 1;
+}
+
+int al_overopt_check(const al_overopt_cfg *c, al_err *err) {
+  if (c->seeds < 2 || c->seeds > 64) return al_fail(err, "--seeds must be 2..64 (intervals need two; got %d)", c->seeds);
+  if (c->N < 2 || c->N > 65536) return al_fail(err, "--n must be 2..65536 (got %d)", c->N);
+  if (c->max_new < 1) return al_fail(err, "--max-new must be positive (got %d)", c->max_new);
+  if (!(c->bt_scale > 0 && isfinite(c->bt_scale))) return al_fail(err, "--bt-scale must be finite and > 0 (got %g)", c->bt_scale);
+  if (!(c->rm_epochs > 0) || !(c->rm_lr > 0) || c->rm_batch < 1)
+    return al_fail(err, "--rm-epochs, --rm-lr and --rm-batch must be positive");
+  if (c->n_rm_layers < 1 || c->n_pairs < 1) return al_fail(err, "--rm-layers and --pairs need at least one value each");
+  for (int i = 0; i < c->n_rm_layers; i++)
+    if (c->rm_layers[i] < 1 || (!c->policy && c->rm_layers[i] > c->layers))
+      return al_fail(err, "--rm-layers: %d is not between 1 and the policy's %d layers", c->rm_layers[i], c->layers);
+  for (int i = 0; i < c->n_pairs; i++)
+    if (c->pairs[i] < 1 || c->pairs[i] > 1000000) return al_fail(err, "--pairs: %d is not between 1 and 1000000", c->pairs[i]);
+  if (!c->policy && (c->stories < 10 || c->policy_steps < 1 || !(c->policy_lr > 0) || c->batch < 1))
+    return al_fail(err, "--stories must be at least 10 and --policy-steps, --policy-lr and --batch positive");
+  if (c->temperature < 0 || !isfinite(c->temperature)) return al_fail(err, "--temperature must be finite and >= 0");
+  return 0;
+}
+
+/* The policy: loaded, or trained on story:N with a BPE learnt from it. */
+static int make_policy(const al_overopt_cfg *c, al_model *m, al_tok **tok, json_t *info, al_err *err) {
+  if (c->policy) {
+    if (al_model_load_dir_tok(m, tok, c->policy, err)) return al_fail_prefix(err, "--policy");
+    if (m->cfg.scalar_head) {
+      al_model_free(m), al_tok_free(*tok), *tok = NULL;
+      return al_fail(err, "--policy %s is a reward model, not a language model", c->policy);
+    }
+    for (int i = 0; i < c->n_rm_layers; i++)
+      if (c->rm_layers[i] > m->cfg.n_layer) {
+        al_model_free(m), al_tok_free(*tok), *tok = NULL;
+        return al_fail(err, "--rm-layers %d: the policy %s has %d layers", c->rm_layers[i], c->policy, m->cfg.n_layer);
+      }
+    return 0;
+  }
+  char spec[64];
+  snprintf(spec, sizeof spec, "story:%ld", c->stories);
+  char *text;
+  size_t len, n;
+  int32_t *ids = NULL;
+  if (al_tokenizer_from_spec(tok, c->tokenizer, spec, err)) return al_fail_prefix(err, "--tokenizer %s", c->tokenizer);
+  if (al_dataset_text(spec, &text, &len, err)) return -1;
+  int rc = al_tokenize_docs(*tok, text, len, &ids, &n, NULL, err);
+  free(text);
+  al_model_config mc = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
+                        .n_head = c->heads, .n_embd = c->embd};
+  if (!rc) rc = al_model_config_check(&mc, err) || al_model_init(m, &mc, derive(c->seed, TAG_POLICY, 0, 0), err);
+  if (!rc) {
+    al_train_cfg tc;
+    al_train_defaults(&tc);
+    tc.batch = c->batch, tc.seq_len = c->context < 256 ? c->context : 256, tc.steps = c->policy_steps;
+    tc.warmup_steps = c->policy_steps / 30 > 0 ? c->policy_steps / 30 : 1, tc.lr = c->policy_lr, tc.min_lr_frac = 0.1;
+    tc.eval_every = 0, tc.seed = derive(c->seed, TAG_POLICY, 0, 1), tc.shuffle = 1, tc.save_final = 0;
+    al_tokens v = al_tokens_int32(ids, n);
+    al_train_result tr;
+    double t0 = al_now();
+    rc = al_train(m, &tc, &v, 1, NULL, 0, NULL, &tr, err);
+    if (rc) al_model_free(m);
+    else {
+      json_object_set_new(info, "policy_final_loss", al_json_real_or_null(tr.final_loss));
+      json_object_set_new(info, "policy_train_s", json_real(al_now() - t0));
+      json_object_set_new(info, "policy_tokens_per_s", al_json_real_or_null(tr.tokens_per_s));
+    }
+  }
+  free(ids);
+  if (rc) al_tok_free(*tok), *tok = NULL;
+  return rc;
+}
+
+static json_t *config_json(const al_overopt_cfg *c) {
+  json_t *L = json_array(), *P = json_array();
+  for (int i = 0; i < c->n_rm_layers; i++) json_array_append_new(L, json_integer(c->rm_layers[i]));
+  for (int i = 0; i < c->n_pairs; i++) json_array_append_new(P, json_integer(c->pairs[i]));
+  json_t *j = json_pack("{s:s, s:i, s:I, s:o, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:f}", "experiment", "overopt",
+                        "seeds", c->seeds, "seed", (json_int_t)c->seed, "policy", c->policy ? json_string(c->policy) : json_null(),
+                        "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads",
+                        c->heads, "embd", c->embd, "context", c->context, "batch", c->batch, "policy_steps",
+                        (json_int_t)c->policy_steps, "policy_lr", c->policy_lr);
+  json_object_set_new(j, "rm_layers", L);
+  json_object_set_new(j, "pairs", P);
+  json_t *k = json_pack("{s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:i, s:b}", "bt_scale", c->bt_scale, "rm_epochs",
+                        c->rm_epochs, "rm_lr", c->rm_lr, "rm_batch", c->rm_batch, "N", c->N, "max_new", c->max_new,
+                        "temperature", c->temperature, "threads", c->threads, "quick", c->quick);
+  json_object_update(j, k);
+  json_decref(k);
+  return j;
+}
+
+/* The whole run's state. */
+typedef struct {
+  const al_overopt_cfg *c;
+  al_model policy;
+  al_tok *tok;
+  ov_samples *pairs, *bon; /* [seeds] */
+  int nn, *ns;             /* n = 1, 2, 4, ..., N */
+  al_overopt_curve *curves; /* [proxies] */
+  char **names;
+  double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
+} ov_world;
+
+static int nproxies(const al_overopt_cfg *c) { return c->n_rm_layers * c->n_pairs; }
+
+static int run_samples(ov_world *w, int nthreads, al_err *err) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds, maxp = 0, rc = 0;
+  for (int i = 0; i < c->n_pairs; i++) maxp = c->pairs[i] > maxp ? c->pairs[i] : maxp;
+  al_first_err first = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (int j = 0; j < 2 * S; j++) {
+    int s = j / 2, bon = j % 2;
+    al_err e;
+    if (al_first_err_failed(&first)) continue;
+    if (ov_sample(&w->policy, w->tok, bon ? c->N : 2 * maxp, c->max_new, c->temperature,
+                  derive(c->seed, bon ? TAG_BON : TAG_PAIRS, s, 0), bon ? &w->bon[s] : &w->pairs[s], &e))
+      al_first_err_keep(&first, &e);
+  }
+  if (first.failed) *err = first.err, rc = -1;
+  return rc;
+}
+
+/* Job j = (proxy p, seed s): train, score, fill curve p's seed s. */
+static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
+  const al_overopt_cfg *c = w->c;
+  int li = p / c->n_pairs, pi = p % c->n_pairs, S = c->seeds;
+  ov_job j = {c, &w->policy, w->tok, &w->pairs[s], c->rm_layers[li], c->pairs[pi], derive(c->seed, TAG_LABEL, s, 0),
+              derive(c->seed, TAG_INIT, s, p), derive(c->seed, TAG_ORDER, s, p)};
+  al_model rm;
+  al_train_result tr;
+  double t0 = al_now(), *gg = al_malloc(sizeof(double) * (size_t)w->nn), *pg = al_malloc(sizeof(double) * (size_t)w->nn);
+  int rc = ov_train_proxy(&j, &rm, &tr, err);
+  double agree = NAN;
+  if (!rc) {
+    rc = ov_bon_curve(&rm, w->tok, &w->bon[s], w->ns, w->nn, gg, pg, &agree, err);
+    w->curves[p].params = (long)rm.nparams;
+    al_model_free(&rm);
+  }
+  if (!rc) {
+    al_overopt_curve *cv = &w->curves[p];
+    for (int k = 0; k < w->nn; k++) {
+      size_t at = (size_t)k * S + s;
+      cv->d[at] = sqrt(fmax(al_bon_kl(w->ns[k]), 0)), cv->gold[at] = gg[k], cv->proxy_r[at] = pg[k];
+    }
+    w->agree[p * S + s] = agree, w->rm_loss[p * S + s] = tr.final_loss, w->secs[p * S + s] = al_now() - t0;
+  }
+#pragma omp critical(overopt_report)
+  {
+    json_t *rec = json_pack("{s:s, s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:f}", "part", "proxy", "proxy", w->names[p],
+                            "seed", s, "layers", j.layers, "pairs", j.npairs, "rm_final_loss",
+                            al_json_real_or_null(rc ? NAN : tr.final_loss), "rm_tokens_per_s",
+                            al_json_real_or_null(rc ? NAN : tr.tokens_per_s), "gold_agreement", al_json_real_or_null(agree),
+                            "gold_gain_at_N", al_json_real_or_null(rc ? NAN : gg[w->nn - 1]), "seconds", al_now() - t0);
+    if (al_run_metric(run, rec, rc ? &(al_err){0} : err)) rc = -1;
+    if (!al_log_muted() && !rc)
+      fprintf(stderr, "overopt: %s seed %d: trained in %.1f s, agreement with gold %.3f, gold gain at n = %d: %+.3f\n",
+              w->names[p], s, al_now() - t0, agree, c->N, gg[w->nn - 1]);
+  }
+  free(gg), free(pg);
+  return rc;
+}
+
+static void world_free(ov_world *w) {
+  const al_overopt_cfg *c = w->c;
+  for (int s = 0; w->pairs && s < c->seeds; s++) ov_samples_free(&w->pairs[s]), ov_samples_free(&w->bon[s]);
+  for (int p = 0; w->curves && p < nproxies(c); p++) {
+    free(w->curves[p].d), free(w->curves[p].gold), free(w->curves[p].proxy_r), free(w->curves[p].x);
+    free(w->names[p]);
+  }
+  free(w->pairs), free(w->bon), free(w->ns), free(w->curves), free(w->names), free(w->agree), free(w->rm_loss), free(w->secs);
+}
+
+static void world_alloc(ov_world *w) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds, P = nproxies(c);
+  for (int n = 1;; n *= 2) { /* 1, 2, 4, ..., and N */
+    int v = n < c->N ? n : c->N;
+    w->ns = al_realloc(w->ns, sizeof(int) * (size_t)(w->nn + 1));
+    w->ns[w->nn++] = v;
+    if (v == c->N) break;
+  }
+  w->pairs = al_calloc((size_t)S, sizeof *w->pairs), w->bon = al_calloc((size_t)S, sizeof *w->bon);
+  w->curves = al_calloc((size_t)P, sizeof *w->curves), w->names = al_calloc((size_t)P, sizeof *w->names);
+  w->agree = al_malloc(sizeof(double) * (size_t)P * S), w->rm_loss = al_malloc(sizeof(double) * (size_t)P * S);
+  w->secs = al_malloc(sizeof(double) * (size_t)P * S);
+  for (int p = 0; p < P; p++) {
+    al_overopt_curve *cv = &w->curves[p];
+    char name[64];
+    snprintf(name, sizeof name, "L%d-P%d", c->rm_layers[p / c->n_pairs], c->pairs[p % c->n_pairs]);
+    w->names[p] = al_strdup(name);
+    *cv = (al_overopt_curve){.optimiser = "bon", .proxy = w->names[p], .layers = c->rm_layers[p / c->n_pairs],
+                             .pairs = c->pairs[p % c->n_pairs], .form = AL_OVEROPT_FORM_BON, .npts = w->nn,
+                             .seeds = S, .x_name = "n"};
+    cv->d = al_malloc(sizeof(double) * (size_t)w->nn * S), cv->gold = al_malloc(sizeof(double) * (size_t)w->nn * S);
+    cv->proxy_r = al_malloc(sizeof(double) * (size_t)w->nn * S), cv->x = al_malloc(sizeof(double) * (size_t)w->nn);
+    for (int k = 0; k < w->nn; k++) cv->x[k] = w->ns[k];
+  }
+}
+
+static json_t *seeds_stat(const double *x, int n) {
+  al_stat st = al_stat_of(x, n);
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(a, al_json_real_or_null(x[i]));
+  return json_pack("{s:o, s:o, s:o, s:o}", "mean", al_json_real_or_null(st.mean), "lo", al_json_real_or_null(st.lo), "hi",
+                   al_json_real_or_null(st.hi), "seeds", a);
+}
+
+/* results.json: the policy's samples, every curve, and the headline. */
+static json_t *results_json(ov_world *w, json_t *info, double secs) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds, P = nproxies(c);
+  double *parse = al_malloc(sizeof(double) * (size_t)S), *g1 = al_malloc(sizeof(double) * (size_t)S);
+  for (int s = 0; s < S; s++) {
+    double g = 0;
+    for (int i = 0; i < w->bon[s].n; i++) g += w->bon[s].gold[i];
+    parse[s] = (double)w->bon[s].complete / w->bon[s].n, g1[s] = g / w->bon[s].n;
+  }
+  json_object_set_new(info, "complete_stories", seeds_stat(parse, S));
+  json_object_set_new(info, "gold_at_n1", seeds_stat(g1, S));
+  json_t *curves = json_array(), *head = json_array();
+  al_stat ps = al_stat_of(parse, S), gs = al_stat_of(g1, S);
+  json_array_append_new(head, json_sprintf("policy: %.1f%% of its samples are stories of the world [95%% CI %.1f, %.1f]; "
+                                           "gold at n = 1: %.3f [%.3f, %.3f]", 100 * ps.mean, 100 * ps.lo, 100 * ps.hi,
+                                           gs.mean, gs.lo, gs.hi));
+  int all_rise = 1;
+  for (int p = 0; p < P; p++) {
+    json_t *j = al_overopt_curve_json(&w->curves[p]);
+    json_object_set_new(j, "gold_agreement", seeds_stat(w->agree + (size_t)p * S, S));
+    json_object_set_new(j, "rm_final_loss", seeds_stat(w->rm_loss + (size_t)p * S, S));
+    json_t *pk = json_object_get(j, "empirical_peak"), *fit = json_object_get(j, "fit");
+    json_t *a = json_object_get(fit, "alpha"), *b = json_object_get(fit, "beta"), *dp = json_object_get(fit, "d_peak");
+    double top = json_number_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "points"), w->nn - 1), "gold"), "mean"));
+    all_rise &= json_is_true(json_object_get(j, "proxy_rises"));
+    json_array_append_new(head, json_sprintf(
+        "%s (%ld params, %d comparisons): gold peaks at n = %.0f (d = %.2f, %+.3f, %s), %+.3f at n = %d; fit alpha %.3f "
+        "[%.3f, %.3f], beta %.3f [%.3f, %.3f], d* %.2f [%.2f, %.2f]; agrees with gold on %.1f%% of pairs",
+        w->names[p], w->curves[p].params, w->curves[p].pairs, json_number_value(json_object_get(pk, "n")),
+        json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")),
+        json_is_true(json_object_get(pk, "inside")) ? "inside the range" : "at its edge", top, c->N,
+        json_number_value(json_object_get(a, "mean")), json_number_value(json_object_get(a, "lo")),
+        json_number_value(json_object_get(a, "hi")), json_number_value(json_object_get(b, "mean")),
+        json_number_value(json_object_get(b, "lo")), json_number_value(json_object_get(b, "hi")),
+        json_number_value(json_object_get(dp, "mean")), json_number_value(json_object_get(dp, "lo")),
+        json_number_value(json_object_get(dp, "hi")), 100 * al_stat_of(w->agree + (size_t)p * S, S).mean));
+    json_array_append_new(curves, j);
+  }
+  json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n for %s proxy", all_rise ? "every" : "not every"));
+  json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info", json_incref(info),
+                        "curves", curves, "seconds", secs);
+  free(parse), free(g1);
+  return r;
+}
+
+int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
+  if (al_overopt_check(c, err)) return -1;
+  int nthreads = c->threads > 0 ? c->threads : al_default_threads(), saved = al_get_threads(), S = c->seeds;
+  al_run run;
+  if (al_run_open(&run, dir, err)) return -1;
+  double t0 = al_now();
+  ov_world w = {.c = c};
+  world_alloc(&w);
+  json_t *config = config_json(c), *info = json_object(), *results = NULL;
+  int rc = al_run_save_json(&run, "config.json", config, err), have_policy = 0;
+  al_set_threads(nthreads);
+  if (!rc) rc = make_policy(c, &w.policy, &w.tok, info, err);
+  have_policy = !rc;
+  al_set_threads(1);
+  if (!rc) {
+    json_object_set_new(info, "policy_params", json_integer((json_int_t)w.policy.nparams));
+    al_log("overopt: policy of %zu parameters ready (%.0f s); sampling", w.policy.nparams, al_now() - t0);
+    double ts = al_now();
+    rc = run_samples(&w, nthreads, err);
+    long toks = 0;
+    for (int s = 0; s < S && !rc; s++) toks += w.pairs[s].tokens + w.bon[s].tokens;
+    json_object_set_new(info, "sample_s", json_real(al_now() - ts));
+    json_object_set_new(info, "sampled_tokens", json_integer(toks));
+  }
+  int P = nproxies(c), njobs = rc ? 0 : P * S;
+  al_first_err first = {0};
+  /* the biggest proxies (most layers, most comparisons) first */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (int j = 0; j < njobs; j++) {
+    int p = P - 1 - j / S, s = j % S;
+    if (al_first_err_failed(&first)) continue;
+    al_err e;
+    int was = al_log_mute(1);
+    if (run_proxy(&w, &run, p, s, &e)) al_first_err_keep(&first, &e);
+    al_log_mute(was);
+  }
+  if (first.failed) *err = first.err, rc = -1;
+  al_set_threads(saved);
+  if (!rc) {
+    results = results_json(&w, info, al_now() - t0);
+    rc = al_run_save_json(&run, "results.json", results, err);
+  }
+  if (!rc) rc = al_overopt_plot(run.dir, w.curves, P, err);
+  if (!rc) {
+    al_index_entry e = {.name = "overopt", .subdir = "."};
+    rc = al_report_index(run.dir, "alab overopt", &e, 1, err);
+  }
+  if (rc) al_run_abort(&run);
+  else rc = al_run_close(&run, err);
+  if (!rc) rc = al_report_finish(dir, err);
+  json_decref(results), json_decref(info), json_decref(config);
+  if (have_policy) al_model_free(&w.policy), al_tok_free(w.tok);
+  world_free(&w);
+  return rc;
+}
+
+int al_overopt_reproduce(const char *dir, int quick, al_err *err) {
+  al_overopt_cfg c;
+  al_overopt_defaults(&c);
+  c.quick = quick;
+  if (!quick) { /* more seeds, samples, steps, sizes and comparisons */
+    c.seeds = 5, c.N = 2048, c.policy_steps = 1500;
+    c.rm_layers[0] = 1, c.rm_layers[1] = 2, c.rm_layers[2] = 4, c.n_rm_layers = 3;
+    c.pairs[0] = 100, c.pairs[1] = 400, c.pairs[2] = 1600, c.n_pairs = 3;
+  }
+  return al_overopt_run(&c, dir, err);
+}

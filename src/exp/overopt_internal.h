@@ -1,0 +1,41 @@
+/* Shared by the files of `alab overopt` (src/exp/overopt*.c). */
+#ifndef ALAB_EXP_OVEROPT_INTERNAL_H
+#define ALAB_EXP_OVEROPT_INTERNAL_H
+#include "alab/model.h"
+#include "alab/overopt.h"
+#include "alab/tok.h"
+#include "alab/train.h"
+
+/* Stories sampled from the policy, with their gold rewards. */
+typedef struct {
+  int n;
+  char **text;   /* decoded, without the end-of-text token; an empty one is " " */
+  double *gold;
+  long tokens;   /* sampled, end-of-text tokens included */
+  int complete;  /* how many parse as stories */
+} ov_samples;
+
+/* n stories after <|endoftext|>, sample i from al_rng_seed_stream(seed, i)
+ * (al_bon_sample), at most max_new tokens each. */
+int ov_sample(const al_model *policy, const al_tok *tok, int n, int max_new, double temperature, uint64_t seed,
+              ov_samples *out, al_err *err);
+void ov_samples_free(ov_samples *s);
+
+/* One proxy of one seed. */
+typedef struct {
+  const al_overopt_cfg *c;
+  const al_model *policy;
+  const al_tok *tok;
+  const ov_samples *pairs; /* the seed's comparison samples */
+  int layers, npairs;
+  uint64_t label_seed, init_seed, order_seed;
+} ov_job;
+
+/* Trains the job's proxy into rm (allocated here; freed on failure). */
+int ov_train_proxy(const ov_job *j, al_model *rm, al_train_result *tr, al_err *err);
+/* Best-of-n of the proxy rm on the samples s for n = ns[0..nn) (ns[0] = 1):
+ * the expected gold and proxy reward of the pick minus their values at
+ * n = 1, and the share of sample pairs the proxy orders as gold does. */
+int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int *ns, int nn, double *gold_gain,
+                 double *proxy_gain, double *agreement, al_err *err);
+#endif

@@ -1,0 +1,119 @@
+/* `alab overopt` end to end at a tiny scale (a 2-layer policy trained 200
+ * steps, 2 seeds, 16 best-of-n samples, 4 proxies): the run directory is
+ * complete (config.json, metrics.jsonl, results.json with the documented
+ * keys and finite numbers, the SVG plots, index.html, report.html); d is
+ * sqrt(log n - (n-1)/n) at each n; gains are 0 at n = 1; a second run with
+ * the same settings gives the same numbers; settings outside their ranges
+ * are refused naming the flag. */
+#include <jansson.h>
+#include <unistd.h>
+#include "alab/bon.h"
+#include "alab/overopt.h"
+#include "test.h"
+
+static void tiny(al_overopt_cfg *c) {
+  al_overopt_defaults(c);
+  c->seeds = 2, c->stories = 300, c->layers = 2, c->heads = 2, c->embd = 32, c->context = 96, c->batch = 4;
+  c->policy_steps = 200, c->policy_lr = 5e-3, c->batch = 8;
+  c->rm_layers[0] = 1, c->rm_layers[1] = 2, c->n_rm_layers = 2;
+  c->pairs[0] = 8, c->pairs[1] = 16, c->n_pairs = 2;
+  c->N = 16, c->max_new = 40, c->threads = 1, c->temperature = 0.6;
+}
+
+static int exists(const char *dir, const char *name) {
+  char p[700];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  struct stat st;
+  return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+static json_t *load(const char *dir, const char *name) {
+  char p[700];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return json_load_file(p, 0, NULL);
+}
+
+static int finite_num(json_t *j) { return json_is_number(j) && isfinite(json_number_value(j)); }
+
+int main(void) {
+  al_err err;
+  const char *tmp = getenv("ALAB_TEST_TMP") ? getenv("ALAB_TEST_TMP") : "/tmp";
+  char a[600], b[600];
+  snprintf(a, sizeof a, "%s/overopt_a_%d", tmp, (int)getpid());
+  snprintf(b, sizeof b, "%s/overopt_b_%d", tmp, (int)getpid());
+  al_overopt_cfg c;
+  tiny(&c);
+  CHECK_OK(al_overopt_run(&c, a, &err), err);
+  const char *files[] = {"config.json", "metrics.jsonl", "results.json", "overopt_gold_bon.svg", "overopt_proxy_bon.svg",
+                         "index.html", "report.html"};
+  for (int i = 0; i < 7; i++) CHECK(exists(a, files[i]), "%s written", files[i]);
+  json_t *cfg = load(a, "config.json"), *res = load(a, "results.json");
+  CHECK(cfg && json_integer_value(json_object_get(cfg, "N")) == 16 && json_array_size(json_object_get(cfg, "pairs")) == 2,
+        "config.json holds the settings");
+  json_t *head = json_object_get(res, "headline"), *curves = json_object_get(res, "curves");
+  CHECK(json_array_size(head) >= 3 && json_is_string(json_array_get(head, 0)), "a headline");
+  CHECK(json_array_size(curves) == 4, "one curve per proxy (%zu)", json_array_size(curves));
+  json_t *info = json_object_get(res, "info");
+  CHECK(finite_num(json_object_get(json_object_get(info, "gold_at_n1"), "mean")) &&
+        finite_num(json_object_get(json_object_get(info, "complete_stories"), "mean")), "policy facts");
+  size_t i;
+  json_t *cv;
+  json_array_foreach(curves, i, cv) {
+    json_t *pts = json_object_get(cv, "points");
+    CHECK(json_array_size(pts) == 5 && !strcmp(json_string_value(json_object_get(cv, "optimiser")), "bon"),
+          "curve %zu: n = 1, 2, 4, 8, 16", i);
+    size_t k;
+    json_t *pt;
+    json_array_foreach(pts, k, pt) {
+      int n = (int)json_number_value(json_object_get(pt, "n"));
+      double d = json_number_value(json_object_get(json_object_get(pt, "d"), "mean"));
+      CHECK(n == 1 << k && fabs(d - sqrt(al_bon_kl(n))) < 1e-9 /* results.json keeps 10 digits */, "curve %zu point %zu: n %d, d %g", i, k, n, d);
+      json_t *g = json_object_get(pt, "gold"), *p = json_object_get(pt, "proxy");
+      CHECK(json_array_size(json_object_get(g, "seeds")) == 2 && finite_num(json_object_get(g, "mean")) &&
+            finite_num(json_object_get(p, "mean")) && finite_num(json_object_get(g, "lo")), "curve %zu point %zu: finite", i, k);
+      if (k == 0)
+        CHECK(json_number_value(json_object_get(g, "mean")) == 0 && json_number_value(json_object_get(p, "mean")) == 0,
+              "gains are 0 at n = 1");
+    }
+    json_t *fit = json_object_get(cv, "fit");
+    CHECK(finite_num(json_object_get(json_object_get(fit, "alpha"), "mean")) &&
+          finite_num(json_object_get(json_object_get(fit, "beta"), "mean")) &&
+          json_array_size(json_object_get(fit, "per_seed")) == 2, "curve %zu: fitted per seed", i);
+    CHECK(json_is_object(json_object_get(cv, "empirical_peak")) && json_is_boolean(json_object_get(cv, "proxy_rises")) &&
+          json_array_size(json_object_get(json_object_get(cv, "gold_agreement"), "seeds")) == 2 &&
+          json_integer_value(json_object_get(cv, "params")) > 0, "curve %zu: peak, agreement, size", i);
+  }
+  /* metrics.jsonl: one line per proxy and seed */
+  char p[700];
+  snprintf(p, sizeof p, "%s/metrics.jsonl", a);
+  FILE *f = fopen(p, "r");
+  int lines = 0;
+  char line[4096];
+  while (f && fgets(line, sizeof line, f)) {
+    json_t *j = json_loads(line, 0, NULL);
+    lines += j && json_is_string(json_object_get(j, "proxy")) && finite_num(json_object_get(j, "gold_gain_at_N")) &&
+             finite_num(json_object_get(j, "rm_final_loss"));
+    json_decref(j);
+  }
+  if (f) fclose(f);
+  CHECK(lines == 8, "8 metrics lines (%d)", lines);
+  /* the same settings again: the same numbers */
+  CHECK_OK(al_overopt_run(&c, b, &err), err);
+  json_t *res2 = load(b, "results.json");
+  CHECK(res2 && json_equal(json_object_get(res, "curves"), json_object_get(res2, "curves")), "a rerun gives the same curves");
+  json_decref(cfg), json_decref(res), json_decref(res2);
+  /* refusals */
+  tiny(&c);
+  c.seeds = 1;
+  CHECK_FAILS_WITH(al_overopt_run(&c, a, &err), err, "--seeds");
+  tiny(&c);
+  c.rm_layers[1] = 3;
+  CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rm-layers");
+  tiny(&c);
+  c.policy = a; /* a run directory, not a model */
+  CHECK_FAILS_WITH(al_overopt_run(&c, b, &err), err, "--policy");
+  char cmd[1300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", a, b);
+  CHECK(system(cmd) == 0, "cleanup");
+  return test_summary();
+}
