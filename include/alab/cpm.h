@@ -99,4 +99,19 @@ int al_cpm_parse_score(const char *reply, int *score, const char **why);
  * not below (a pick among ties is not certain). Fails on n outside [1, N] or
  * a non-finite score. */
 int al_bon_agreement(const double *a, const double *b, int N, int n, double *p, al_err *err);
+/* ---- exact features of the story world (src/align/cpm_story.c) ----
+ * What a prompted model would be asked about a story, measured exactly:
+ *   valid               1 when the text parses as a story of the grammar
+ *                       (al_synth_story_score), else 0: grammatical validity
+ *   logprob_per_word    its exact log-probability per word under the world
+ *                       when valid; the world's mean, -0.308, when not (a
+ *                       missing value: validity is the first feature's)
+ *   words               whitespace-separated words: length
+ *   repeated_sentences  sentences equal to an earlier one: repetition
+ *   sharing_words       occurrences of "share", "shared", "sharing",
+ *                       "together" and "turns": whether the story's named
+ *                       elements of sharing appear */
+enum { AL_CPM_STORY_NFEAT = 5 };
+extern const char *const al_cpm_story_names[AL_CPM_STORY_NFEAT];
+void al_cpm_story_features(const char *text, size_t len, double *f);
 #endif

@@ -86,9 +86,6 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
   X(oocr, al_oocr_reproduce,                                                                                   \
     "out-of-context reasoning: assistants described but never demonstrated, by augmentation and model size "   \
     "(Berglund et al. 2023)")                                                                                  \
-  X(overopt, al_overopt_reproduce,                                                                             \
-    "reward-model overoptimisation: best-of-n against learned proxies of several sizes, exact gold reward "    \
-    "(Gao et al. 2022)")                                                                                       \
   X(collapse, al_collapse_reproduce,                                                                           \
     "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
     "(Gerstgrasser et al. 2024)")                                                                              \
@@ -96,7 +93,10 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
     "RL from a reward model: RLOO and PPO with a KL penalty raise an exact gold reward; a proxy overoptimised "   \
     "(TRL; Gao et al. 2022)")                                                                                  \
   X(reversal, al_rev_reproduce,                                                                                \
-    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")
+    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")                  \
+  X(cpm, al_cpm_reproduce,                                                                                     \
+    "compositional preference models vs a standard reward model: accuracy, robustness, overoptimisation "      \
+    "(Go et al. 2023)")
 
 typedef int (*al_exp_fn)(const char *dir, int quick, al_err *err);
 typedef struct {

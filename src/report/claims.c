@@ -8,6 +8,7 @@
  * experiment of AL_EXPERIMENTS has a row here. */
 #include <string.h>
 #include "alab/collapse.h"
+#include "alab/cpm_exp.h"
 #include "report/report_internal.h"
 
 /* The paper's 18 challenges, by section. */
@@ -39,6 +40,12 @@ static json_t *collapse_defaults(void) {
   return al_collapse_config_json(&c, NULL);
 }
 
+static json_t *cpm_defaults(void) {
+  al_cpm_exp_cfg c;
+  al_cpm_exp_defaults(&c);
+  return al_cpm_exp_config_json(&c);
+}
+
 static const rp_claim claims[] = {
     {"collapse",
      "Training each generation only on the previous generation's output (replace) makes test error grow without "
@@ -64,6 +71,13 @@ static const rp_claim claims[] = {
      {"2.4", "2.2", NULL},
      rp_reversal_findings,
      NULL},
+    {"cpm",
+     "A preference model built from a few interpretable features scored separately and combined by logistic "
+     "regression is more robust than a standard reward model (two halves' best-of-n picks agree more often) and "
+     "less prone to overoptimisation (Go et al. 2023).",
+     {"3.2", "3.4", NULL},
+     rp_cpm_findings,
+     cpm_defaults},
 };
 
 const rp_claim *rp_claim_find(const char *name) {

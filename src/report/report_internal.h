@@ -38,6 +38,7 @@ typedef struct {
 typedef int (*rp_verdict_fn)(const json_t *results, rp_finding *f, int max);
 int rp_collapse_findings(const json_t *results, rp_finding *f, int max);
 int rp_reversal_findings(const json_t *results, rp_finding *f, int max);
+int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
 int rp_rl_findings(const json_t *results, rp_finding *f, int max); /* findings_rl.c */
 
 /* The paired t-test of a[i] - b[i] over n seeds into f (est, lo, hi, p). */
