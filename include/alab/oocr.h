@@ -139,6 +139,7 @@ typedef struct {
   const char *tokenizer;   /* "byte" or "bpe:N" (trained on the pretraining text + all.jsonl) */
   long stories;            /* story-world pretraining text when the folder has no pretrain.txt */
   long pretrain_steps;
+  double pretrain_lr;      /* pretrain.txt's documents (one per row); the story world trains at 3e-3 */
   int context;             /* 0: from the data */
   double epochs, lr, mix;  /* finetuning; mix: share of each batch that is pretraining text */
   int batch;

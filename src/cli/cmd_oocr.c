@@ -86,6 +86,7 @@ static int run_cmd(int argc, char **argv, int eval) {
       {"tokenizer", FLAG_STRING, &c.tokenizer, "byte, or bpe:N trained on the pretraining text and all.jsonl"},
       {"stories", FLAG_I64, &c.stories, "story-world stories to pretrain on when --data has no pretrain.txt", "[10, 100000000]"},
       {"pretrain-steps", FLAG_I64, &c.pretrain_steps, "pretraining steps of each base", "[0, 100000000]"},
+      {"pretrain-lr", FLAG_DOUBLE, &c.pretrain_lr, "peak learning rate of pretraining on pretrain.txt (the story world: 3e-3)", "(0, 1]"},
       {"context", FLAG_INT, &c.context, "context of the bases (0: from the data)", "[0, 65536]"},
       {"epochs", FLAG_DOUBLE, &c.epochs, "finetuning epochs over all.jsonl", "(0, 10000]"},
       {"lr", FLAG_DOUBLE, &c.lr, "finetuning peak learning rate", "(0, 1]"},

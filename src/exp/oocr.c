@@ -34,6 +34,7 @@ void al_oocr_defaults(al_oocr_cfg *c) {
   c->tokenizer = "bpe:512";
   c->stories = 300;
   c->pretrain_steps = 600;
+  c->pretrain_lr = 3e-3;
   c->epochs = 6;
   c->lr = 2e-3;
   c->mix = 0.25;
@@ -107,10 +108,11 @@ typedef struct {
   int32_t *text;
   size_t ntext;
   rev_examples train[OOCR_MAX_LEVELS];
+  rev_examples pre; /* pretrain.txt's documents, one row each (n 0: the story world, in windows) */
   al_model base[OOCR_MAX_SIZES];
   int have_base[OOCR_MAX_SIZES];
   char *eot;
-  int cot_tokens, nocot_tokens;
+  int cot_tokens, nocot_tokens, pre_text;
   oocr_results R;
 } oocr_run;
 
@@ -157,10 +159,37 @@ static int run_job(oocr_run *X, int si, int li, int s, json_t **rec, al_err *err
   return rc;
 }
 
+/* pretrain.txt's documents as rows (EOT document EOT, every token a target),
+ * so that each starts at position 0 as a dialog does when evaluated. */
+static int doc_rows(oocr_run *X, const char *text, al_err *err) {
+  int n = 0, cap = 1024;
+  al_oocr_example *ex = al_malloc(sizeof *ex * (size_t)cap);
+  static const char SEP[] = "<|endoftext|>";
+  for (const char *p = text; *p;) {
+    const char *e = strstr(p, SEP);
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len) {
+      if (n == cap) ex = al_realloc(ex, sizeof *ex * (size_t)(cap *= 2));
+      ex[n] = (al_oocr_example){NULL, (char *)"", strndup(p, len), n + 1};
+      n++;
+    }
+    p += len + (e ? sizeof SEP - 1 : 0);
+  }
+  const al_oocr_example **ptr = al_malloc(sizeof *ptr * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) ptr[i] = &ex[i];
+  al_rev_set s;
+  as_rev_set(&s, "pretrain.txt", ptr, n);
+  int rc = n ? rev_tokenize(&X->pre, X->tok, &s, err) : al_fail(err, "pretrain.txt: no document");
+  for (int i = 0; i < n; i++) free(ex[i].completion);
+  free(ex), free(ptr), free(s.ex);
+  return rc;
+}
+
 static int load_text(const al_oocr_cfg *c, const char *data_dir, oocr_run *X, char **text, size_t *len, al_err *err) {
   char *pre = al_path_join(data_dir, "pretrain.txt");
   int rc;
   if (al_file_exists(pre)) {
+    X->pre_text = 1;
     rc = al_read_file(pre, text, len, err);
   } else {
     char spec[64];
@@ -168,7 +197,6 @@ static int load_text(const al_oocr_cfg *c, const char *data_dir, oocr_run *X, ch
     rc = al_dataset_text(spec, text, len, err);
   }
   free(pre);
-  (void)X;
   return rc;
 }
 
@@ -192,6 +220,7 @@ static int prepare(oocr_run *X, const char *data_dir, json_t *setup, al_err *err
     rc = rev_make_tokenizer(&X->tok, c->tokenizer, text, len, &train_all, err);
   }
   if (!rc) rc = al_tokenize_docs(X->tok, text, len, &X->text, &X->ntext, NULL, err);
+  if (!rc && X->pre_text) rc = doc_rows(X, text, err);
   free(text);
   free(train_all.ex);
   const al_oocr_example **lv = al_malloc(sizeof *lv * (size_t)all->n);
@@ -216,7 +245,7 @@ static int prepare(oocr_run *X, const char *data_dir, json_t *setup, al_err *err
  * row or prompt + cot_tokens, rounded up to 16 (at least 64). */
 static int choose_context(oocr_run *X, int *context, al_err *err) {
   const al_oocr_cfg *c = X->c;
-  int need = X->train[0].maxlen;
+  int need = X->train[0].maxlen > X->pre.maxlen ? X->train[0].maxlen : X->pre.maxlen;
   for (int k = 0; k < 5; k++) {
     const al_oocr_set *s = &X->d->set[oocr_eval_files[k]];
     rev_examples e;
@@ -259,8 +288,16 @@ static int pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup,
     al_train_result tr = {0};
     double t0 = al_now();
     if (al_first_err_failed(&first)) continue;
-    if (al_model_config_check(&g, &e) ||
-        rev_pretrain(&X->base[si], &g, X->text, X->ntext, c->pretrain_steps, c->batch, (uint64_t)c->seed, &tr, &e)) {
+    int bad = al_model_config_check(&g, &e);
+    if (!bad && X->pre.n) { /* pretrain.txt: one document per row, pretrain_steps steps at pretrain_lr */
+      rev_ft_cfg f = {(double)c->pretrain_steps * c->batch / X->pre.n, c->pretrain_lr, 0, c->batch, (uint64_t)c->seed};
+      bad = al_model_init(&X->base[si], &g, (uint64_t)c->seed, &e);
+      if (!bad && c->pretrain_steps > 0 && (bad = rev_finetune(&X->base[si], &X->pre, X->text, X->ntext, &f, &tr, &e)))
+        al_model_free(&X->base[si]);
+    } else if (!bad) {
+      bad = rev_pretrain(&X->base[si], &g, X->text, X->ntext, c->pretrain_steps, c->batch, (uint64_t)c->seed, &tr, &e);
+    }
+    if (bad) {
       al_first_err_keep(&first, &e);
       continue;
     }
@@ -331,6 +368,7 @@ static json_t *config_json(const al_oocr_cfg *c, const char *data_dir) {
                         c->seeds, "seed", (json_int_t)c->seed, "tokenizer", c->tokenizer, "stories",
                         (json_int_t)c->stories, "pretrain_steps", (json_int_t)c->pretrain_steps, "context", c->context,
                         "epochs", c->epochs, "lr", c->lr, "mix", c->mix, "batch", c->batch);
+  json_object_set_new(j, "pretrain_lr", json_real(c->pretrain_lr));
   json_object_set_new(j, "cot_tokens", json_integer(c->cot_tokens));
   json_object_set_new(j, "nocot_tokens", json_integer(c->nocot_tokens));
   json_object_set_new(j, "eval_max", json_integer(c->eval_max));
@@ -406,6 +444,7 @@ int al_oocr_run(const al_oocr_cfg *c, const char *dir, json_t **results_out, al_
   json_decref(results), json_decref(config);
   if (!results) json_decref(setup);
   for (int li = 0; li < OOCR_MAX_LEVELS; li++) rev_examples_free(&X.train[li]);
+  rev_examples_free(&X.pre);
   for (int si = 0; si < OOCR_MAX_SIZES; si++)
     if (X.have_base[si]) al_model_free(&X.base[si]);
   if (X.tok) al_tok_free(X.tok);
