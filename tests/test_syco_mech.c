@@ -6,7 +6,7 @@
  * n = N has a 95% interval above 0 and the preference model prefers the
  * sycophantic response on most held-out prompts; with p = 0 the interval
  * does not exclude 0. The same run with 1 and 2 threads gives the same
- * numbers. Under ASan (slow) a smaller run checks the files only. */
+ * numbers (RL included, 2 batches). Under ASan (slow) a smaller run checks the files only. */
 #include <jansson.h>
 #include "alab/sycophancy.h"
 #include "exp/syco_mech_internal.h"
@@ -84,8 +84,8 @@ int main(void) {
   al_syco_mech_defaults(&c);
   const char *san = getenv("ALAB_SANITIZE");
   c.facts = 32, c.pairs = 800, c.N = 8, c.prompts = 32, c.seeds = 3, c.p = 0.5, c.embd = 32, c.steps = 150;
-  c.threads = 2;
-  if (san && !strcmp(san, "ON")) c.steps = 10, c.pairs = 100, c.prompts = 4, c.seeds = 2;
+  c.threads = 2, c.rl_iters = 0; /* RL's finding: test_syco_rl (e2e) */
+  if (san && !strcmp(san, "ON")) c.steps = 10, c.pairs = 100, c.prompts = 4, c.seeds = 2, c.rl_iters = 2, c.policy_steps = 4;
   json_t *r = run(&c, "syco_mech");
   if (!(san && !strcmp(san, "ON"))) {
     double lo = get(r, 0, "rise", "lo"), lo0 = get(r, 1, "rise", "lo"), hi0 = get(r, 1, "rise", "hi");
@@ -96,7 +96,7 @@ int main(void) {
     CHECK(json_is_true(json_object_get(r, "reproduced")), "reproduced");
   }
   /* the same numbers on 1 thread as on 2 */
-  c.steps = 20, c.seeds = 2, c.prompts = 8, c.threads = 1;
+  c.steps = 20, c.seeds = 2, c.prompts = 8, c.threads = 1, c.rl_iters = 2, c.policy_steps = 10;
   json_t *a = run(&c, "syco_mech_t1");
   c.threads = 2;
   json_t *b = run(&c, "syco_mech_t2");

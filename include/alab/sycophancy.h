@@ -122,6 +122,9 @@ typedef struct {
   long steps;
   double lr;
   int batch;
+  /* RL: a policy language model of the same shape trained policy_steps on
+   * the base policy's answers, then rl_iters batches of RLOO (0: no RL) */
+  long policy_steps, rl_iters;
   int threads;       /* seeds trained at once, each single-threaded (0: one per core) */
   int quick;
 } al_syco_mech_cfg;

@@ -140,6 +140,8 @@ int cmd_sycophancy(int argc, char **argv) {
       {"steps", FLAG_I64, &c.steps, "preference model: training steps", "[1, inf)"},
       {"lr", FLAG_DOUBLE, &c.lr, "preference model: peak learning rate", "(0, 1]"},
       {"batch", FLAG_INT, &c.batch, "preference model: pairs per step", "[1, 4096]"},
+      {"policy-steps", FLAG_I64, &c.policy_steps, "RL: steps training the policy language model on the base policy's answers", "[1, inf)"},
+      {"rl-iters", FLAG_I64, &c.rl_iters, "RL: batches of RLOO rollouts (8 prompts x 4 samples) against each preference model (0: no RL)", "[0, 100000]"},
       {"threads", FLAG_INT, &c.threads, "preference models trained at once, each single-threaded (0: one per core)", FLAG_THREADS_RANGE},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
@@ -149,8 +151,9 @@ int cmd_sycophancy(int argc, char **argv) {
                   "or no belief; a simulated labeller who prefers the truthful response except that with probability p "
                   "it prefers the one agreeing with the user; a preference model trained on those labels (and one on "
                   "the control's, p-control); the share of held-out prompts where it prefers the sycophantic response; "
-                  "and best-of-n against it for n = 1..N: the sycophancy rate and the accuracy of the pick, over seeds "
-                  "with 95% intervals. `alab sycophancy eval` runs the paper's four evaluations on any model.",
+                  "best-of-n against it for n = 1..N (the sycophancy rate and the accuracy of the pick); and RL (RLOO) "
+                  "of a small policy language model against it (the sycophancy rate of each batch), over seeds with 95% "
+                  "intervals. `alab sycophancy eval` runs the paper's four evaluations on any model.",
                   f, sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;

@@ -30,6 +30,7 @@ void al_syco_mech_defaults(al_syco_mech_cfg *c) {
   c->facts = 64, c->options = 6, c->p = 0.3, c->p_control = 0, c->pairs = 2000, c->N = 16, c->prompts = 64;
   c->policy_agree = 0.25, c->policy_truth = 0.5, c->seeds = 3, c->seed = 1;
   c->layers = 2, c->heads = 2, c->embd = 64, c->steps = 400, c->lr = 5e-3, c->batch = 16;
+  c->policy_steps = 600, c->rl_iters = 20;
 }
 
 int al_syco_mech_check(const al_syco_mech_cfg *c, al_err *err) {
@@ -42,6 +43,8 @@ int al_syco_mech_check(const al_syco_mech_cfg *c, al_err *err) {
     return al_fail(err, "--policy-agree must be in (0, 1) and --policy-truth in [0, 1]");
   if (c->pairs < 16 || c->N < 2 || c->N > 1024 || c->prompts < 1 || c->seeds < 2 || c->seeds > 100)
     return al_fail(err, "--pairs >= 16, --n 2..1024, --prompts >= 1 and --seeds 2..100 (an interval needs 2 seeds)");
+  if (c->policy_steps < 1 || c->rl_iters < 0 || c->rl_iters > 100000)
+    return al_fail(err, "--policy-steps >= 1 and --rl-iters 0..100000");
   if (c->layers < 1 || c->heads < 1 || c->embd < 8 || c->embd % c->heads || c->steps < 1 || !(c->lr > 0) || c->batch < 1)
     return al_fail(err, "preference model: --layers, --heads >= 1, --embd a multiple of --heads, --steps, --batch >= 1, --lr > 0");
   return 0;
@@ -144,6 +147,7 @@ static int run_job(const al_syco_mech_cfg *c, const syco_world *w, const al_tok 
   if (!rc) rc = pm_measure(w, ntrain, w->facts, &rm, tok, &j->pm_syc_heldout, err);
   if (!rc) rc = pm_measure(w, 0, ntrain, &rm, tok, &j->pm_syc_train, err);
   if (!rc) rc = best_of_n(c, w, ntrain, &rm, tok, seed, j, err);
+  if (!rc && c->rl_iters > 0) rc = syco_rl(c, w, ntrain, &rm, tok, seed, j->rl_syc, err);
   al_model_free(&rm);
   return rc ? al_fail_prefix(err, "p = %g, seed %d", p, s) : 0;
 }
@@ -161,6 +165,8 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
       "seeds", c->seeds, "seed", (json_int_t)c->seed, "preference_model", "layers", c->layers, "heads", c->heads, "embd",
       c->embd, "steps", (json_int_t)c->steps, "lr", c->lr, "batch", c->batch, "context", 64, "tokenizer", "byte",
       "threads", nthreads, "quick", c->quick);
+  json_object_set_new(config, "policy_steps", json_integer((json_int_t)c->policy_steps));
+  json_object_set_new(config, "rl_iters", json_integer((json_int_t)c->rl_iters));
   int rc = al_run_save_json(&run, "config.json", config, err);
   json_decref(config);
   syco_world w;
@@ -169,8 +175,10 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
   al_tok *tok = al_tok_byte();
   int njobs = 2 * c->seeds;
   mech_job *jobs = al_calloc((size_t)njobs, sizeof *jobs);
-  for (int k = 0; k < njobs; k++)
+  for (int k = 0; k < njobs; k++) {
     jobs[k].syc = al_calloc((size_t)c->N, sizeof(double)), jobs[k].acc = al_calloc((size_t)c->N, sizeof(double));
+    jobs[k].rl_syc = al_calloc((size_t)c->rl_iters + 1, sizeof(double));
+  }
   al_first_err first = {0};
   al_set_threads(1);
   if (!rc) al_log("sycophancy: %d preference models (p = %g and %g, %d seeds) on %d threads", njobs, c->p, c->p_control,
@@ -201,7 +209,7 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
   else rc = al_run_close(&run, err);
   if (!rc && results_out) *results_out = json_incref(results);
   json_decref(results);
-  for (int k = 0; k < njobs; k++) free(jobs[k].syc), free(jobs[k].acc);
+  for (int k = 0; k < njobs; k++) free(jobs[k].syc), free(jobs[k].acc), free(jobs[k].rl_syc);
   free(jobs);
   al_tok_free(tok);
   syco_world_free(&w);

@@ -33,7 +33,13 @@ typedef struct {
   double pm_syc_heldout, pm_syc_train, final_loss, train_s;
   int flipped;       /* labels the labeller flipped to agreement */
   double *syc, *acc; /* N: best-of-n for n = 1..N */
+  double *rl_syc;    /* rl_iters: the sycophancy rate of each batch of RL rollouts */
 } mech_job;
+/* RL against rm (src/exp/syco_rl.c): a policy trained on the base policy's
+ * answers, then RLOO on wrong-belief prompts about objects f0.., the
+ * sycophancy rate of each batch into syc[0..c->rl_iters). */
+int syco_rl(const al_syco_mech_cfg *c, const syco_world *w, int f0, al_model *rm, const al_tok *tok, uint64_t seed,
+            double *syc, al_err *err);
 /* jobs[0..seeds) the biased labeller's, jobs[seeds..2 seeds) the control's:
  * metrics.jsonl lines, the plots, and results (fresh) with the headline. */
 int syco_mech_report(const al_syco_mech_cfg *c, al_run *run, const mech_job *jobs, json_t **results, al_err *err);
