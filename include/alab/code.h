@@ -66,4 +66,41 @@ char *al_annotation_program(const al_ilf_annotation *a, const char *program);
  * NAN unless 0 <= c <= n and 1 <= k <= n. */
 double al_pass_at_k(int n, int c, int k);
 
+/* ---- pass@k of a model on MBPP (src/eval/code_eval.c) ----
+ * For each task, `samples` completions through a provider (seeds seed + j,
+ * so an endpoint's cache and a rerun give the same programs), the program
+ * extracted from each (up to the stop string; a ```python fence is
+ * unwrapped), run with the task's tests in the sandbox; per task the
+ * unbiased pass@k, averaged over tasks. Prompt: Austin et al. 2021's
+ *   "You are an expert Python programmer, and here is your task: TEXT Your
+ *    code should pass these tests:\n\nTEST1\nTEST2\nTEST3\n[BEGIN]\n"
+ * with stop "[DONE]", or (plain) the task's text and a newline, as is; both
+ * after `prefix`. A request the endpoint gives up on counts as a failed
+ * sample and is counted in failed_requests. */
+struct al_provider;
+struct al_sandbox;
+struct json_t;
+typedef struct {
+  int samples;        /* n per task [10] */
+  int ks[4], nk;      /* pass@k reported for these k (each <= samples) [1, 10] */
+  double temperature; /* [0.8] */
+  int max_tokens;     /* [256] */
+  int plain;          /* the plain prompt [0] */
+  const char *prefix; /* before every prompt [""] */
+  int workers;        /* sandboxed programs at once [4] */
+  uint64_t seed;      /* [1] */
+} al_code_eval_cfg;
+al_code_eval_cfg al_code_eval_defaults(void);
+typedef struct {
+  double pass_at[4]; /* per cfg ks */
+  int tasks, samples, passed, failed_requests;
+} al_code_eval_res;
+/* records (a JSON array, may be NULL) gets one object per sample: task_id,
+ * sample, completion, program, verdict (or error). */
+int al_code_eval_mbpp(struct al_provider *p, struct al_sandbox *sb, const al_mbpp *m, const al_code_eval_cfg *c,
+                      al_code_eval_res *res, struct json_t *records, al_err *err);
+/* The program in a completion: up to the first "[DONE]", a ```python (or
+ * ```) fence unwrapped; fresh string. */
+char *al_code_extract(const char *completion);
+
 #endif

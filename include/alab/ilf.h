@@ -70,4 +70,22 @@ typedef struct {
 int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err *err);
 void al_ilf_result_free(al_ilf_result *r);
 int al_ilf_reproduce(const char *dir, int quick, al_err *err);
+
+/* `alab ilf eval`: pass@k of an alab model directory or an OpenAI-compatible
+ * endpoint on an MBPP file (al_code_eval_mbpp in include/alab/code.h).
+ * Run directory: config.json, metrics.jsonl (one line per sample: task_id,
+ * sample, completion, program, verdict), results.json ({"pass@K": ...,
+ * "tasks", "samples", "passed", "failed_requests", "provider", "headline"}). */
+#include "alab/code.h"
+#include "alab/provider.h"
+typedef struct {
+  const char *mbpp;           /* the MBPP JSONL file */
+  int limit;                  /* its first `limit` tasks (0: all) */
+  const char *model;          /* an alab model directory, or */
+  const al_http_cfg *http;    /* an OpenAI-compatible endpoint */
+  int threads;                /* the local provider's */
+  al_code_eval_cfg eval;
+  al_sandbox_config sandbox;
+} al_ilf_eval_cfg;
+int al_ilf_eval_run(const al_ilf_eval_cfg *c, const char *dir, al_err *err);
 #endif

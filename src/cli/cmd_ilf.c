@@ -5,7 +5,10 @@
 #include "alab/ilf.h"
 #include "cli/flags.h"
 
+int cmd_ilf_eval(int argc, char **argv); /* src/cli/cmd_ilf_eval.c */
+
 int cmd_ilf(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "eval")) return cmd_ilf_eval(argc - 1, argv + 1);
   const char *out = NULL;
   al_ilf_cfg c;
   al_ilf_defaults(&c, 0);
@@ -32,7 +35,7 @@ int cmd_ilf(int argc, char **argv) {
       {"threads", FLAG_INT, &threads, "seeds trained at once (0: every core)", "[0, 1024]"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
-  flag_cmd cmd = {"alab ilf --out DIR [flags]",
+  flag_cmd cmd = {"alab ilf --out DIR [flags]\n       alab ilf eval --mbpp FILE (--model DIR | --api-base URL) --out DIR: pass@k on MBPP",
                   "Imitation learning from language feedback (Scheurer et al. 2023; Chen et al. 2023) on a toy code world: "
                   "a policy writes one-line Python programs, an exact critic writes feedback on the failures, a refiner "
                   "model fixes them, the refinements that pass their tests in the sandbox are kept, the policy is "

@@ -1,0 +1,77 @@
+/* alab ilf eval: pass@k of a model directory or an OpenAI-compatible
+ * endpoint on an MBPP file, every program run in the sandbox
+ * (al_ilf_eval_run in include/alab/ilf.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alab/ilf.h"
+#include "cli/flags.h"
+
+int cmd_ilf_eval(int argc, char **argv) {
+  al_ilf_eval_cfg c = {0};
+  c.eval = al_code_eval_defaults();
+  c.sandbox = al_sandbox_defaults();
+  al_http_cfg http = al_http_cfg_default();
+  const char *out = NULL, *api_base = NULL, *api_model = NULL, *api_key = NULL, *cache = NULL, *ks = "1,10";
+  int64_t seed = 1;
+  int quiet = 0;
+  flag_def f[] = {
+      {"out", FLAG_STRING, &out, "the run directory"},
+      {"mbpp", FLAG_STRING, &c.mbpp, "MBPP tasks (JSONL: task_id, text or prompt, code, test_list, test_setup_code)"},
+      {"limit", FLAG_INT, &c.limit, "only the first N tasks (0: all)", "[0, 1000000]"},
+      {"model", FLAG_STRING, &c.model, "an alab model directory"},
+      {"api-base", FLAG_STRING, &api_base, "an OpenAI-compatible endpoint (/v1/completions), e.g. http://127.0.0.1:8080/v1"},
+      {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (default: env ALAB_MODEL)"},
+      {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
+      {"api-concurrency", FLAG_INT, &http.concurrency, "HTTP requests in flight at once", "[1, 1024]"},
+      {"cache", FLAG_STRING, &cache, "response cache (SQLite) file, or off (default: OUT/responses.sqlite)"},
+      {"samples", FLAG_INT, &c.eval.samples, "completions per task (n of pass@k)", "[1, 10000]"},
+      {"k", FLAG_STRING, &ks, "the k of pass@k, comma-separated, each <= --samples (at most 4)"},
+      {"temperature", FLAG_DOUBLE, &c.eval.temperature, "sampling temperature", "[0, 10]"},
+      {"max-tokens", FLAG_INT, &c.eval.max_tokens, "tokens per completion at most", "[1, 1000000]"},
+      {"plain-prompt", FLAG_BOOL, &c.eval.plain, "send the task's text and a newline as is, not Austin et al.'s prompt"},
+      {"prefix", FLAG_STRING, &c.eval.prefix, "text before every prompt"},
+      {"seed", FLAG_I64, &seed, "sample j of a task uses seed + j", "[0, inf)"},
+      {"workers", FLAG_INT, &c.eval.workers, "sandboxed programs run at once", "[1, 256]"},
+      {"timeout", FLAG_DOUBLE, &c.sandbox.wall_s, "wall-clock limit per program, seconds (MBPP's harness: 3)", "(0, 3600]"},
+      {"unsafe-no-sandbox", FLAG_BOOL, &c.sandbox.unsafe_no_sandbox,
+       "run programs without namespaces where bubblewrap cannot create them (resource limits only)"},
+      {"threads", FLAG_INT, &c.threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
+      {"quiet", FLAG_BOOL, &quiet, "no progress output"},
+  };
+  flag_cmd cmd = {"alab ilf eval --mbpp FILE (--model DIR | --api-base URL --api-model NAME) --out DIR [flags]",
+                  "pass@k (the unbiased estimator of Chen et al. 2021) of a model on MBPP: --samples completions per task, "
+                  "each program run with the task's tests in the sandbox.",
+                  f, sizeof f / sizeof f[0]};
+  int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
+  if (pr) return pr > 0 ? 0 : 2;
+  const char *me = "alab ilf eval";
+  if (!out || !c.mbpp) return fprintf(stderr, "%s: --out and --mbpp are required (see --help)\n", me), 2;
+  if (!c.model == !api_base) return fprintf(stderr, "%s: give one of --model DIR or --api-base URL\n", me), 2;
+  c.eval.nk = 0;
+  for (const char *p = ks; *p;) {
+    char *end;
+    long k = strtol(p, &end, 10);
+    if (end == p || k < 1 || k > c.eval.samples || c.eval.nk == 4 || (*end && *end != ','))
+      return fprintf(stderr, "%s: --k '%s': give up to 4 integers in [1, --samples = %d], comma-separated\n", me, ks,
+                     c.eval.samples), 2;
+    c.eval.ks[c.eval.nk++] = (int)k;
+    p = *end ? end + 1 : end;
+  }
+  c.eval.seed = (uint64_t)seed;
+  char cache_path[4096];
+  if (api_base) {
+    if (!api_model) api_model = http.model;
+    if (!api_model) return fprintf(stderr, "%s: --api-base needs --api-model NAME (or env ALAB_MODEL)\n", me), 2;
+    snprintf(cache_path, sizeof cache_path, "%s/responses.sqlite", out);
+    http.base_url = api_base, http.model = api_model;
+    if (api_key) http.api_key = api_key;
+    http.cache = cache ? cache : cache_path;
+    c.http = &http;
+  }
+  al_quiet = quiet;
+  al_err err;
+  if (al_ilf_eval_run(&c, out, &err)) return fprintf(stderr, "%s: %s\n", me, err.msg), 1;
+  printf("ilf eval: results in %s/results.json\n", out);
+  return 0;
+}
