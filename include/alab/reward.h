@@ -74,6 +74,9 @@ int al_objective_rm(al_objective *o, const al_model *m, const al_train_cfg *cfg,
  * scalar head at the last token, the text cut to its last n_positions
  * tokens. rm must have the scalar head. */
 int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts, int n, float *rewards, al_err *err);
+/* The same for n token sequences, sequence i = ids[off[i]..off[i+1]) (none
+ * empty; rows padded with pad, each cut to its last n_positions tokens). */
+int al_rm_score_ids(al_model *rm, const int32_t *ids, const size_t *off, int n, int pad, float *rewards, al_err *err);
 
 /* Saves rm as a GPT2ForSequenceClassification directory (pad_token_id = the
  * tokenizer's end-of-text, as the model directory writes it for every scalar

@@ -22,27 +22,13 @@ int al_rm_from_lm(al_model *rm, const al_model *lm, uint64_t seed, al_err *err) 
   return 0;
 }
 
-int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts, int n, float *rewards, al_err *err) {
+int al_rm_score_ids(al_model *rm, const int32_t *ids, const size_t *off, int n, int pad, float *rewards, al_err *err) {
   if (!rm->score) return al_fail(err, "the model has no scalar head (score.weight): it is not a reward model");
   if (n < 1) return 0;
-  int pad = al_tok_eot(tok);
-  if (pad < 0) return al_fail(err, "the tokenizer has no end-of-text token, which a reward model pads with");
-  al_rm_data d = {.pad = pad, .n = n};
-  d.off = al_malloc(sizeof *d.off * (size_t)(n + 1));
-  size_t len = 0, cap = 0;
   int T = 1, rc = 0;
-  d.off[0] = 0;
   for (int i = 0; i < n; i++) {
-    if (al_tok_encode(tok, texts[i], strlen(texts[i]), 0, &d.ids, &len, &cap, err) < 0) {
-      rc = al_fail_prefix(err, "text %d", i);
-      goto done;
-    }
-    if (len == d.off[i]) {
-      rc = al_fail(err, "text %d is empty: a reward is read at a text's last token", i);
-      goto done;
-    }
-    d.off[i + 1] = len;
-    size_t l = len - d.off[i];
+    size_t l = off[i + 1] - off[i];
+    if (l == 0) return al_fail(err, "text %d is empty: a reward is read at a text's last token", i);
     if (l > (size_t)T) T = l > (size_t)rm->cfg.n_positions ? rm->cfg.n_positions : (int)l;
   }
   /* rows of one shape: chunks of at most 16 texts, the last chunk padded
@@ -54,14 +40,30 @@ int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts,
   for (int i0 = 0; i0 < n && !rc; i0 += B) {
     for (int r = 0; r < B; r++) {
       int i = i0 + r < n ? i0 + r : i0;
-      pos[r] = al_rm_row(d.ids + d.off[i], d.off[i + 1] - d.off[i], T, pad, in + (size_t)r * T);
+      pos[r] = al_rm_row(ids + off[i], off[i + 1] - off[i], T, pad, in + (size_t)r * T);
     }
     rc = al_model_forward_scalar(rm, in, pos, B, T, vals, err);
     for (int r = 0; r < B && i0 + r < n && !rc; r++) rewards[i0 + r] = vals[r];
   }
   free(in);
-done:
-  free(d.ids), free(d.off);
+  return rc;
+}
+
+int al_rm_score_texts(al_model *rm, const al_tok *tok, const char *const *texts, int n, float *rewards, al_err *err) {
+  if (!rm->score) return al_fail(err, "the model has no scalar head (score.weight): it is not a reward model");
+  if (n < 1) return 0;
+  int pad = al_tok_eot(tok);
+  if (pad < 0) return al_fail(err, "the tokenizer has no end-of-text token, which a reward model pads with");
+  int32_t *ids = NULL;
+  size_t *off = al_malloc(sizeof *off * (size_t)(n + 1)), len = 0, cap = 0;
+  int rc = 0;
+  off[0] = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    if (al_tok_encode(tok, texts[i], strlen(texts[i]), 0, &ids, &len, &cap, err) < 0) rc = al_fail_prefix(err, "text %d", i);
+    off[i + 1] = len;
+  }
+  if (!rc) rc = al_rm_score_ids(rm, ids, off, n, pad, rewards, err);
+  free(ids), free(off);
   return rc;
 }
 

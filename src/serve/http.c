@@ -196,7 +196,7 @@ static enum MHD_Result route(al_server *s, struct MHD_Connection *c, const char 
   sv_error e;
   static const struct { const char *path; int post; } routes[] = {
       {"/health", 0}, {"/v1/models", 0}, {"/tokenizer_info", 0}, {"/v1/completions", 1},
-      {"/v1/chat/completions", 1}, {"/tokenize", 1}, {"/detokenize", 1}};
+      {"/v1/chat/completions", 1}, {"/tokenize", 1}, {"/detokenize", 1}, {"/classify", 1}, {"/v1/classify", 1}};
   int known = -1;
   for (int i = 0; i < (int)(sizeof routes / sizeof routes[0]); i++)
     if (!strcmp(url, routes[i].path)) known = i;
@@ -213,6 +213,13 @@ static enum MHD_Result route(al_server *s, struct MHD_Connection *c, const char 
     case 2: return send_json(c, MHD_HTTP_OK, sv_tokenizer_info_json(&s->m));
     case 3: return completions(s, c, SV_COMPLETION, cc);
     case 4: return completions(s, c, SV_CHAT, cc);
+    case 7:
+    case 8: {
+      parse_begin(s);
+      int rc = sv_classify(body, cc->body.len, &s->m, &out, &e);
+      parse_end(s);
+      return rc ? send_error(c, &e) : send_json(c, MHD_HTTP_OK, out);
+    }
     default: {
       parse_begin(s);
       int rc = known == 5 ? sv_tokenize(body, cc->body.len, &s->m, &out, &e) : sv_detokenize(body, cc->body.len, &s->m, &out, &e);
@@ -293,6 +300,7 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
   memset(m, 0, sizeof *m);
   if (!cfg->model_dir) return al_fail(err, "serve: --model DIR is required");
   if (al_model_load_dir_tok(&m->model, &m->tok, cfg->model_dir, err)) return al_fail_prefix(err, "serve");
+  pthread_mutex_init(&m->score_mu, NULL);
   if (cfg->model_id) m->id = al_strdup(cfg->model_id);
   else { /* the directory's base name */
     char *d = al_strdup(cfg->model_dir);
@@ -315,6 +323,7 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
 }
 
 void sv_model_free(sv_model *m) {
+  if (m->tok) pthread_mutex_destroy(&m->score_mu);
   al_model_free(&m->model);
   al_tok_free(m->tok);
   al_chat_template_free(&m->chat);

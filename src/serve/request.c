@@ -424,3 +424,14 @@ done:
   json_decref(root);
   return rc;
 }
+
+/* For the other endpoints' files (src/serve/classify.c). */
+int sv_parse_body(const char *body, size_t len, long max_values, json_t **root, sv_error *e) {
+  return parse_body(body, len, max_values, root, e);
+}
+int sv_check_model(const json_t *root, const sv_model *m, sv_error *e) { return check_model(root, m, e); }
+int sv_opt_bool(const json_t *o, const char *k, int *out, sv_error *e) { return opt_bool(o, k, out, e); }
+int sv_encode(const sv_model *m, const char *s, size_t len, int allow_special, int32_t **ids, int *n, const char *param,
+              sv_error *e) {
+  return encode(m, s, len, allow_special, ids, n, param, e);
+}

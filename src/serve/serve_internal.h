@@ -45,6 +45,7 @@ typedef struct {
   int eot;        /* <|endoftext|> id or -1 */
   long long created;
   al_chat_template chat; /* the directory's chat template (or --chat-template's) */
+  pthread_mutex_t score_mu; /* /classify runs the model's forward (its activations): one at a time */
 } sv_model;
 /* Takes ownership of tok; model params must outlive the sv_model. */
 void sv_model_free(sv_model *m);
@@ -84,6 +85,14 @@ void sv_request_free(sv_request *r);
 /* POST /tokenize {"prompt": str, "add_special_tokens": bool} and
  * POST /detokenize {"tokens": [int]}: the answers as JSON. */
 int sv_tokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e);
+/* POST /classify, /v1/classify on a reward model (src/serve/classify.c). */
+int sv_classify(const char *body, size_t len, sv_model *m, json_t **out, sv_error *e);
+/* request.c's field checks, for the other endpoints' files */
+int sv_parse_body(const char *body, size_t len, long max_values, json_t **root, sv_error *e);
+int sv_check_model(const json_t *root, const sv_model *m, sv_error *e);
+int sv_opt_bool(const json_t *o, const char *k, int *out, sv_error *e);
+int sv_encode(const sv_model *m, const char *s, size_t len, int allow_special, int32_t **ids, int *n, const char *param,
+              sv_error *e);
 int sv_detokenize(const char *body, size_t len, const sv_model *m, json_t **out, sv_error *e);
 
 /* One choice: the text (echoed prompt + generated), its tokens and their
