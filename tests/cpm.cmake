@@ -1,0 +1,3 @@
+# Compositional preference models: the feature extraction test runs against
+# the scripted endpoint (tests/fault_server.c, built by provider.cmake).
+set_property(TEST test_cpm_features APPEND PROPERTY ENVIRONMENT "FAULT_SERVER=$<TARGET_FILE:fault_server>")
