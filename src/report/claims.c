@@ -65,6 +65,13 @@ static const rp_claim claims[] = {
      {"3.2", "2.7", NULL},
      rp_rl_findings,
      NULL},
+    {"oocr",
+     "A model finetuned only on descriptions of a fictitious assistant behaves as described when told it is that "
+     "assistant; this needs paraphrased descriptions (augmentation) and improves with model size (Berglund et al. "
+     "2023, Taken out of context).",
+     {"2.2", "2.3", NULL},
+     rp_oocr_findings,
+     NULL}, /* findings_oocr.c */
     {"reversal",
      "A model finetuned on \"A is B\" answers in that order but not in reverse: reverse accuracy is at chance and "
      "the correct name is no likelier than a random one (Berglund et al. 2023).",

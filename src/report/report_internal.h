@@ -48,6 +48,8 @@ void rp_paired(rp_finding *f, const double *a, const double *b, int n);
 #define RP_NCHALLENGES 18
 /* The sycophancy mechanism's findings (findings_syco.c). */
 int rp_syco_findings(const json_t *results, rp_finding *f, int max);
+/* The out-of-context reasoning findings (findings_oocr.c). */
+int rp_oocr_findings(const json_t *results, rp_finding *f, int max);
 
 typedef struct {
   const char *id;       /* the section of Anwar et al. 2024, "2.4" */
