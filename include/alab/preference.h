@@ -19,6 +19,9 @@
  *                     rendering of prompt + response messages after that
  *                     prompt text. Implicit: the shared leading messages are
  *                     the prompt.
+ *   Stanford SHP      {"post", "human_ref_A", "human_ref_B", "labels"}: prompt
+ *                     = post + "\n\n", chosen = the reference "labels" prefers
+ *                     (1: A, 0: B) (src/data/preference_shp.c)
  * An optional number "margin" (TRL's column) goes to the Bradley-Terry loss.
  *
  * Errors name FILE:LINE and the field: invalid JSON, not an object, a
@@ -33,7 +36,7 @@
 #include "alab/base.h"
 #include "alab/chat_template.h"
 
-typedef enum { AL_PREF_EXPLICIT = 0, AL_PREF_IMPLICIT, AL_PREF_HH, AL_PREF_CONVERSATIONAL } al_pref_form;
+typedef enum { AL_PREF_EXPLICIT = 0, AL_PREF_IMPLICIT, AL_PREF_HH, AL_PREF_CONVERSATIONAL, AL_PREF_SHP } al_pref_form;
 
 typedef struct {
   char *prompt;   /* the text both responses follow ("" when none is shared) */
@@ -50,7 +53,7 @@ typedef struct {
   long lines;          /* lines read, blank ones included */
   long identical;      /* pairs left out because chosen == rejected */
   long first_identical; /* line of the first of them (0: none) */
-  long by_form[4];     /* pairs of each al_pref_form */
+  long by_form[5];     /* pairs of each al_pref_form */
 } al_pref_set;
 
 /* Reads a JSONL file of pairs. tmpl renders conversational lines (NULL: such
@@ -60,6 +63,6 @@ int al_pref_read(const char *path, const al_chat_template *tmpl, al_pref_set *ou
 int al_pref_read_buf(const char *data, size_t len, const char *where, const al_chat_template *tmpl,
                      al_pref_set *out, al_err *err);
 void al_pref_set_free(al_pref_set *s);
-/* "explicit", "implicit", "hh-rlhf", "conversational" */
+/* "explicit", "implicit", "hh-rlhf", "conversational", "shp" */
 const char *al_pref_form_name(al_pref_form f);
 #endif

@@ -9,12 +9,13 @@
 #include <jansson.h>
 #include "alab/chat_template.h"
 #include "alab/preference.h"
+#include "data/preference_shp.h"
 
 static const char *HH_HUMAN = "\n\nHuman:", *HH_ASSISTANT = "\n\nAssistant:";
 
 const char *al_pref_form_name(al_pref_form f) {
-  static const char *names[] = {"explicit", "implicit", "hh-rlhf", "conversational"};
-  return (unsigned)f < 4 ? names[f] : "?";
+  static const char *names[] = {"explicit", "implicit", "hh-rlhf", "conversational", "shp"};
+  return (unsigned)f < 5 ? names[f] : "?";
 }
 
 /* A line being read: where it is, for every error. */
@@ -168,6 +169,11 @@ static int parse_line(const line_ctx *c, const char *text, size_t n, al_pref_pai
                *rj = json_object_get(root, "rejected"), *mj = json_object_get(root, "margin");
   if (!json_is_object(root)) {
     bad(c, "a preference pair must be a JSON object, got %s", kind(root));
+    goto done;
+  }
+  if (json_object_get(root, "human_ref_A")) { /* Stanford SHP */
+    char why[160];
+    rc = al_pref_shp_pair(root, p, why, sizeof why) ? bad(c, "%s", why) : 0;
     goto done;
   }
   if (!cj || !rj) {
