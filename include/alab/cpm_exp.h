@@ -50,4 +50,21 @@ json_t *al_cpm_exp_config_json(const al_cpm_exp_cfg *c);
 int al_cpm_exp_run(const al_cpm_exp_cfg *c, const char *dir, json_t **results_out, al_err *err);
 /* The registry's entry: the defaults (quick or not: the same scale for now). */
 int al_cpm_reproduce(const char *dir, int quick, al_err *err);
+
+/* `alab cpm fit` (src/exp/cpm_pairs.c): a compositional preference model on
+ * a preference file (TRL's forms, HH-RLHF, SHP) with features scored by a
+ * provider, as the paper builds it: every response of every pair scored on
+ * every feature of the features file, the pairs split into training and
+ * held-out by cpm.seed, the model fitted on the training pairs; results.json
+ * has the coefficients with bootstrap intervals, the held-out accuracy and
+ * how each score was read. */
+#include "alab/cpm_features.h"
+typedef struct {
+  const char *data;     /* the preference file */
+  const char *features; /* the features file (data/cpm_features.json) */
+  double heldout;       /* share of pairs held out (0.2) */
+  al_cpm_cfg cpm;
+  al_cpm_extract_cfg extract; /* its provider is the one passed */
+} al_cpm_fit_cfg;
+int al_cpm_fit_pairs(const al_cpm_fit_cfg *c, al_provider *p, const char *dir, json_t **results_out, al_err *err);
 #endif

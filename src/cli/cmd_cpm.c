@@ -5,7 +5,10 @@
 #include "alab/cpm_exp.h"
 #include "cli/flags.h"
 
+int cmd_cpm_fit(int argc, char **argv); /* cmd_cpm_fit.c */
+
 int cmd_cpm(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "fit")) return cmd_cpm_fit(argc - 1, argv + 1);
   al_cpm_exp_cfg c;
   al_cpm_exp_defaults(&c);
   const char *out = NULL, *penalty = "l2";
@@ -37,7 +40,7 @@ int cmd_cpm(int argc, char **argv) {
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
-  flag_cmd cmd = {"alab cpm --out DIR [flags]",
+  flag_cmd cmd = {"alab cpm --out DIR [flags]   |   alab cpm fit --help (a CPM on your pairs and endpoint)",
                   "Compositional preference models (Go et al. 2023) against standard reward models on the story world. "
                   "A policy writes stories, some broken; comparisons are labelled by Bradley-Terry on the exact gold "
                   "reward. On each of two disjoint halves of the comparisons a CPM (exact features: validity, "
