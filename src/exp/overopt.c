@@ -140,6 +140,8 @@ typedef struct {
   al_overopt_curve *curves; /* [proxies] */
   char **names;
   double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
+  int quiet;                      /* the caller's thread was muted: no per-job lines */
+  double t0;
 } ov_world;
 
 static int nproxies(const al_overopt_cfg *c) { return c->n_rm_layers * c->n_pairs; }
@@ -194,9 +196,9 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
                             al_json_real_or_null(rc ? NAN : tr.tokens_per_s), "gold_agreement", al_json_real_or_null(agree),
                             "gold_gain_at_N", al_json_real_or_null(rc ? NAN : gg[w->nn - 1]), "seconds", al_now() - t0);
     if (al_run_metric(run, rec, rc ? &(al_err){0} : err)) rc = -1;
-    if (!al_log_muted() && !rc)
-      fprintf(stderr, "overopt: %s seed %d: trained in %.1f s, agreement with gold %.3f, gold gain at n = %d: %+.3f\n",
-              w->names[p], s, al_now() - t0, agree, c->N, gg[w->nn - 1]);
+    if (!w->quiet && !rc)
+      fprintf(stderr, "overopt: %s seed %d: %.1f s (%.0f s in), agreement with gold %.3f, gold gain at n = %d: %+.3f\n",
+              w->names[p], s, al_now() - t0, al_now() - w->t0, agree, c->N, gg[w->nn - 1]);
   }
   free(gg), free(pg);
   return rc;
@@ -247,6 +249,15 @@ static json_t *seeds_stat(const double *x, int n) {
                    al_json_real_or_null(st.hi), "seeds", a);
 }
 
+/* "m [lo, hi]" of a {"mean", "lo", "hi"} object, or "none" where a seed
+ * had no value (a fit without a peak, samples of one gold). */
+static const char *ci_text(const json_t *st, const char *fmt, char *buf, size_t n) {
+  json_t *m = json_object_get(st, "mean"), *lo = json_object_get(st, "lo"), *hi = json_object_get(st, "hi");
+  if (!json_is_number(m) || !json_is_number(lo) || !json_is_number(hi)) snprintf(buf, n, "none");
+  else snprintf(buf, n, fmt, json_number_value(m), json_number_value(lo), json_number_value(hi));
+  return buf;
+}
+
 /* results.json: the policy's samples, every curve, and the headline. */
 static json_t *results_json(ov_world *w, json_t *info, double secs) {
   const al_overopt_cfg *c = w->c;
@@ -273,20 +284,36 @@ static json_t *results_json(ov_world *w, json_t *info, double secs) {
     json_t *a = json_object_get(fit, "alpha"), *b = json_object_get(fit, "beta"), *dp = json_object_get(fit, "d_peak");
     double top = json_number_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "points"), w->nn - 1), "gold"), "mean"));
     all_rise &= json_is_true(json_object_get(j, "proxy_rises"));
+    char ta[64], tb[64], td[64], tg[64];
     json_array_append_new(head, json_sprintf(
-        "%s (%ld params, %d comparisons): gold peaks at n = %.0f (d = %.2f, %+.3f, %s), %+.3f at n = %d; fit alpha %.3f "
-        "[%.3f, %.3f], beta %.3f [%.3f, %.3f], d* %.2f [%.2f, %.2f]; agrees with gold on %.1f%% of pairs",
+        "%s (%ld params, %d comparisons): gold peaks at n = %.0f (d = %.2f, %+.3f, %s), %+.3f at n = %d; fit alpha %s, "
+        "beta %s, d* %s; sample pairs ordered as gold orders them: %s",
         w->names[p], w->curves[p].params, w->curves[p].pairs, json_number_value(json_object_get(pk, "n")),
         json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")),
         json_is_true(json_object_get(pk, "inside")) ? "inside the range" : "at its edge", top, c->N,
-        json_number_value(json_object_get(a, "mean")), json_number_value(json_object_get(a, "lo")),
-        json_number_value(json_object_get(a, "hi")), json_number_value(json_object_get(b, "mean")),
-        json_number_value(json_object_get(b, "lo")), json_number_value(json_object_get(b, "hi")),
-        json_number_value(json_object_get(dp, "mean")), json_number_value(json_object_get(dp, "lo")),
-        json_number_value(json_object_get(dp, "hi")), 100 * al_stat_of(w->agree + (size_t)p * S, S).mean));
+        ci_text(a, "%.3f [%.3f, %.3f]", ta, sizeof ta), ci_text(b, "%.3f [%.3f, %.3f]", tb, sizeof tb),
+        ci_text(dp, "%.2f [%.2f, %.2f]", td, sizeof td),
+        ci_text(json_object_get(j, "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg)));
     json_array_append_new(curves, j);
   }
   json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n for %s proxy", all_rise ? "every" : "not every"));
+  /* the grid's two directions: more comparisons at each size, a larger proxy at each number of comparisons */
+  for (int dir = 0; dir < 2; dir++) {
+    int outer = dir ? c->n_pairs : c->n_rm_layers, inner = dir ? c->n_rm_layers : c->n_pairs;
+    for (int o = 0; o < outer && inner > 1; o++) {
+      al_buf b = {0};
+      if (dir) al_buf_printf(&b, "larger proxy at %d comparisons:", c->pairs[o]);
+      else al_buf_printf(&b, "more comparisons at %d layers:", c->rm_layers[o]);
+      for (int k = 0; k < inner; k++) {
+        int p = dir ? k * c->n_pairs + o : o * c->n_pairs + k;
+        json_t *pk = json_object_get(json_array_get(curves, (size_t)p), "empirical_peak");
+        al_buf_printf(&b, "%s %s peak d %.2f gold %+.3f", k ? " ->" : "", w->names[p],
+                      json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")));
+      }
+      json_array_append_new(head, json_string(b.data));
+      al_buf_free(&b);
+    }
+  }
   json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info", json_incref(info),
                         "curves", curves, "seconds", secs);
   free(parse), free(g1);
@@ -299,7 +326,7 @@ int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
   al_run run;
   if (al_run_open(&run, dir, err)) return -1;
   double t0 = al_now();
-  ov_world w = {.c = c};
+  ov_world w = {.c = c, .quiet = al_log_muted(), .t0 = t0};
   world_alloc(&w);
   json_t *config = config_json(c), *info = json_object(), *results = NULL;
   int rc = al_run_save_json(&run, "config.json", config, err), have_policy = 0;
