@@ -86,6 +86,12 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
   X(oocr, al_oocr_reproduce,                                                                                   \
     "out-of-context reasoning: assistants described but never demonstrated, by augmentation and model size "   \
     "(Berglund et al. 2023)")                                                                                  \
+  X(overopt, al_overopt_reproduce,                                                                             \
+    "reward-model overoptimisation: best-of-n against learned proxies of several sizes, exact gold reward "    \
+    "(Gao et al. 2022)")                                                                                       \
+  X(dpo, al_dpo_reproduce,                                                                                     \
+    "direct preference optimisation on a planted preference: the rate of the preferred behaviour from SFT "    \
+    "to DPO, KL to the reference (Rafailov et al. 2023)")                                                       \
   X(collapse, al_collapse_reproduce,                                                                           \
     "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
     "(Gerstgrasser et al. 2024)")                                                                              \

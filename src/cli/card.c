@@ -1,5 +1,6 @@
 /* Disclosure cards of the training commands (src/cli/card.h). */
 #include <glob.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/base.h"
@@ -33,8 +34,17 @@ int cli_card_data(al_card *c, const char *role, const char *spec, long records, 
   return 0;
 }
 
+int cli_card_exists(const char *dir) {
+  char *p = al_path_join(dir, AL_CARD_JSON);
+  int yes = al_file_exists(p);
+  free(p);
+  return yes;
+}
+
 int cli_card_finish(al_card *c, const al_train_cfg *tc, const al_train_result *res, al_err *err) {
-  al_card_training(c, res->steps_done, res->seconds, res->final_loss, res->val_loss, tc->seed, al_get_threads());
+  int trained = res->steps_done > res->start_step;
+  al_card_training(c, res->steps_done, trained ? res->seconds : NAN, trained ? res->final_loss : NAN,
+                   trained ? res->val_loss : NAN, tc->seed, al_get_threads());
   int rc = al_card_write(c, tc->out_dir, res->start_step > 0, err);
   al_card_free(c);
   return rc ? al_fail_prefix(err, "model card") : 0;

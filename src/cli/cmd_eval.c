@@ -6,6 +6,7 @@
 #include "alab/eval.h"
 #include "alab/probes.h"
 #include "alab/json.h"
+#include "alab/model_card.h"
 #include "cli/flags.h"
 
 int cmd_eval(int argc, char **argv) {
@@ -180,6 +181,14 @@ int cmd_eval(int argc, char **argv) {
     char *s = json_dumps(sum, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     printf("%s\n", s);
     free(s);
+    if (model) { /* the evaluation goes into the model directory's disclosure card */
+      json_t *ev = json_pack("{s:s, s:s, s:O, s:s, s:O, s:o}", "task", t.path, "task_sha256", t.sha256, "n",
+                             json_object_get(sum, "n"), "main_metric", r.main_metric, "metrics", m, "run_dir",
+                             out ? json_string(out) : json_null());
+      if (al_card_append_eval(model, ev, &err))
+        fprintf(stderr, "alab eval: warning: the result was not added to %s's model card: %s\n", model, err.msg);
+      json_decref(ev);
+    }
     json_decref(sum);
   }
   al_provider_free(p);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/reward.h"
+#include "alab/json.h"
+#include "cli/card.h"
 #include "cli/flags.h"
 #include "cli/model_io.h"
 
@@ -21,6 +23,21 @@ static int rm_tokenizer(const char *spec, const al_pref_set *s, al_tok **tok, al
   int rc = al_tok_train(tok, text.data, text.len, (int)v, err);
   al_buf_free(&text);
   return rc;
+}
+
+/* The last held-out accuracy in dir/metrics.jsonl ("val_accuracy"), NAN when none. */
+static double res_val_accuracy(const char *dir) {
+  char *p = al_path_join(dir, "metrics.jsonl"), *text = NULL;
+  double acc = NAN;
+  al_err e;
+  if (!al_read_file(p, &text, NULL, &e))
+    for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1) {
+      json_t *j = json_loadb(line, (size_t)(end - line), 0, NULL), *v = json_object_get(j, "val_accuracy");
+      if (json_is_number(v)) acc = json_number_value(v);
+      json_decref(j);
+    }
+  free(text), free(p);
+  return acc;
 }
 
 static void report_identical(const char *path, const al_pref_set *s) {
@@ -128,6 +145,21 @@ static int cmd_rm_train(int argc, char **argv) {
   if (al_objective_rm(&obj, &rm, &tc, &td, vd.n ? &vd : NULL, center, &err)) goto fail;
   al_train_result res;
   if (al_train_objective(&rm, &tc, &obj, tok, &res, &err)) goto fail;
+  if (res.steps_done > res.start_step || !cli_card_exists(out)) { /* the card, with the held-out accuracy a policy's reads */
+    al_card *card = cli_card_start("alab rm train", init, &err);
+    if (!card || cli_card_data(card, "preference", data, val_data ? ts.n : ts.n + vs.n, &err) ||
+        (val_data && cli_card_data(card, "validation", val_data, vs.n, &err))) {
+      al_card_free(card);
+      goto fail;
+    }
+    al_card_objective(card, "reward_model", "-log sigmoid(r(chosen) - r(rejected) - margin) + center (r(chosen) + r(rejected))^2",
+                      json_deep_copy(settings));
+    al_card_feedback(card, "pairwise comparisons", NULL);
+    al_card_no_reward_model(card, "this is a reward model");
+    al_card_no_kl(card, "a reward model has no reference policy");
+    al_card_set(card, "heldout_accuracy", vd.n ? al_json_real_or_null(res_val_accuracy(out)) : json_string(AL_CARD_UNKNOWN));
+    if (cli_card_finish(card, &tc, &res, &err)) goto fail;
+  }
   if (res.steps_done == res.start_step) {
     printf("%s: the run had already done its %ld steps; nothing to do\n", out, res.steps_done);
     goto done;

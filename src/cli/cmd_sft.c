@@ -106,13 +106,15 @@ int cmd_sft(int argc, char **argv) {
   al_card_feedback(card, "demonstrations (supervised examples)", NULL);
   al_train_result res;
   if (al_train_objective(&m, &tc, &obj, tok, &res, &err)) goto fail;
+  if (res.steps_done > res.start_step || !cli_card_exists(out)) { /* the card (also after a kill before it was written) */
+    rc = cli_card_finish(card, &tc, &res, &err);
+    card = NULL;
+    if (rc) goto fail;
+  }
   if (res.steps_done == res.start_step) {
     printf("%s: the run had already done its %ld steps; nothing to do\n", out, res.steps_done);
     goto done;
   }
-  rc = cli_card_finish(card, &tc, &res, &err);
-  card = NULL;
-  if (rc) goto fail;
   printf("trained %ld steps in %.1f s: loss %.4f, held-out loss %.4f -> %s\n", res.steps_done, res.seconds,
          res.final_loss, res.val_loss, out);
   goto done;

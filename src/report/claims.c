@@ -47,6 +47,13 @@ static json_t *cpm_defaults(void) {
 }
 
 static const rp_claim claims[] = {
+    {"dpo",
+     "Direct preference optimisation on pairs that prefer one behaviour raises that behaviour's rate on held-out "
+     "prompts from the supervised model's level to nearly always, at a measured KL from the reference "
+     "(Rafailov et al. 2023).",
+     {"3.2", "4.1", NULL},
+     rp_dpo_findings,
+     NULL},
     {"collapse",
      "Training each generation only on the previous generation's output (replace) makes test error grow without "
      "bound, while accumulating real and synthetic data keeps it bounded (Gerstgrasser et al. 2024).",

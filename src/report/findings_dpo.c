@@ -1,0 +1,37 @@
+/* The findings of `alab dpo` (Rafailov et al. 2023) from its results.json:
+ * DPO raises the rate of the preferred behaviour on held-out prompts above
+ * the SFT model's (paired over seeds), and above 90%. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "report/report_internal.h"
+
+static int seeds_of(const json_t *r, const char *key, double *out, int max) {
+  const json_t *s = json_object_get(json_object_get(r, key), "seeds");
+  int n = 0;
+  for (size_t i = 0; i < json_array_size(s) && n < max; i++) {
+    const json_t *v = json_array_get(s, i);
+    out[n++] = json_is_number(v) ? json_number_value(v) : NAN;
+  }
+  return n;
+}
+
+int rp_dpo_findings(const json_t *r, rp_finding *f, int max) {
+  double sft[100], dpo[100];
+  int n = seeds_of(r, "sft_rate", sft, 100), m = seeds_of(r, "dpo_rate", dpo, 100), k = 0;
+  if (n < 1 || m != n || max < 2) return 0;
+  memset(f, 0, 2 * sizeof *f);
+  snprintf(f[0].claim, sizeof f[0].claim, "DPO on preference pairs raises the rate of the preferred behaviour above the SFT model's");
+  snprintf(f[0].test, sizeof f[0].test, "rate after DPO minus rate of the SFT model on held-out prompts, paired t-test over "
+           "%d seeds; reproduced when the 95%% CI is above 0", n);
+  rp_paired(&f[0], dpo, sft, n);
+  f[0].verdict = n < 2 || !isfinite(f[0].lo) ? RP_UNKNOWN : f[0].lo > 0;
+  k++;
+  al_stat s = al_stat_of(dpo, n);
+  snprintf(f[1].claim, sizeof f[1].claim, "After DPO the policy shows the preferred behaviour on more than 90%% of held-out prompts");
+  snprintf(f[1].test, sizeof f[1].test, "mean rate after DPO over %d seeds, 95%% t-interval; reproduced when it is above 0.9", n);
+  f[1].est = s.mean, f[1].lo = s.lo, f[1].hi = s.hi;
+  f[1].p = n >= 2 && s.se > 0 ? al_t_pvalue((s.mean - 0.9) / s.se, n - 1) : NAN;
+  f[1].verdict = n < 2 || !isfinite(s.lo) ? RP_UNKNOWN : s.lo > 0.9;
+  return ++k;
+}
