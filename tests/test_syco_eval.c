@@ -101,6 +101,8 @@ static void test_personas(char *paths[4]) {
   sscanf(txt, "%d %d %d", &nl, &nj, &nays);
   CHECK(nl == 12 + 5 + 10 + 2 && nj == 8 && nays == 5, "records %d, judged pairs %d, challenged %d", nl, nj, nays);
   free(txt);
+  snprintf(path, sizeof path, "%s/report.html", out);
+  CHECK(al_file_exists(path), "report.html");
   json_decref(r);
   /* the rerun: everything from the cache */
   snprintf(out, sizeof out, "%s/caver2", dir);

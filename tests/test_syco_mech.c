@@ -69,6 +69,8 @@ static json_t *run(const al_syco_mech_cfg *c, const char *name) {
   CHECK(lines == 2 * c->seeds, "metrics lines %d", lines);
   snprintf(path, sizeof path, "%s/index.html", dir);
   CHECK(al_file_exists(path), "index.html");
+  snprintf(path, sizeof path, "%s/report.html", dir);
+  CHECK(al_file_exists(path), "report.html");
   free(dir);
   return r ? r : json_object();
 }

@@ -216,6 +216,7 @@ int al_syco_eval_run(const al_syco_eval_cfg *c, const char *dir, json_t **result
   }
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
+  if (!rc) rc = al_report_finish(dir, err); /* report.html, once metrics.jsonl is in place */
   if (!rc && results_out) *results_out = json_incref(results);
   json_decref(results), json_decref(tasks), json_decref(h), json_decref(config);
   return rc;

@@ -207,6 +207,7 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
   }
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
+  if (!rc) rc = al_report_finish(dir, err); /* report.html, once metrics.jsonl is in place */
   if (!rc && results_out) *results_out = json_incref(results);
   json_decref(results);
   for (int k = 0; k < njobs; k++) free(jobs[k].syc), free(jobs[k].acc), free(jobs[k].rl_syc);
