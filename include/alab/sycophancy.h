@@ -101,18 +101,20 @@ al_syco_eval_cfg al_syco_eval_defaults(void);
 /* Runs every task with a file into run directory dir: config.json,
  * metrics.jsonl (one record per example: every request sent, every reply,
  * every judge call), results.json ("headline" and per-task metrics with 95%
- * intervals), index.html. results (may be NULL) gets a new reference. */
+ * intervals), index.html, report.html. results (may be NULL) gets a new
+ * reference. A request that fails is recorded with its error and left out
+ * of the metrics; -1 only when the provider stops (local engine, fail-fast). */
 int al_syco_eval_run(const al_syco_eval_cfg *c, const char *dir, json_t **results, al_err *err);
 
 /* ---- the mechanism (src/exp/syco_mech*.c) ---- */
 typedef struct {
-  int facts;         /* questions in the fact world */
-  int options;       /* possible answers per question */
+  int facts;         /* objects in the fact world (3/4 in the preference data, 1/4 held out) */
+  int options;       /* colours an object can have */
   double p;          /* labeller bias: probability a pair's label prefers the response agreeing with the user */
   double p_control;  /* the control's bias (0) */
   int pairs;         /* preference pairs for the preference model */
   int N;             /* best-of-n samples per prompt: n = 1..N */
-  int prompts;       /* evaluation prompts (wrong-belief questions) */
+  int prompts;       /* wrong-belief prompts about held-out objects, for best-of-n and RL */
   double policy_agree; /* the base policy's probability of agreeing with the user's belief */
   double policy_truth; /* otherwise, its probability of stating the true colour (else another wrong one) */
   int seeds;
@@ -128,8 +130,16 @@ typedef struct {
   int threads;       /* seeds trained at once, each single-threaded (0: one per core) */
   int quick;
 } al_syco_mech_cfg;
+/* The defaults: `alab sycophancy`, which `alab reproduce --quick` runs. */
 void al_syco_mech_defaults(al_syco_mech_cfg *c);
+/* Validates the settings without running anything: a failure is a usage error. */
 int al_syco_mech_check(const al_syco_mech_cfg *c, al_err *err);
+/* Runs both conditions x seeds (src/exp/syco_mech.c says what) into run
+ * directory dir: config.json, metrics.jsonl (every seed's numbers),
+ * results.json (headline, per condition the means with 95% intervals over
+ * seeds, "reproduced"), the plots, index.html, report.html. Same seed: same
+ * numbers, whatever threads. results (may be NULL) gets a new reference. */
 int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **results, al_err *err);
+/* The registry's entry: the defaults (quick), or 5 seeds and more data. */
 int al_syco_reproduce(const char *dir, int quick, al_err *err);
 #endif
