@@ -75,6 +75,25 @@ int main(void) {
     al_model_free(&rm);
   }
   free(rmdir), free(prefs);
+  /* grouped-query attention and a tied head from the command line */
+  snprintf(cmd, sizeof cmd, "'%s' train --arch llama --kv-heads 1 --tie-embeddings --data story:100 --tokenizer byte "
+           "--layers 1 --heads 2 --embd 16 --context 32 --seq-len 16 --batch 2 --steps 2 --threads 1 --quiet "
+           "--out '%s/gqa' 2>&1", bin, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "train --kv-heads 1 --tie-embeddings: rc %d: %s", rc, out);
+  free(out);
+  char *gqa = al_path_join(dir, "gqa");
+  CHECK_OK(al_model_load_dir(&rm, gqa, &err), err);
+  if (!err.msg[0]) {
+    const al_tensor *k = al_model_tensor(&rm, "model.layers.0.self_attn.k_proj.weight");
+    CHECK(k && k->shape[0] == 8 && !al_model_tensor(&rm, "lm_head.weight"), "one key/value head of 8, tied head");
+    al_model_free(&rm);
+  }
+  free(gqa);
+  snprintf(cmd, sizeof cmd, "'%s' train --arch llama --heads 4 --kv-heads 3 --out '%s/x' 2>&1", bin, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 2 && out && strstr(out, "--kv-heads 3 must divide --heads 4"), "bad --kv-heads: rc %d: %s", rc, out);
+  free(out);
   snprintf(cmd, sizeof cmd, "'%s' train --arch mamba --out '%s/x' 2>&1", bin, dir);
   rc = test_sh(cmd, &out);
   CHECK(rc == 2 && out && strstr(out, "--arch 'mamba' is not an architecture (expected \"gpt2\", \"llama\")"),

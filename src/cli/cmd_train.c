@@ -8,12 +8,14 @@
 #include "cli/card.h"
 #include "cli/flags.h"
 #include "model/arch.h"
+#include "model/llama.h"
 
 int cmd_train(int argc, char **argv) {
   const char *data = "story:20000", *val_data = NULL, *out = "runs/train", *tokspec = "bpe:512", *init = NULL,
              *format = NULL, *field = "text";
   al_model_config mc = {.vocab_size = 0, .n_positions = 128, .n_layer = 4, .n_head = 4, .n_embd = 128};
   const char *arch = "gpt2";
+  int kv_heads = 0, tie = 0;
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.ckpt_every = 200;
@@ -37,6 +39,9 @@ int cmd_train(int argc, char **argv) {
       {"overwrite", FLAG_BOOL, &tc.overwrite, "start anew in an --out that holds another run's trainer state or a model"},
       {"arch", FLAG_STRING, &arch, "architecture of a new model: gpt2, or llama (RMSNorm, rotary positions, SwiGLU, "
                                    "untied head; docs/llama.md)"},
+      {"kv-heads", FLAG_INT, &kv_heads, "llama: key/value heads of grouped-query attention, dividing --heads (0: --heads)",
+       "[0, 1024]"},
+      {"tie-embeddings", FLAG_BOOL, &tie, "llama: tie the output head to the token embedding"},
       {"layers", FLAG_INT, &mc.n_layer, "transformer blocks", "[1, 1024]"},
       {"heads", FLAG_INT, &mc.n_head, "attention heads", "[1, 1024]"},
       {"embd", FLAG_INT, &mc.n_embd, "channels", "[1, 65536]"},
@@ -77,6 +82,18 @@ int cmd_train(int argc, char **argv) {
     return 2;
   }
   snprintf(mc.arch, sizeof mc.arch, "%s", arch);
+  if ((kv_heads || tie) && strcmp(arch, "llama") != 0) {
+    fprintf(stderr, "alab train: --kv-heads and --tie-embeddings are for --arch llama\n");
+    return 2;
+  }
+  if (kv_heads && mc.n_head % kv_heads) {
+    fprintf(stderr, "alab train: --kv-heads %d must divide --heads %d\n", kv_heads, mc.n_head);
+    return 2;
+  }
+  if (!strcmp(arch, "llama")) {
+    llama_hparams lh = {.n_kv_head = kv_heads, .tie_word_embeddings = tie};
+    llama_hparams_set(&mc, &lh);
+  }
   { /* malformed values are usage errors, found before any work */
     al_err uerr;
     al_corpus_format fmt;
