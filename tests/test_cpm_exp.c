@@ -8,9 +8,14 @@
  * and what the exact features must give: the CPM's "valid" coefficient is
  * positive with a bootstrap interval above 0 (broken stories have gold -1)
  * and its held-out accuracy beats chance. The same seed gives the same
- * results. The CLI refuses a bad flag with exit 2. */
+ * results. With rm_init the reward models start from a language model
+ * directory (its tokenizer and context; recorded in config.json). The CLI
+ * refuses a bad flag with exit 2 and a missing --rm-init with exit 1. */
 #include <jansson.h>
 #include "alab/cpm_exp.h"
+#include "alab/model.h"
+#include "alab/synth.h"
+#include "alab/tok.h"
 #include "test.h"
 
 static double num(const json_t *j) { return json_number_value(j); }
@@ -70,6 +75,37 @@ static char *dump(json_t *r) {
   return s;
 }
 
+/* A run whose reward models start from a (random) language model directory. */
+static void from_lm(const char *dir) {
+  al_buf text = {0};
+  al_err err;
+  al_synth_corpus(5, 200, &text, NULL);
+  al_tok *tok = NULL;
+  CHECK_OK(al_tok_train(&tok, text.data, text.len, 300, &err), err);
+  al_model_config g = {.vocab_size = tok ? al_tok_vocab_size(tok) : 300, .n_positions = 160, .n_layer = 1, .n_head = 2,
+                       .n_embd = 32};
+  al_model lm;
+  char *lmdir = al_path_join(dir, "lm"), *run = al_path_join(dir, "from_lm");
+  CHECK_OK(al_model_init(&lm, &g, 3, &err), err);
+  CHECK_OK(al_model_save_dir(&lm, tok, lmdir, &err), err);
+  al_cpm_exp_cfg c;
+  al_cpm_exp_defaults(&c);
+  c.seeds = 2, c.pairs = 100, c.heldout = 40, c.groups = 2, c.N = 8, c.steps = 5, c.cpm.bootstrap = 10;
+  c.rm_init = lmdir;
+  json_t *r = NULL;
+  CHECK_OK(al_cpm_exp_run(&c, run, &r, &err), err);
+  char *cp = al_path_join(run, "config.json");
+  json_t *cfg = json_load_file(cp, 0, NULL);
+  CHECK(cfg && !strcmp(json_string_value(json_object_get(json_object_get(cfg, "rm"), "init")), lmdir), "rm.init");
+  const json_t *a = json_object_get(json_object_get(json_object_get(r, "accuracy"), "rm"), "mean");
+  CHECK(json_is_number(a), "accuracy of the reward models started from the LM");
+  json_decref(cfg), json_decref(r);
+  al_model_free(&lm);
+  al_tok_free(tok);
+  al_buf_free(&text);
+  free(cp), free(lmdir), free(run);
+}
+
 int main(void) {
   char *dir = test_tmpdir("cpm_exp");
   char *a = al_path_join(dir, "a"), *b = al_path_join(dir, "b");
@@ -96,6 +132,11 @@ int main(void) {
   rc = test_sh(cmd, &out);
   CHECK(rc == 2 && out && strstr(out, "--penalty"), "--penalty l3: rc %d, %s", rc, out ? out : "");
   free(out);
+  snprintf(cmd, sizeof cmd, "'%s' cpm --out '%s/c' --rm-init '%s/nowhere' --quiet 2>&1", getenv("ALAB_BIN"), dir, dir);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 1 && out && strstr(out, "--rm-init"), "--rm-init nowhere: rc %d, %s", rc, out ? out : "");
+  free(out);
+  from_lm(dir);
   json_decref(ra), json_decref(rb);
   free(a), free(b), free(dir);
   return test_summary();

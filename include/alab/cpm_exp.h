@@ -36,6 +36,9 @@ typedef struct {
   long steps;       /* 300 (2.4 epochs of a half; 600 overfits: docs/cpm.md) */
   int batch;        /* 8 pairs per step */
   double lr;        /* 3e-3 */
+  const char *rm_init; /* a language model directory (NULL: from scratch): both halves' reward
+                        * models start from its trunk (al_rm_from_lm) and use its tokenizer and
+                        * context; vocab, layers, heads, embd and context then come from it */
   /* the compositional preference model */
   al_cpm_cfg cpm;
   int quick;        /* recorded only */

@@ -35,6 +35,7 @@ int cmd_cpm(int argc, char **argv) {
       {"rm-heads", FLAG_INT, &c.heads, "standard reward model: attention heads", "[1, 64]"},
       {"rm-embd", FLAG_INT, &c.embd, "standard reward model: channels", "[8, 4096]"},
       {"rm-context", FLAG_INT, &c.context, "standard reward model: context (a longer text keeps its last tokens)", "[16, 8192]"},
+      {"rm-init", FLAG_STRING, &c.rm_init, "standard reward model: start from this language model directory's trunk, tokenizer and context (default: from scratch)"},
       {"rm-vocab", FLAG_INT, &c.vocab, "standard reward model: BPE vocabulary trained on unlabelled samples", "[257, 65536]"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},

@@ -40,7 +40,7 @@ int al_cpm_exp_check(const al_cpm_exp_cfg *c, al_err *err) {
 }
 
 json_t *al_cpm_exp_config_json(const al_cpm_exp_cfg *c) {
-  return json_pack("{s:s, s:i, s:I, s:i, s:i, s:f, s:f, s:i, s:i, s:{s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:f}, "
+  json_t *j = json_pack("{s:s, s:i, s:I, s:i, s:i, s:f, s:f, s:i, s:i, s:{s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:f}, "
                    "s:{s:s, s:i, s:f, s:f, s:i, s:f, s:i, s:f}, s:b}",
                    "experiment", "cpm", "seeds", c->seeds, "seed", (json_int_t)c->seed, "pairs", c->pairs, "heldout",
                    c->heldout, "beta", c->beta, "corrupt", c->corrupt, "groups", c->groups, "n", c->N, "rm", "vocab",
@@ -49,6 +49,8 @@ json_t *al_cpm_exp_config_json(const al_cpm_exp_cfg *c) {
                    c->cpm.penalty == AL_LR_L1 ? "l1" : "l2", "folds", c->cpm.folds, "c_min", c->cpm.c_min, "c_max",
                    c->cpm.c_max, "nc", c->cpm.nc, "C", c->cpm.C, "bootstrap", c->cpm.bootstrap, "eps", c->cpm.eps,
                    "quick", c->quick);
+  json_object_set_new(json_object_get(j, "rm"), "init", c->rm_init ? json_string(c->rm_init) : json_null());
+  return j;
 }
 
 /* Samples [from, from + n) of the policy: texts, gold rewards, features. */
@@ -108,22 +110,28 @@ static int rm_rewards(al_model *rm, const al_tok *tok, char *const *texts, int n
 /* The two kinds' models on both halves. */
 typedef struct {
   al_cpm cpm[2];
-  al_model rm[2];
-  int ncpm, nrm;
+  al_model rm[2], init;
+  int ncpm, nrm, has_init;
   al_tok *tok;
 } models;
 
 static int fit_models(const al_cpm_exp_cfg *c, const samples *T, const int *won, uint64_t w, int s, models *M,
                       json_t *rec, al_err *err) {
   int half = c->pairs / 2, D = AL_CPM_STORY_NFEAT;
-  /* the tokenizer, from unlabelled samples */
-  samples U;
-  make_samples(w, c->corrupt, 3L * c->pairs + 2L * c->heldout + (long)c->groups * c->N, TOK_TEXTS, &U);
-  al_buf all = {0};
-  for (int i = 0; i < U.n; i++) al_buf_printf(&all, "%s\n", U.text[i]);
-  free_samples(&U);
-  int rc = al_tok_train(&M->tok, all.data, all.len, c->vocab, err);
-  al_buf_free(&all);
+  int rc = 0;
+  if (c->rm_init) { /* the language model's trunk and tokenizer */
+    rc = al_model_load_dir_tok(&M->init, &M->tok, c->rm_init, err);
+    M->has_init = !rc;
+    if (rc) return al_fail_prefix(err, "--rm-init %s", c->rm_init);
+  } else { /* the tokenizer, from unlabelled samples */
+    samples U;
+    make_samples(w, c->corrupt, 3L * c->pairs + 2L * c->heldout + (long)c->groups * c->N, TOK_TEXTS, &U);
+    al_buf all = {0};
+    for (int i = 0; i < U.n; i++) al_buf_printf(&all, "%s\n", U.text[i]);
+    free_samples(&U);
+    rc = al_tok_train(&M->tok, all.data, all.len, c->vocab, err);
+    al_buf_free(&all);
+  }
   double *fa = al_malloc(sizeof(double) * half * D), *fb = al_malloc(sizeof(double) * half * D);
   char **ch = al_malloc(sizeof(char *) * half), **rj = al_malloc(sizeof(char *) * half);
   for (int h = 0; h < 2 && !rc; h++) {
@@ -140,7 +148,7 @@ static int fit_models(const al_cpm_exp_cfg *c, const samples *T, const int *won,
     M->ncpm++;
     json_t *info = json_object();
     al_log("cpm: seed %d half %d: training the standard reward model (%ld steps)", s, h, c->steps);
-    rc = cpm_rm_train(c, M->tok, ch, rj, half, w * 2 + (uint64_t)h, &M->rm[h], info, err);
+    rc = cpm_rm_train(c, M->tok, M->has_init ? &M->init : NULL, ch, rj, half, w * 2 + (uint64_t)h, &M->rm[h], info, err);
     if (!rc) M->nrm++;
     json_object_set_new(rec, h ? "rm_half_b" : "rm_half_a", info);
   }
@@ -151,6 +159,7 @@ static int fit_models(const al_cpm_exp_cfg *c, const samples *T, const int *won,
 static void free_models(models *M) {
   for (int h = 0; h < M->ncpm; h++) al_cpm_free(&M->cpm[h]);
   for (int h = 0; h < M->nrm; h++) al_model_free(&M->rm[h]);
+  if (M->has_init) al_model_free(&M->init);
   if (M->tok) al_tok_free(M->tok);
 }
 

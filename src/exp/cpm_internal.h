@@ -10,10 +10,11 @@
  * returns the edit made: 0 none, 1 repeat, 2 cut, 3 swap. */
 int cpm_policy_sample(uint64_t seed, uint64_t i, double corrupt, al_buf *out);
 
-/* A standard reward model trained from scratch on n comparisons
- * (chosen[i] preferred to rejected[i]) with the settings of c (cpm_rm.c). */
-int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, char *const *chosen, char *const *rejected, int n,
-                 uint64_t seed, al_model *rm, json_t *info, al_err *err);
+/* A standard reward model trained on n comparisons (chosen[i] preferred to
+ * rejected[i]) with the settings of c (cpm_rm.c): from scratch, or (init
+ * non-NULL) from that language model's trunk. */
+int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, const al_model *init, char *const *chosen,
+                 char *const *rejected, int n, uint64_t seed, al_model *rm, json_t *info, al_err *err);
 
 /* What one seed measured (cpm.c fills it, cpm_results.c reports it). */
 enum { CPM_KINDS = 3 }; /* 0: compositional, 1: standard reward model, 2: gold (the ceiling) */

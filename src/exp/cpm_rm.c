@@ -1,12 +1,12 @@
 /* The standard reward model of `alab cpm`: a GPT-2 trunk with a scalar head,
- * from scratch, trained through the training loop with the Bradley-Terry
+ * from scratch or from a language model's trunk, trained through the training loop with the Bradley-Terry
  * objective (alab/reward.h) on the comparisons of one half. */
 #include <string.h>
 #include "alab/reward.h"
 #include "exp/cpm_internal.h"
 
-int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, char *const *chosen, char *const *rejected, int n,
-                 uint64_t seed, al_model *rm, json_t *info, al_err *err) {
+int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, const al_model *init, char *const *chosen,
+                 char *const *rejected, int n, uint64_t seed, al_model *rm, json_t *info, al_err *err) {
   al_pref_set set = {.n = n};
   set.pairs = al_calloc((size_t)n, sizeof(al_pref_pair));
   for (int i = 0; i < n; i++) {
@@ -21,13 +21,13 @@ int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, char *const *chosen
   if (rc) return -1;
   al_model_config g = {.vocab_size = al_tok_vocab_size(tok), .n_positions = c->context, .n_layer = c->layers,
                        .n_head = c->heads, .n_embd = c->embd, .scalar_head = 1};
-  if (al_model_config_check(&g, err) || al_model_init(rm, &g, seed, err)) {
+  if (init ? al_rm_from_lm(rm, init, seed, err) : al_model_config_check(&g, err) || al_model_init(rm, &g, seed, err)) {
     al_rm_data_free(&d);
     return -1;
   }
   al_train_cfg tc;
   al_train_defaults(&tc);
-  tc.batch = c->batch, tc.seq_len = c->context, tc.grad_accum = 1, tc.steps = c->steps, tc.lr = c->lr;
+  tc.batch = c->batch, tc.seq_len = rm->cfg.n_positions, tc.grad_accum = 1, tc.steps = c->steps, tc.lr = c->lr;
   tc.warmup_steps = c->steps / 20 > 0 ? c->steps / 20 : 1;
   tc.eval_every = 0, tc.ckpt_every = 0, tc.out_dir = NULL, tc.save_final = 0, tc.seed = seed;
   al_objective obj;
