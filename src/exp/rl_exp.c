@@ -5,6 +5,7 @@
 #include <string.h>
 #include "alab/exp.h"
 #include "alab/json.h"
+#include "alab/overopt.h"
 #include "alab/report.h"
 #include "alab/reward.h"
 #include "alab/rl.h"
@@ -202,6 +203,33 @@ static int plots(al_run *run, rlx_series *S, const al_rl_exp_cfg *c, al_err *err
   return 0;
 }
 
+/* The proxy run as Gao et al.'s curve (alab/overopt.h): per W-batch window
+ * k (from the second), d = sqrt(max(KL, 0)) of the rollouts, the gold's and
+ * the proxy score's gain over the first window, per seed; fitted with
+ * R(d) = d (alpha - beta log d). Into results "proxy_curve" and the plots
+ * overopt_gold_rl.svg, overopt_proxy_rl.svg. */
+static int proxy_curve(const al_rl_exp_cfg *c, rlx_series *S, al_run *run, json_t *results, al_err *err) {
+  int n = c->seeds, W = c->window, K = c->iters / W - 1;
+  al_overopt_curve cv = {.optimiser = "rl", .proxy = "rl-proxy", .pairs = c->proxy_pairs, .form = AL_OVEROPT_FORM_RL,
+                         .npts = K, .seeds = n, .x_name = "batch"};
+  cv.d = al_malloc(sizeof(double) * (size_t)K * n), cv.gold = al_malloc(sizeof(double) * (size_t)K * n);
+  cv.proxy_r = al_malloc(sizeof(double) * (size_t)K * n), cv.x = al_malloc(sizeof(double) * (size_t)K);
+  for (int k = 0; k < K; k++) {
+    int a = (k + 1) * W;
+    cv.x[k] = a + W / 2.0;
+    for (int s = 0; s < n; s++) {
+      size_t at = (size_t)k * n + s;
+      cv.d[at] = sqrt(fmax(window_mean(&S->kl[C_PROXY], a, a + W, s), 0));
+      cv.gold[at] = window_mean(&S->gold[C_PROXY], a, a + W, s) - window_mean(&S->gold[C_PROXY], 0, W, s);
+      cv.proxy_r[at] = window_mean(&S->score[C_PROXY], a, a + W, s) - window_mean(&S->score[C_PROXY], 0, W, s);
+    }
+  }
+  json_object_set_new(results, "proxy_curve", al_overopt_curve_json(&cv));
+  int rc = al_overopt_plot(run->dir, &cv, 1, err);
+  free(cv.d), free(cv.gold), free(cv.proxy_r), free(cv.x);
+  return rc;
+}
+
 int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   json_t *config = al_rl_exp_config_json(c, err);
   if (!config) return -1;
@@ -242,6 +270,7 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
       json_object_set_new(results, COND[k], o);
     }
     rc = plots(&run, &S, c, err);
+    if (!rc) rc = proxy_curve(c, &S, &run, results, err);
   }
   if (!rc) {
     json_object_set_new(results, "seconds", json_real(al_now() - t0));
