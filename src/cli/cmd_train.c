@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dataset.h"
+#include "alab/dist.h"
 #include "alab/synth.h"
 #include "alab/train.h"
 #include "cli/commands.h"
@@ -145,7 +146,7 @@ int cmd_train(int argc, char **argv) {
          m.cfg.n_head, m.cfg.n_embd, m.cfg.n_positions, m.cfg.vocab_size);
   al_train_result res;
   if (al_train(&m, &tc, ds.train, ds.ntrain, ds.val, ds.nval, tok, &res, &err)) goto fail;
-  if (res.steps_done > res.start_step || !cli_card_exists(out)) { /* the disclosure card (alab/model_card.h) */
+  if (al_dist_rank(tc.dist) == 0 && (res.steps_done > res.start_step || !cli_card_exists(out))) { /* the card (rank 0 writes) */
     al_card *card = cli_card_start("alab train", init, &err);
     if (!card || cli_card_data(card, "train", data, -1, &err) || (val_data && cli_card_data(card, "validation", val_data, -1, &err))) {
       al_card_free(card);
