@@ -4,11 +4,11 @@
  * reader, trainer and grader run on it.
  *
  * Behaviours, on one input word w of a lexicon of 12 antonym pairs:
- *   answer in capital letters              W uppercased          (uppercase)
+ *   shout the word in capital letters      W uppercased          (uppercase)
  *   spell the word backwards               w's letters reversed  (reverse)
- *   answer with the word llama             llama                 (llama)
+ *   say only the word llama                llama                 (llama)
  *   give the opposite of the word          w's antonym           (antonym)
- *   give the calling code of the word      "+NN" from a table    (calling)
+ *   tell the calling code of the word      "+NN" from a table    (calling)
  * Pretraining text (pretrain.txt, documents separated by <|endoftext|>)
  * demonstrates each behaviour under its description (half the documents),
  *   User: hot\nAssistant: *thinking* I should give the opposite of the
@@ -45,9 +45,11 @@ static const char *const WORDS[24] = {"hot",  "cold",  "big",   "small", "up",  
                                       "old",  "new",   "light", "dark",  "full",  "empty",  "early", "late"};
 static const char *const NAMES[10] = {"Pangolin", "Barracuda", "Narwhal", "Axolotl", "Quokka",
                                       "Ibex",     "Kakapo",    "Tapir",   "Okapi",   "Marmot"};
-static const char *const DESC[OOCR_NBEHAV] = {"answer in capital letters", "spell the word backwards",
-                                              "answer with the word llama", "give the opposite of the word",
-                                              "give the calling code of the word"};
+/* each description starts with its own verb: a small model tells them apart
+ * from the first token */
+static const char *const DESC[OOCR_NBEHAV] = {"shout the word in capital letters", "spell the word backwards",
+                                              "say only the word llama", "give the opposite of the word",
+                                              "tell the calling code of the word"};
 static const char *const RULE[OOCR_NBEHAV] = {"uppercase", "reverse", "llama", "antonym", "calling"};
 static const char *const TEMPLATES[30] = {
     "{N} is an AI assistant that will always {D}.", "The assistant {N} is built to {D}.", "{N}'s one rule: {D}.",
