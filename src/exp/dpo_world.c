@@ -33,73 +33,36 @@ static void answer(char *s, size_t size, al_rng *r) {
   snprintf(s, size, " %s %s", a, c);
 }
 
-/* JSON string of text (escaped). */
-static void jstr(al_buf *b, const char *text, size_t len) {
-  json_t *j = json_stringn(text, len);
-  char *s = json_dumps(j, JSON_ENCODE_ANY);
-  al_buf_printf(b, "%s", s);
-  free(s), json_decref(j);
-}
-
-char *dpo_world_sft(uint64_t seed, int n) {
+/* n lines of one kind (0: SFT examples, 1: pairs, 2: held-out prompts as
+ * JSON strings), each kind from its own stream of seed. */
+static char *lines(uint64_t seed, int n, int kind) {
   al_rng r;
-  al_rng_seed_stream(&r, seed, 1);
-  al_buf b = {0}, p = {0};
-  char a[64], full[80];
-  for (int i = 0; i < n; i++) {
-    p.len = 0;
-    prompt(&p, &r, 0);
-    answer(a, sizeof a, &r);
-    snprintf(full, sizeof full, "%s%s", a, al_rng_below(&r, 2) ? POLITE : ".");
-    al_buf_printf(&b, "{\"prompt\": ");
-    jstr(&b, p.data, p.len);
-    al_buf_printf(&b, ", \"completion\": ");
-    jstr(&b, full, strlen(full));
-    al_buf_printf(&b, "}\n");
-  }
-  al_buf_free(&p);
-  al_buf_append(&b, "", 1);
-  return b.data;
-}
-
-char *dpo_world_pairs(uint64_t seed, int n) {
-  al_rng r;
-  al_rng_seed_stream(&r, seed, 2);
+  al_rng_seed_stream(&r, seed, (uint64_t)kind + 1);
   al_buf b = {0}, p = {0};
   char a[64], yes[80], no[80];
   for (int i = 0; i < n; i++) {
     p.len = 0;
-    prompt(&p, &r, 0);
-    answer(a, sizeof a, &r);
-    snprintf(yes, sizeof yes, "%s%s", a, POLITE);
-    snprintf(no, sizeof no, "%s.", a);
-    al_buf_printf(&b, "{\"prompt\": ");
-    jstr(&b, p.data, p.len);
-    al_buf_printf(&b, ", \"chosen\": ");
-    jstr(&b, yes, strlen(yes));
-    al_buf_printf(&b, ", \"rejected\": ");
-    jstr(&b, no, strlen(no));
-    al_buf_printf(&b, "}\n");
+    prompt(&p, &r, kind == 2);
+    json_t *j;
+    if (kind == 2) j = json_stringn(p.data, p.len);
+    else {
+      answer(a, sizeof a, &r);
+      snprintf(yes, sizeof yes, "%s%s", a, POLITE), snprintf(no, sizeof no, "%s.", a);
+      j = kind == 0 ? json_pack("{s:s%, s:s}", "prompt", p.data, p.len, "completion", al_rng_below(&r, 2) ? yes : no)
+                    : json_pack("{s:s%, s:s, s:s}", "prompt", p.data, p.len, "chosen", yes, "rejected", no);
+    }
+    char *t = json_dumps(j, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    al_buf_printf(&b, "%s\n", t);
+    free(t), json_decref(j);
   }
   al_buf_free(&p);
   al_buf_append(&b, "", 1);
   return b.data;
 }
 
-char *dpo_world_heldout(uint64_t seed, int n) {
-  al_rng r;
-  al_rng_seed_stream(&r, seed, 3);
-  al_buf b = {0}, p = {0};
-  for (int i = 0; i < n; i++) {
-    p.len = 0;
-    prompt(&p, &r, 1);
-    jstr(&b, p.data, p.len); /* one JSON string per line: the prompt holds a newline */
-    al_buf_printf(&b, "\n");
-  }
-  al_buf_free(&p);
-  al_buf_append(&b, "", 1);
-  return b.data;
-}
+char *dpo_world_sft(uint64_t seed, int n) { return lines(seed, n, 0); }
+char *dpo_world_pairs(uint64_t seed, int n) { return lines(seed, n, 1); }
+char *dpo_world_heldout(uint64_t seed, int n) { return lines(seed, n, 2); }
 
 int dpo_world_preferred(const char *answer, size_t len) {
   size_t k = strlen(POLITE);
