@@ -95,7 +95,7 @@ int main(void) {
     CHECK(lo0 <= 0 && hi0 >= 0, "p = 0: the rise's interval holds 0 ([%g, %g])", lo0, hi0);
     CHECK(get(r, 0, "pm_prefers_sycophantic_heldout", "mean") > 0.5, "the biased PM prefers sycophancy: %g",
           get(r, 0, "pm_prefers_sycophantic_heldout", "mean"));
-    CHECK(json_is_true(json_object_get(r, "reproduced")), "reproduced");
+    CHECK(json_is_true(json_object_get(r, "reproduced_best_of_n")), "reproduced");
   }
   /* the same numbers on 1 thread as on 2 */
   c.steps = 20, c.seeds = 2, c.prompts = 8, c.threads = 1, c.rl_iters = 2, c.policy_steps = 10;

@@ -23,6 +23,7 @@ int main(void) {
   double lo0 = json_number_value(json_object_get(json_object_get(json_array_get(conds, 1), "rl_rise"), "lo"));
   CHECK(lo > 0, "p = 0.5: RL raises sycophancy (interval's low end %g)", lo);
   CHECK(!(lo0 > 0), "p = 0: RL does not (interval's low end %g)", lo0);
+  CHECK(json_is_true(json_object_get(r, "reproduced_rl")), "reproduced by RL");
   CHECK(json_array_size(json_object_get(json_array_get(conds, 0), "rl_sycophancy")) == 20, "20 batches");
   char path[2048];
   snprintf(path, sizeof path, "%s/rl.dat", dir);

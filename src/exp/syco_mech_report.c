@@ -6,7 +6,7 @@
  *    "conditions": [{"p": .., "pm_prefers_sycophantic_heldout": {mean, lo, hi, seeds},
  *                    "pm_prefers_sycophantic_train": {..}, "sycophancy": [per n], "accuracy": [per n],
  *                    "rise": {mean, lo, hi, seeds}, "accuracy_change": {..}}, ...],
- *    "reproduced": bool} */
+ *    "reproduced_best_of_n": bool, "reproduced_rl": bool or null without RL} */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,15 +131,15 @@ int syco_mech_report(const al_syco_mech_cfg *c, al_run *run, const mech_job *job
                                              dacc.mean, dacc.lo, dacc.hi, S));
     if (rl_line) json_array_append_new(head, rl_line);
   }
-  /* the paper's finding reproduced: the biased labeller's rise excludes 0 above, the control's does not */
-  int reproduced = rise_lo[0] > 0 && !(rise_lo[1] > 0);
-  if (c->rl_iters > 0) reproduced = reproduced && rl_lo[0] > 0 && !(rl_lo[1] > 0);
-  json_array_append_new(head, json_sprintf("finding (optimising against a preference model trained on agreement-biased "
-                                           "labels, by best-of-n%s, raises sycophancy; unbiased labels do not): %s",
-                                           c->rl_iters > 0 ? " and by RL" : "",
-                                           reproduced ? "reproduced" : "not reproduced"));
-  *results = json_pack("{s:s, s:o, s:o, s:b}", "experiment", "sycophancy", "headline", head, "conditions", conds,
-                       "reproduced", reproduced);
+  /* the paper's finding, per optimiser: the biased labeller's rise is above 0 (its interval), the control's is not */
+  int bon_ok = rise_lo[0] > 0 && !(rise_lo[1] > 0), rl_ok = rl_lo[0] > 0 && !(rl_lo[1] > 0);
+  json_array_append_new(head, json_sprintf("finding (optimising by best-of-n against a preference model trained on "
+                                           "agreement-biased labels raises sycophancy; unbiased labels do not): %s",
+                                           bon_ok ? "reproduced" : "not reproduced"));
+  if (c->rl_iters > 0)
+    json_array_append_new(head, json_sprintf("finding (the same by RL): %s", rl_ok ? "reproduced" : "not reproduced"));
+  *results = json_pack("{s:s, s:o, s:o, s:b, s:o}", "experiment", "sycophancy", "headline", head, "conditions", conds,
+                       "reproduced_best_of_n", bon_ok, "reproduced_rl", c->rl_iters > 0 ? json_boolean(rl_ok) : json_null());
   rc = plot(c, run, "sycophancy", "sycophancy rate", syc, err);
   if (!rc) rc = plot(c, run, "accuracy", "accuracy", acc, err);
   if (!rc && c->rl_iters > 0) rc = plot(c, run, "rl", "sycophancy rate", rls, err);
