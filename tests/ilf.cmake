@@ -7,3 +7,5 @@ target_link_libraries(bench_sandbox PRIVATE alab_lib)
 set_tests_properties(test_ilf_run PROPERTIES PROCESSORS 2)
 # alab ilf eval over HTTP against the fault-injecting endpoint.
 set_property(TEST test_code_eval APPEND PROPERTY ENVIRONMENT "FAULT_SERVER=$<TARGET_FILE:fault_server>")
+# The loop's claims at the quick scale: minutes of CPU, both cores.
+set_tests_properties(test_ilf_loop PROPERTIES LABELS "slow;e2e" PROCESSORS 2)
