@@ -177,7 +177,7 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
   double agree = NAN;
   if (!rc) {
     rc = ov_bon_curve(&rm, w->tok, &w->bon[s], w->ns, w->nn, gg, pg, &agree, err);
-    w->curves[p].params = (long)rm.nparams;
+    if (s == 0) w->curves[p].params = (long)rm.nparams; /* one writer: the same for every seed */
     al_model_free(&rm);
   }
   if (!rc) {
