@@ -40,6 +40,10 @@ static const exit_case cases[] = {
     {"rm train --bogus", 2, "--bogus"},
     {"rm score --bogus", 2, "--bogus"},
     {"bon --bogus", 2, "--bogus"},
+    {"overopt --bogus", 2, "--bogus"},
+    {"overopt", 2, "--out DIR is required"},
+    {"overopt --out RO --pairs 10,x", 2, "--pairs"},
+    {"overopt --out RO --rm-layers 9", 2, "--rm-layers"},
     {"sft --bogus", 2, "--bogus"},
     {"dpo --bogus", 2, "--bogus"},
     {"dpo", 2, "--out is required"},
@@ -95,6 +99,7 @@ static const exit_case cases[] = {
     {"dpo --data NONE.jsonl --policy NONE --out RO", 1, "NONE"},
     {"rm score --model NONE --text a", 1, "NONE"},
     {"bon --policy NONE --rm NONE --prompt a", 1, "NONE"},
+    {"overopt --out RO --quiet", 1, "RO"},
     {"report NONE", 1, "not a run directory"},
 };
 
