@@ -88,11 +88,54 @@ int main(void) {
             strstr(out, "2 \"verdict\":\"timeout\""),
         "verdicts per sample: %s", out);
   free(out);
+  /* annotations: the file's baselines graded in the sandbox (the original fails, the annotator's refinement
+   * passes); the endpoint's refinements are the reversed prompt, never a program (SyntaxError) */
+  b = (al_buf){0};
+  for (int i = 0; i < 2; i++) {
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:f}", "task_id", 34 + i, "prompt",
+                          "def find_missing(ar, N):\n", "test",
+                          "from pytest import approx\n\ndef check(candidate):\n\tassert candidate([1,2,3,5],4) == approx(4)\n",
+                          "Feedback", "range does not include its upper bound", "completion", "", "result", "passed",
+                          "passed", 1, "unedited_annotator_completion",
+                          "def find_missing(ar, N):\n    for i in range(1, N + 1):\n        if i not in ar:\n            return i\n",
+                          "original_model_completion",
+                          "def find_missing(ar, N):\n    for i in range(1, N):\n        if i not in ar:\n            return i\n",
+                          "refinement_edit_distance", 0.13);
+    char *line = json_dumps(o, JSON_COMPACT);
+    al_buf_printf(&b, "%s\n", line);
+    free(line), json_decref(o);
+  }
+  char *ann = al_path_join(tmp, "surge_annotations.jsonl");
+  CHECK_OK(al_write_file_atomic(ann, b.data, b.len, &e), e);
+  al_buf_free(&b);
+  snprintf(cmd, sizeof cmd,
+           "'%s' ilf eval --annotations '%s' --api-base http://127.0.0.1:%d/v1 --api-model m --samples 2 --k 1 "
+           "--out '%s/ann' --quiet 2>&1",
+           bin, ann, port, tmp);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "alab ilf eval --annotations: exit %d: %s", rc, out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s/ann/results.json", tmp);
+  res = NULL;
+  CHECK_OK(al_json_load_file(cmd, &res, &e), e);
+  if (res) {
+    CHECK(json_integer_value(json_object_get(res, "annotations")) == 2 &&
+              json_integer_value(json_object_get(res, "original_passed")) == 0 &&
+              json_integer_value(json_object_get(res, "human_refinement_passed")) == 2 &&
+              json_real_value(json_object_get(res, "pass@1")) == 0,
+          "annotation baselines: original 0 of 2, human 2 of 2, reversed-prompt refinements 0");
+    json_decref(res);
+  }
+  snprintf(cmd, sizeof cmd, "grep -c '\"verdict\":\"error\"' '%s/ann/metrics.jsonl'", tmp);
+  test_sh(cmd, &out);
+  CHECK(atoi(out) == 4, "4 refinements, each an error: %s", out);
+  free(out), free(ann);
   kill(pid, SIGTERM);
 
   /* usage errors (2) and a bad file (1) */
   struct { const char *args; int code; } u[] = {
       {"ilf eval --out X", 2},
+      {"ilf eval --out X --mbpp M --annotations A --model D", 2},
       {"ilf eval --out X --mbpp M", 2},
       {"ilf eval --out X --mbpp M --model A --api-base B", 2},
       {"ilf eval --out X --mbpp M --model A --samples 2 --k 1,3", 2},

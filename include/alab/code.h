@@ -99,6 +99,28 @@ typedef struct {
  * sample, completion, program, verdict (or error). */
 int al_code_eval_mbpp(struct al_provider *p, struct al_sandbox *sb, const al_mbpp *m, const al_code_eval_cfg *c,
                       al_code_eval_res *res, struct json_t *records, al_err *err);
+/* ---- refinements from feedback, on the annotation file (Chen et al. 2023) ----
+ * For each annotation, `samples` completions of the refinement prompt
+ *   ORIGINAL_MODEL_COMPLETION
+ *   """
+ *   Feedback: FEEDBACK
+ *   """
+ *   # The program above, rewritten to follow the feedback:
+ *   PROMPT
+ * (after c->prefix), cut at HumanEval's stops ("\nclass", "\ndef", "\n#",
+ * "\nif", "\nprint"); PROMPT + completion is the refined program, run with
+ * the annotation's check(ENTRY) in the sandbox: pass@k of refinements. The
+ * same run grades the annotation's own programs as baselines: the original
+ * (the feedback's subject, which should fail) and the annotator's
+ * refinement (which should pass). */
+typedef struct {
+  double pass_at[4]; /* of the model's refinements, per cfg ks */
+  int n, samples, passed, failed_requests;
+  int original_passed, human_passed; /* of n */
+} al_refine_res;
+char *al_refine_prompt(const al_ilf_annotation *a, const char *prefix);
+int al_refine_annotations(struct al_provider *p, struct al_sandbox *sb, const al_ilf_annotations *s,
+                          const al_code_eval_cfg *c, al_refine_res *res, struct json_t *records, al_err *err);
 /* The program in a completion: up to the first "[DONE]", a ```python (or
  * ```) fence unwrapped; fresh string. */
 char *al_code_extract(const char *completion);

@@ -72,14 +72,18 @@ void al_ilf_result_free(al_ilf_result *r);
 int al_ilf_reproduce(const char *dir, int quick, al_err *err);
 
 /* `alab ilf eval`: pass@k of an alab model directory or an OpenAI-compatible
- * endpoint on an MBPP file (al_code_eval_mbpp in include/alab/code.h).
+ * endpoint on an MBPP file (al_code_eval_mbpp in include/alab/code.h), or of
+ * its refinements from the feedback of an annotation file, with the file's
+ * original programs and the annotators' refinements graded as baselines
+ * (al_refine_annotations).
  * Run directory: config.json, metrics.jsonl (one line per sample: task_id,
  * sample, completion, program, verdict), results.json ({"pass@K": ...,
  * "tasks", "samples", "passed", "failed_requests", "provider", "headline"}). */
 #include "alab/code.h"
 #include "alab/provider.h"
 typedef struct {
-  const char *mbpp;           /* the MBPP JSONL file */
+  const char *mbpp;           /* the MBPP JSONL file, or */
+  const char *annotations;    /* the ILF-for-code annotation file: pass@k of refinements from its feedback */
   int limit;                  /* its first `limit` tasks (0: all) */
   const char *model;          /* an alab model directory, or */
   const al_http_cfg *http;    /* an OpenAI-compatible endpoint */

@@ -18,6 +18,8 @@ int cmd_ilf_eval(int argc, char **argv) {
   flag_def f[] = {
       {"out", FLAG_STRING, &out, "the run directory"},
       {"mbpp", FLAG_STRING, &c.mbpp, "MBPP tasks (JSONL: task_id, text or prompt, code, test_list, test_setup_code)"},
+      {"annotations", FLAG_STRING, &c.annotations, "instead of --mbpp: the ILF-for-code annotation file (surge_annotations.jsonl): "
+                                                   "pass@k of the model's refinements of each original program from its feedback"},
       {"limit", FLAG_INT, &c.limit, "only the first N tasks (0: all)", "[0, 1000000]"},
       {"model", FLAG_STRING, &c.model, "an alab model directory"},
       {"api-base", FLAG_STRING, &api_base, "an OpenAI-compatible endpoint (/v1/completions), e.g. http://127.0.0.1:8080/v1"},
@@ -39,14 +41,16 @@ int cmd_ilf_eval(int argc, char **argv) {
       {"threads", FLAG_INT, &c.threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
-  flag_cmd cmd = {"alab ilf eval --mbpp FILE (--model DIR | --api-base URL --api-model NAME) --out DIR [flags]",
-                  "pass@k (the unbiased estimator of Chen et al. 2021) of a model on MBPP: --samples completions per task, "
-                  "each program run with the task's tests in the sandbox.",
+  flag_cmd cmd = {"alab ilf eval (--mbpp FILE | --annotations FILE) (--model DIR | --api-base URL --api-model NAME) --out DIR [flags]",
+                  "pass@k (the unbiased estimator of Chen et al. 2021) of a model on MBPP, or of its refinements from the "
+                  "feedback of the ILF-for-code annotation file (Chen et al. 2023): --samples completions per task, each "
+                  "program run with the task's tests in the sandbox.",
                   f, sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
   const char *me = "alab ilf eval";
-  if (!out || !c.mbpp) return fprintf(stderr, "%s: --out and --mbpp are required (see --help)\n", me), 2;
+  if (!out || !c.mbpp == !c.annotations)
+    return fprintf(stderr, "%s: --out and one of --mbpp or --annotations are required (see --help)\n", me), 2;
   if (!c.model == !api_base) return fprintf(stderr, "%s: give one of --model DIR or --api-base URL\n", me), 2;
   c.eval.nk = 0;
   for (const char *p = ks; *p;) {
