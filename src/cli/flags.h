@@ -40,6 +40,21 @@ void flags_help(const flag_cmd *cmd);
  * are null), except the names listed in skip (NULL-terminated; may be NULL). */
 json_t *flags_to_json(const flag_cmd *cmd, const char *const *skip);
 
+/* The training loop's flags of the commands that fine-tune a model (sft,
+ * dpo, rm train): accumulation, steps, learning rate and warmup, AdamW's
+ * decay, clipping, evaluation and checkpoint intervals, into the
+ * al_train_cfg tc and the int64_t steps and warmup; W prefixes each help
+ * ("" or "with --data: "). */
+#define FLAGS_TRAIN_LOOP(tc, steps, warmup, W)                                                                 \
+  {"accum", FLAG_INT, &(tc).grad_accum, W "micro-batches per optimizer step", "[1, inf)"},                       \
+  {"steps", FLAG_I64, &(steps), W "optimizer steps", "[1, inf)"},                                                \
+  {"lr", FLAG_DOUBLE, &(tc).lr, W "peak learning rate", "(0, inf)"},                                              \
+  {"warmup", FLAG_I64, &(warmup), W "linear warmup steps", "[0, inf)"},                                          \
+  {"weight-decay", FLAG_DOUBLE, &(tc).weight_decay, W "AdamW weight decay (matrices only)", "[0, inf)"},          \
+  {"grad-clip", FLAG_DOUBLE, &(tc).grad_clip, W "clip the global gradient norm to this (0: off)", "[0, inf)"},    \
+  {"eval-every", FLAG_INT, &(tc).eval_every, W "held-out evaluation every N steps (and after the last)", "[1, inf)"}, \
+  {"ckpt-every", FLAG_INT, &(tc).ckpt_every, W "checkpoint every N steps (0: only at the end)", "[0, inf)"}
+
 /* The --threads flag of every command that runs a model. */
 #define FLAG_THREADS_HELP "threads (0: OMP_NUM_THREADS if set, else all cores)"
 #define FLAG_THREADS_RANGE "[0, 4096]"
