@@ -151,6 +151,7 @@ int cmd_rl(int argc, char **argv) {
       {"beta-hi", FLAG_DOUBLE, &ec.beta_hi, "experiment: the larger beta_kl", "(0, inf)"},
       {"window", FLAG_INT, &ec.window, "experiment: batches averaged at the start, the end and the peak", "[2, 10000]"},
       {"proxy-pairs", FLAG_INT, &ec.proxy_pairs, "experiment: preference pairs the proxy reward model is trained on", "[16, 1000000]"},
+      {"proxy-steps", FLAG_INT, &ec.proxy_steps, "experiment: the proxy's training steps (batches of 16 pairs)", "[1, 1000000]"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
