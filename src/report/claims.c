@@ -47,6 +47,12 @@ static json_t *cpm_defaults(void) {
 }
 
 static const rp_claim claims[] = {
+    {"ilf",
+     "Finetuning a model on refinements of its own outputs that use natural-language feedback, kept when they pass "
+     "the tests, raises its pass@1 (Chen et al. 2023; Scheurer et al. 2023).",
+     {"3.2", "3.3", NULL},
+     rp_ilf_findings,
+     NULL},
     {"dpo",
      "Direct preference optimisation on pairs that prefer one behaviour raises that behaviour's rate on held-out "
      "prompts from the supervised model's level to nearly always, at a measured KL from the reference "

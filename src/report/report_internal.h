@@ -41,6 +41,8 @@ int rp_dpo_findings(const json_t *results, rp_finding *f, int max); /* findings_
 int rp_reversal_findings(const json_t *results, rp_finding *f, int max);
 int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
 int rp_rl_findings(const json_t *results, rp_finding *f, int max); /* findings_rl.c */
+int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
+int rp_ilf_findings(const json_t *results, rp_finding *f, int max); /* findings_ilf.c */
 
 /* The paired t-test of a[i] - b[i] over n seeds into f (est, lo, hi, p). */
 void rp_paired(rp_finding *f, const double *a, const double *b, int n);
