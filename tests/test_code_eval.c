@@ -66,7 +66,7 @@ int main(void) {
   CHECK(port > 0, "fault server started");
   snprintf(cmd, sizeof cmd,
            "'%s' ilf eval --mbpp '%s' --api-base http://127.0.0.1:%d/v1 --api-model m --plain-prompt --samples 2 --k 1,2 "
-           "--timeout 1 --out '%s/run' --quiet 2>&1",
+           "--timeout 2 --out '%s/run' --quiet 2>&1",
            bin, mbpp, port, tmp);
   int rc = test_sh(cmd, &out);
   CHECK(rc == 0, "alab ilf eval: exit %d: %s", rc, out);

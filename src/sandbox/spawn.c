@@ -284,8 +284,8 @@ int al_sb_spawn(const al_sandbox *sb, const char *program, al_sb_result *res, al
   if (!unsafe) fds[5] = st[1];
   argv_t a = {0};
   build_argv(sb, &a, unsafe ? tmpdir : NULL);
-  double t0 = al_now();
   pid_t pid = fork();
+  double t0 = al_now(); /* the program's clock starts once it exists (a large parent forks slowly) */
   if (pid < 0) {
     al_fail(err, "sandbox: fork failed: %s", strerror(errno));
     goto done;
