@@ -92,6 +92,11 @@ static void run(const char *what, int shared) {
   memcpy(a, h2, sizeof h2);
   write_bytes(again, a, na);
   CHECK_FAILS_WITH(al_llama2c_load(&bad, again, &err), err, "hidden_dim = 0 is out of range");
+  /* a header that would need terabytes: refused from the file size, before allocating */
+  int32_t huge[7] = {65536, 1 << 20, 256, 256, 256, 1 << 24, 65536};
+  memcpy(a, huge, sizeof huge);
+  write_bytes(again, a, na);
+  CHECK_FAILS_WITH(al_llama2c_load(&bad, again, &err), err, "but its header (dim 65536");
   memcpy(h2, h, sizeof h), h2[0] = 0x616b3432;
   memcpy(a, h2, sizeof h2);
   write_bytes(again, a, na);

@@ -88,6 +88,16 @@ int al_llama2c_load(al_model *m, const char *path, al_err *err) {
             h[4]);
     goto done;
   }
+  /* the size the header implies, before anything is allocated (in double: no overflow) */
+  double C = h[0], KV = (double)h[4] * (h[0] / h[3]), F = h[1], Lf = h[2], hs = (double)h[0] / h[3];
+  double want = 7 * 4 + 4 * ((double)V * C * (shared ? 1 : 2) + Lf * (2 * C + 2 * C * C + 2 * C * KV + 3 * C * F) + C +
+                             (double)h[6] * hs);
+  if (want != (double)map.len) {
+    al_fail(err, "%s: %zu bytes, but its header (dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, "
+                 "seq_len %d, %s classifier) needs %.0f",
+            path, map.len, h[0], h[1], h[2], h[3], h[4], h[5], h[6], shared ? "shared" : "own", want);
+    goto done;
+  }
   al_model_config c = {.arch = "llama", .vocab_size = V, .n_positions = h[6], .n_layer = h[2], .n_head = h[3],
                        .n_embd = h[0]};
   llama_hparams hp = {.rms_norm_eps = 1e-5f, .rope_theta = 10000.0f, .n_kv_head = h[4], .intermediate_size = h[1],
