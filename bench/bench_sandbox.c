@@ -5,6 +5,7 @@
  * interpreter under rlimits only), so the figure shows what isolation costs.
  * usage: bench_sandbox N WORKERS */
 #include <stdlib.h>
+#include <sys/resource.h>
 #include "alab/sandbox.h"
 
 static const char *PROG =
@@ -28,15 +29,21 @@ static int bench(int unsafe, int n, int workers) {
   const char **progs = al_malloc(sizeof *progs * (size_t)n);
   for (int i = 0; i < n; i++) progs[i] = PROG;
   al_sb_result *res = al_calloc((size_t)n, sizeof *res);
+  struct rusage u0, u1;
+  getrusage(RUSAGE_CHILDREN, &u0);
   double t0 = al_now();
   int rc = al_sandbox_run_many(sb, n, progs, res, workers, &e);
   double dt = al_now() - t0;
+  getrusage(RUSAGE_CHILDREN, &u1);
+  /* CPU of the reaped descendants (bubblewrap, its init, the interpreter), per program */
+  double cpu = (u1.ru_utime.tv_sec - u0.ru_utime.tv_sec) + (u1.ru_stime.tv_sec - u0.ru_stime.tv_sec) +
+               1e-6 * ((u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) + (u1.ru_stime.tv_usec - u0.ru_stime.tv_usec));
   int passed = 0;
   for (int i = 0; i < n && !rc; i++) passed += res[i].status == AL_SB_PASSED, al_sb_result_free(&res[i]);
   if (rc) fprintf(stderr, "%s\n", e.msg);
   else
-    printf("%-10s %d programs, %d workers: %.2f s, %.1f programs/s, %d passed\n", unsafe ? "unsandboxed" : "sandboxed", n,
-           workers, dt, n / dt, passed);
+    printf("%-10s %d programs, %d workers: %.2f s, %.1f programs/s, %d passed; CPU %.1f ms per program\n",
+           unsafe ? "unsandboxed" : "sandboxed", n, workers, dt, n / dt, passed, 1e3 * cpu / n);
   free(progs), free(res);
   al_sandbox_close(sb);
   return rc || passed != n;

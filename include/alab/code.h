@@ -87,7 +87,7 @@ typedef struct {
   int max_tokens;     /* [256] */
   int plain;          /* the plain prompt [0] */
   const char *prefix; /* before every prompt [""] */
-  int workers;        /* sandboxed programs at once [4] */
+  int workers;        /* sandboxed programs at once [8] */
   uint64_t seed;      /* [1] */
 } al_code_eval_cfg;
 al_code_eval_cfg al_code_eval_defaults(void);

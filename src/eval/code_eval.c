@@ -10,7 +10,7 @@
 
 al_code_eval_cfg al_code_eval_defaults(void) {
   return (al_code_eval_cfg){.samples = 10, .ks = {1, 10}, .nk = 2, .temperature = 0.8, .max_tokens = 256, .prefix = "",
-                            .workers = 4, .seed = 1};
+                            .workers = 8, .seed = 1};
 }
 
 char *al_code_extract(const char *completion) {

@@ -21,7 +21,7 @@ void al_ilf_defaults(al_ilf_cfg *c, int quick) {
   c->n_eval = quick ? 48 : 96, c->samples = quick ? 4 : 8;
   c->ntests = 3;
   c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
-  c->workers = 4;
+  c->workers = 8;
   c->sandbox = al_sandbox_defaults();
 }
 
