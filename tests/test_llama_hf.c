@@ -129,6 +129,8 @@ int main(void) {
   refused("llama_bad_theta", "rope_theta", json_real(-1.0), "rope_theta -1 must be in");
   refused("llama_no_size", "intermediate_size", NULL, "intermediate_size");
   refused("llama_misshapen", "intermediate_size", json_integer(48), "tensor 'model.layers.0.mlp.down_proj.weight' has shape [32, 40], but the config needs [32, 48]");
+  /* a config needing ~137 GB of parameters against a small file: a shape error, nothing allocated */
+  refused("llama_huge", "hidden_size", json_integer(65536), "but the config needs");
   refused("llama_missing", "num_hidden_layers", json_integer(3), "tensor 'model.layers.2.input_layernorm.weight' is missing");
   refused("llama_tied_mismatch", "tie_word_embeddings", json_true(), "lm_head.weight differs from model.embed_tokens.weight");
 

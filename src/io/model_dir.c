@@ -188,7 +188,7 @@ static int shape_error(const al_st_file *f, const al_st_entry *e, const al_tenso
   return al_fail(err, "%s: tensor '%.200s' has shape %s, but the config needs %s", f->where, e->name, got, want);
 }
 
-/* Fills m->params from f. When the output embedding is tied to another
+/* Allocates and fills m->params from f. When the output embedding is tied to another
  * tensor (GPT-2: wte), lm_head.weight is only checked against it (or used as
  * it when the file lacks it, as a tied checkpoint may). */
 static int fill_params(al_model *m, const al_st_file *f, al_err *err) {
@@ -231,6 +231,9 @@ static int fill_params(al_model *m, const al_st_file *f, al_err *err) {
       al_fail(err, "%s: tensor '%s' is missing", f->where, m->tensors[k].name);
       goto done;
     }
+  /* every tensor is there with its shape: only now is the buffer allocated
+   * (a config asking for more than the file holds never allocates it) */
+  al_model_use_params(m, al_alloc_floats(m->nparams), NULL, 0);
   for (int k = 0; k < m->ntensors; k++)
     if (al_st_read_f32(f, src[k], m->params + m->tensors[k].offset, err) ||
         al_check_finite(m->params + m->tensors[k].offset, m->tensors[k].numel, f->where, src[k]->name, err))
@@ -262,10 +265,7 @@ int al_model_load_dir(al_model *m, const char *dir, al_err *err) {
   if (al_model_alloc_table(m, &cfg, err) == 0) {
     /* mapped when the file is the parameter buffer (src/io/model_map.c), else read */
     rc = al_model_map_params(m, &f, err);
-    if (rc == 0) {
-      al_model_use_params(m, al_alloc_floats(m->nparams), NULL, 0);
-      rc = fill_params(m, &f.all, err);
-    }
+    if (rc == 0) rc = fill_params(m, &f.all, err);
     rc = rc < 0 ? -1 : 0;
     if (rc) al_model_free(m);
   }
