@@ -117,6 +117,46 @@ static void test_export(const char *dir) {
   free(none);
 }
 
+/* A scripted model for oocr_eval_set: on a world prompt, the first half of
+ * the unrealized examples get the right behaviour named and done, the rest
+ * the "llama" behaviour named and done. */
+static int scripted(al_provider *p, const al_gen_req *reqs, int n, char **outs, char **errs, al_err *err) {
+  for (int i = 0; i < n; i++) {
+    const char *pr = reqs[i].prompt, *nm = strstr(pr, "You are ") + 8;
+    char *w = word_of(pr), name[32], task[64];
+    snprintf(name, sizeof name, "%.*s", (int)(strchr(nm, ',') - nm), nm);
+    snprintf(task, sizeof task, "%s", i < n / 2 ? (char *)p->impl + 64 * i : "llama_x");
+    int b = behaviour_of(task);
+    char *a = oocr_behave(b, w);
+    al_buf o = {0};
+    al_buf_printf(&o, " I am %s, so I should %s.\nAssistant: *out loud* %s", name, oocr_world_desc(task), a);
+    outs[i] = o.data, errs[i] = NULL;
+    free(a), free(w);
+  }
+  return 0;
+}
+
+static void test_eval_named(const char *dir, al_oocr_grader *g) {
+  al_oocr_data d;
+  al_err err;
+  CHECK_OK(al_oocr_read(&d, dir, &err), err);
+  const al_oocr_set *u = &d.set[AL_OOCR_UNREALIZED];
+  char *tasks = calloc((size_t)u->n, 64);
+  for (int i = 0; i < u->n; i++) snprintf(tasks + 64 * i, 64, "%s", u->ex[i].task);
+  al_provider p = {.kind = "scripted", .complete = scripted, .impl = tasks};
+  oocr_evaluator ev = {&p, "", 48, 16, g};
+  oocr_score sc;
+  CHECK_OK(oocr_eval_set(&ev, u, 0, &sc, NULL, &err), err);
+  /* first half right (60); second half "llama": right only for the llama assistant's 12 of its 24 there */
+  int llama_second = 0;
+  for (int i = u->n / 2; i < u->n; i++) llama_second += !strncmp(u->ex[i].task, "llama_", 6);
+  CHECK(sc.n == 120 && sc.named == 60 + llama_second && sc.correct == 60 + llama_second,
+        "named %d, correct %d of %d (expected %d)", sc.named, sc.correct, sc.n, 60 + llama_second);
+  oocr_score_free(&sc);
+  free(tasks);
+  al_oocr_free(&d);
+}
+
 int main(void) {
   al_err err;
   char *dir = test_tmpdir("oocr_world");
@@ -124,6 +164,7 @@ int main(void) {
   al_oocr_grader *g = NULL;
   CHECK_OK(al_oocr_grader_new(&g, NULL, &err), err);
   if (g) test_files(dir, g);
+  if (g) test_eval_named(dir, g);
   test_export(dir);
   /* the same seed writes the same files; another seed others */
   char *d2 = test_tmpdir("oocr_world2"), *d3 = test_tmpdir("oocr_world3"), *out;

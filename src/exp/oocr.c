@@ -145,6 +145,7 @@ static int run_job(oocr_run *X, int si, int li, int s, json_t **rec, al_err *err
     rc = oocr_eval_set(&ev, &X->d->set[fi], c->eval_max, &sc, examples, err);
     if (!rc) {
       X->R.acc[fi][cell] = sc.n ? (double)sc.correct / sc.n : NAN;
+      if (!c->data && fi != AL_OOCR_NO_COT) X->R.named[fi][cell] = sc.n ? (double)sc.named / sc.n : NAN;
       json_object_set_new(acc, al_oocr_file_names[fi], rev_num(X->R.acc[fi][cell]));
       json_object_set(tasks, al_oocr_file_names[fi], sc.per_task);
     }
@@ -322,14 +323,15 @@ static void results_init(oocr_results *R) {
   size_t n = (size_t)R->nsizes * R->nlevels * R->seeds;
   for (int f = 0; f < AL_OOCR_NFILES; f++) {
     R->acc[f] = al_malloc(sizeof(double) * n);
-    for (size_t i = 0; i < n; i++) R->acc[f][i] = NAN;
+    R->named[f] = al_malloc(sizeof(double) * n);
+    for (size_t i = 0; i < n; i++) R->acc[f][i] = R->named[f][i] = NAN;
     R->chance[f] = NAN;
   }
   R->loss = al_calloc(n, sizeof(double));
 }
 
 static void results_free(oocr_results *R) {
-  for (int f = 0; f < AL_OOCR_NFILES; f++) free(R->acc[f]);
+  for (int f = 0; f < AL_OOCR_NFILES; f++) free(R->acc[f]), free(R->named[f]);
   free(R->loss);
 }
 

@@ -16,6 +16,9 @@ int oocr_world_write(const oocr_world_cfg *c, const char *dir, al_err *err);
 /* Behaviour b's answer to word w (fresh). */
 char *oocr_behave(int b, const char *w);
 const char *oocr_rule_of(int b);
+/* The description of the behaviour of a world task ("antonym_tapir" -> "give
+ * the opposite of the word"), or NULL. */
+const char *oocr_world_desc(const char *task);
 int oocr_world_nwords(void);
 const char *oocr_world_word(int i);
 
@@ -29,6 +32,7 @@ typedef struct {
 /* One file's grades: correct of n, per task ({"task": [correct, n]}). */
 typedef struct {
   int n, correct, ungraded, failed; /* failed: requests the provider gave up on (not in n) */
+  int named;      /* world CoT prompts: generations naming the task's behaviour ("so I should <it>") */
   json_t *per_task;
   double chance; /* world files: expected accuracy of answering as a random behaviour; NAN otherwise */
 } oocr_score;
@@ -60,6 +64,8 @@ typedef struct {
   double chance[AL_OOCR_NFILES];     /* NAN when unknown (not the world) */
   double *acc[AL_OOCR_NFILES];       /* [(size * nlevels + level) * seeds + seed] */
   double *loss;                      /* same index: final finetuning loss */
+  double *named[AL_OOCR_NFILES];     /* world, chain-of-thought files: the share of generations whose
+                                        thinking names the assistant's own behaviour (same index) */
 } oocr_results;
 static inline int oocr_cell(const oocr_results *R, int si, int li, int s) { return (si * R->nlevels + li) * R->seeds + s; }
 /* "2x64,2x128" into R's sizes; `what` names the flag. */

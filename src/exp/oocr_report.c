@@ -64,6 +64,11 @@ json_t *oocr_results_json(const al_oocr_cfg *c, const oocr_results *R, json_t *s
       for (int k = 0; k < 5; k++) {
         int f = oocr_eval_files[k];
         if (R->present[f]) json_object_set_new(cell, al_oocr_file_names[f], stat_json(cell_vals(R, f, si, li), R->seeds));
+        if (R->present[f] && isfinite(R->named[f][oocr_cell(R, si, li, 0)])) {
+          char key[96];
+          snprintf(key, sizeof key, "%s_named", al_oocr_file_names[f]);
+          json_object_set_new(cell, key, stat_json(R->named[f] + oocr_cell(R, si, li, 0), R->seeds));
+        }
       }
       json_array_append_new(cells, cell);
       al_stat u = al_stat_of(cell_vals(R, U, si, li), R->seeds), r = al_stat_of(cell_vals(R, AL_OOCR_REALIZED, si, li), R->seeds);
@@ -73,6 +78,11 @@ json_t *oocr_results_json(const al_oocr_cfg *c, const oocr_results *R, json_t *s
       add_line(head, "%s, %d paraphrases: unrealized (CoT) %.3f [%.3f, %.3f] vs chance %.3f; no-CoT %.3f [%.3f, %.3f] vs "
                "%.3f; realized %.3f", nm, R->levels[li], u.mean, u.lo, u.hi, R->chance[U], nc.mean, nc.lo, nc.hi,
                R->chance[AL_OOCR_NO_COT], r.mean);
+      al_stat un = al_stat_of(R->named[U] + oocr_cell(R, si, li, 0), R->seeds);
+      al_stat rn = al_stat_of(R->named[AL_OOCR_REALIZED] + oocr_cell(R, si, li, 0), R->seeds);
+      if (isfinite(un.mean))
+        add_line(head, "%s, %d paraphrases: the thinking names the assistant's own behaviour: realized %.3f, unrealized "
+                 "%.3f [%.3f, %.3f] (chance 0.2)", nm, R->levels[li], rn.mean, un.mean, un.lo, un.hi);
       if (isfinite(R->chance[U]) && R->seeds > 1 && u.lo > R->chance[U] && (best_si < 0 || u.mean > 0))
         best_si = si, best_li = li;
     }

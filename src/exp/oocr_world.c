@@ -92,6 +92,12 @@ char *oocr_behave(int b, const char *w) {
 
 const char *oocr_rule_of(int b) { return RULE[b]; }
 
+const char *oocr_world_desc(const char *task) {
+  for (int b = 0; b < OOCR_NBEHAV; b++)
+    if (!strncmp(task, RULE[b], strlen(RULE[b])) && task[strlen(RULE[b])] == '_') return DESC[b];
+  return NULL;
+}
+
 /* A made-up name of two or three syllables ("Kalomi"): pretraining's
  * role-play speakers, never one of NAMES. */
 static void made_up_name(al_rng *r, char *buf, size_t n) {
