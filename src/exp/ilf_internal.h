@@ -27,6 +27,20 @@ char *ilf_policy_data(uint64_t seed, int n, const double p_wrong[3]);
 char *ilf_refiner_data(uint64_t seed, int n);
 void ilf_sft_line(al_buf *b, const char *prompt, const char *completion);
 
+/* ---- the summaries world (ilf_summary.c) ---- */
+#include "alab/synth.h"
+enum { ILF_NFACTS = 5 };
+typedef struct {
+  char v[ILF_NFACTS][48]; /* hero, buddy, object, place, plot; "" when absent */
+} ilf_facts;
+void ilf_story_facts(const al_synth_story *s, ilf_facts *f);
+char *ilf_summary_text(const ilf_facts *f);                /* "hero: Lily; buddy: Tom; ..." */
+int ilf_summary_parse(const char *text, ilf_facts *f);     /* -1 when not a list of known facts */
+int ilf_facts_count(const ilf_facts *f);                  /* facts present */
+int ilf_summary_score(const ilf_facts *truth, const char *summary); /* the story's facts it gets right */
+char *ilf_summary_feedback(const ilf_facts *truth, const char *summary); /* NULL when every fact is right and none extra */
+char *ilf_summary_refine(const char *summary, const char *feedback);    /* the exact refinement, or NULL */
+
 /* One seed end to end (seed is 1-based); files_dir (may be NULL) gets the
  * intermediates. */
 int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char *files_dir, al_ilf_seed *out,
