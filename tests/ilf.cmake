@@ -3,7 +3,7 @@
 add_executable(bench_sandbox ${CMAKE_SOURCE_DIR}/bench/bench_sandbox.c)
 target_link_libraries(bench_sandbox PRIVATE alab_lib)
 # test_sandbox runs its programs one at a time except run_many's (4 workers,
-# mostly waiting on children); its timeouts are 1 s.
+# mostly waiting on children); the timeout cases have 1 s, the rest 3 s.
 set_tests_properties(test_ilf_run PROPERTIES PROCESSORS 2)
 # alab ilf eval over HTTP against the fault-injecting endpoint.
 set_property(TEST test_code_eval APPEND PROPERTY ENVIRONMENT "FAULT_SERVER=$<TARGET_FILE:fault_server>")
