@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <unistd.h>
+#include "serve_proc.h"
 #include "test.h"
 
 static int start_fault_server(const char *args, const char *log, char *base) {
@@ -77,6 +78,72 @@ static void check_run(const char *run, int expect_hits) {
   json_decref(r);
 }
 
+/* every example's generation, by file:line, from a run's metrics.jsonl */
+static json_t *generations(const char *run) {
+  char *p = al_path_join(run, "metrics.jsonl"), *text;
+  size_t len;
+  al_err err;
+  json_t *m = json_object();
+  if (!al_read_file(p, &text, &len, &err)) {
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+      json_t *j = json_loads(l, 0, NULL);
+      char key[1200];
+      snprintf(key, sizeof key, "%s:%lld", json_string_value(json_object_get(j, "file")),
+               json_integer_value(json_object_get(j, "line")));
+      json_object_set(m, key, json_object_get(j, "completion"));
+      json_decref(j);
+    }
+    free(text);
+  }
+  free(p);
+  return m;
+}
+
+/* `oocr eval --model DIR` (the local engine) and the same model behind
+ * `alab serve` (--api-base, prefix <|endoftext|>) generate the same text for
+ * every example of the world's files, so they grade the same. */
+static void test_local_vs_served(const char *dir) {
+  char cmd[8192], *out;
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' oocr world --out world --pretrain-docs 10 && '%s' train --data story:50 --steps 3 "
+           "--layers 1 --embd 32 --heads 2 --context 64 --seq-len 64 --batch 2 --tokenizer byte --out tiny --quiet 2>&1",
+           dir, getenv("ALAB_BIN"), getenv("ALAB_BIN"));
+  int rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "world and tiny model: %s", out);
+  free(out);
+  char model[1024];
+  snprintf(model, sizeof model, "%s/tiny", dir);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' oocr eval --data world --model tiny --eval-max 12 --cot-tokens 12 "
+           "--nocot-tokens 6 --threads 1 --out local --quiet 2>&1", dir, getenv("ALAB_BIN"));
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "local eval: %s", out);
+  free(out);
+  int port = 0;
+  pid_t pid = start_server(model, &port);
+  CHECK(port > 0, "alab serve started");
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' oocr eval --data world --api-base http://127.0.0.1:%d/v1 --api-model tiny "
+           "--api-prefix '<|endoftext|>' --eval-max 12 --cot-tokens 12 --nocot-tokens 6 --cache off --out served --quiet 2>&1",
+           dir, getenv("ALAB_BIN"), port);
+  rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "served eval: %s", out);
+  free(out);
+  kill(pid, SIGTERM);
+  char a[1024], b[1024];
+  snprintf(a, sizeof a, "%s/local", dir);
+  snprintf(b, sizeof b, "%s/served", dir);
+  json_t *ga = generations(a), *gb = generations(b);
+  const char *k;
+  json_t *v;
+  int same = 0, n = 0;
+  json_object_foreach(ga, k, v) {
+    json_t *w = json_object_get(gb, k);
+    n++;
+    same += w && json_equal(v, w);
+  }
+  CHECK(n == 48 && same == n && json_object_size(gb) == 48, "%d of %d generations equal (served %zu)", same, n,
+        json_object_size(gb));
+  json_decref(ga), json_decref(gb);
+}
+
 int main(void) {
   if (!getenv("FAULT_SERVER") || !getenv("ALAB_BIN")) {
     fprintf(stderr, "FAULT_SERVER and ALAB_BIN must be set (ctest sets them)\n");
@@ -127,6 +194,7 @@ int main(void) {
   rc = test_sh(cmd, &out);
   CHECK(rc == 1 && strstr(out, "no file of the paper's layout"), "missing folder: exit %d (%s)", rc, out);
   free(out);
+  test_local_vs_served(dir);
   free(dir), free(data), free(log);
   return test_summary();
 }

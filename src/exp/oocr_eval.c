@@ -3,8 +3,8 @@
  * and cache), each graded by the paper's rules (src/eval/oocr_grade.c). A
  * prompt that asks for chain of thought ("*thinking*") gets cot_tokens new
  * tokens, any other nocot_tokens (the paper: 85 and 20). The whole
- * generation is graded, as the paper's evaluator does; an alab model also
- * stops at <|endoftext|>. */
+ * generation is graded, as the paper's evaluator does (bytes that are not
+ * UTF-8 replaced by U+FFFD); an alab model also stops at <|endoftext|>. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,35 @@ static void count_task(json_t *per, const char *task, int ok) {
 }
 
 static int pick(int j, int m, int n) { return (int)((long)j * n / m); }
+
+/* Length of the valid UTF-8 character at s (0: invalid or cut short). */
+static int utf8_len(const unsigned char *s) {
+  int need = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+  if (need <= 1) return need;
+  uint32_t cp = s[0] & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
+  for (int i = 1; i < need; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3F);
+  }
+  if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return need;
+}
+
+/* A generation as text: each byte that is not part of valid UTF-8 becomes
+ * U+FFFD, as alab serve sends it, so a local model and the same model behind
+ * an endpoint are graded (and recorded in JSON) on the same text. */
+static void as_text(char **s) {
+  al_buf b = {0};
+  for (const unsigned char *p = (const unsigned char *)*s; *p;) {
+    int n = utf8_len(p);
+    if (n) al_buf_append(&b, p, (size_t)n), p += n;
+    else al_buf_append(&b, "\xef\xbf\xbd", 3), p++;
+  }
+  al_buf_append(&b, "", 1);
+  free(*s);
+  *s = b.data;
+}
 
 int oocr_eval_set(const oocr_evaluator *ev, const al_oocr_set *s, int max, oocr_score *out, json_t *records,
                   al_err *err) {
@@ -56,6 +85,7 @@ int oocr_eval_set(const oocr_evaluator *ev, const al_oocr_set *s, int max, oocr_
                                                  e->task, "error", errs[j]));
       continue;
     }
+    as_text(&outs[j]);
     int ok = al_oocr_grade(ev->g, e->task, e->prompt, outs[j], e->completion);
     const char *desc = oocr_world_desc(e->task);
     char *want = NULL;
