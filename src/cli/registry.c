@@ -16,9 +16,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_ladder(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_sft(int argc, char **argv);
 int cmd_bon(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
-int cmd_sft(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 #define DECLARE(name, reproduce, summary) int cmd_##name(int argc, char **argv);
 AL_EXPERIMENTS(DECLARE)
@@ -36,9 +36,9 @@ const cmd_entry alab_commands[] = {
     {"ladder", cmd_ladder, "train a family of models of increasing size on one corpus (for alab scaling)"},
     {"scaling", cmd_scaling, "a task over a family of models: trend of loss vs size, labelled standard/inverse/U/inverted-U"},
     {"rm", cmd_rm, "reward models: train on preference pairs (Bradley-Terry), score texts or pairs"},
+    {"sft", cmd_sft, "supervised fine-tuning on TRL's SFT formats (prompt/completion, messages): loss on completions only"},
     {"bon", cmd_bon, "best-of-n: sample N per prompt, pick by a reward model, expected proxy and gold reward per n"},
     AL_EXPERIMENTS(EXPERIMENT)
-    {"sft", cmd_sft, "supervised fine-tuning on TRL's SFT formats (prompt/completion, messages): loss on completions only"},
     {"reproduce", cmd_reproduce, "every experiment above at full or quick scale into one run directory with an index page"},
     {"report", cmd_report, "report.html of a run directory (findings, plots, settings), or two runs side by side"},
 };

@@ -39,7 +39,6 @@ typedef int (*rp_verdict_fn)(const json_t *results, rp_finding *f, int max);
 int rp_collapse_findings(const json_t *results, rp_finding *f, int max);
 int rp_dpo_findings(const json_t *results, rp_finding *f, int max); /* findings_dpo.c */
 int rp_reversal_findings(const json_t *results, rp_finding *f, int max);
-int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
 int rp_rl_findings(const json_t *results, rp_finding *f, int max); /* findings_rl.c */
 int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
 int rp_ilf_findings(const json_t *results, rp_finding *f, int max); /* findings_ilf.c */
