@@ -77,32 +77,32 @@ int al_parse_double_list(const char *s, double *out, int max, const char *what, 
  *              index pages.
  * Adding an experiment: its new files and one line here. */
 #define AL_EXPERIMENTS(X)                                                                                      \
-  X(sycophancy, al_syco_reproduce,                                                                             \
-    "sycophancy: the four SycophancyEval tasks on any model; best-of-n against a preference model trained on " \
-    "agreement-biased labels raises sycophancy (Sharma et al. 2023)")                                          \
-  X(ilf, al_ilf_reproduce,                                                                                     \
-    "imitation learning from language feedback: refine with feedback, keep refinements that pass their tests " \
-    "in the sandbox, finetune; pass@1 before and after (Chen et al. 2023; Scheurer et al. 2023)")              \
+  X(collapse, al_collapse_reproduce,                                                                           \
+    "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
+    "(Gerstgrasser et al. 2024)")                                                                              \
+  X(reversal, al_rev_reproduce,                                                                                \
+    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")                  \
   X(oocr, al_oocr_reproduce,                                                                                   \
     "out-of-context reasoning: assistants described but never demonstrated, by augmentation and model size "   \
     "(Berglund et al. 2023)")                                                                                  \
+  X(sycophancy, al_syco_reproduce,                                                                             \
+    "sycophancy: the four SycophancyEval tasks on any model; best-of-n against a preference model trained on " \
+    "agreement-biased labels raises sycophancy (Sharma et al. 2023)")                                          \
   X(overopt, al_overopt_reproduce,                                                                             \
     "reward-model overoptimisation: best-of-n against learned proxies of several sizes, exact gold reward "    \
     "(Gao et al. 2022)")                                                                                       \
   X(dpo, al_dpo_reproduce,                                                                                     \
     "direct preference optimisation on a planted preference: the rate of the preferred behaviour from SFT "    \
-    "to DPO, KL to the reference (Rafailov et al. 2023)")                                                       \
-  X(collapse, al_collapse_reproduce,                                                                           \
-    "model collapse: replace vs accumulate on linear regression, a Gaussian and language models "              \
-    "(Gerstgrasser et al. 2024)")                                                                              \
+    "to DPO, KL to the reference (Rafailov et al. 2023)")                                                      \
   X(rl, al_rl_reproduce,                                                                                       \
-    "RL from a reward model: RLOO and PPO with a KL penalty raise an exact gold reward; a proxy overoptimised "   \
+    "RL from a reward model: RLOO and PPO with a KL penalty raise an exact gold reward; a proxy overoptimised " \
     "(TRL; Gao et al. 2022)")                                                                                  \
-  X(reversal, al_rev_reproduce,                                                                                \
-    "the reversal curse: trained on \"A is B\", tested on \"B is A\" (Berglund et al. 2023)")                  \
   X(cpm, al_cpm_reproduce,                                                                                     \
     "compositional preference models vs a standard reward model: accuracy, robustness, overoptimisation "      \
-    "(Go et al. 2023)")
+    "(Go et al. 2023)")                                                                                        \
+  X(ilf, al_ilf_reproduce,                                                                                     \
+    "imitation learning from language feedback: refine with feedback, keep refinements that pass their tests " \
+    "in the sandbox, finetune; pass@1 before and after (Chen et al. 2023; Scheurer et al. 2023)")
 
 typedef int (*al_exp_fn)(const char *dir, int quick, al_err *err);
 typedef struct {
