@@ -1,3 +1,7 @@
 # Data-parallel training under Open MPI's mpirun (tests/test_mpi.c): up to 3
 # ranks on CI's 2 cores, so it runs alone.
 set_tests_properties(test_mpi PROPERTIES PROCESSORS 2)
+# bench/bench_dist_sum.c: the gradient sum alone, for the step-time model (bench/README.md).
+add_executable(bench_dist_sum EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/bench_dist_sum.c)
+target_include_directories(bench_dist_sum PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(bench_dist_sum PRIVATE alab_lib)
