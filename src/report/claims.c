@@ -53,6 +53,13 @@ static const rp_claim claims[] = {
      {"3.2", "3.3", NULL},
      rp_ilf_findings,
      NULL},
+    {"overopt",
+     "Optimising a learned proxy reward (best-of-n) raises the proxy without end, while the true (gold) reward rises "
+     "and then falls as the KL from the initial policy grows; larger proxies and more comparisons move the peak out "
+     "(Gao et al. 2022).",
+     {"3.2", "2.7", NULL},
+     rp_overopt_findings,
+     NULL}, /* findings_overopt.c */
     {"dpo",
      "Direct preference optimisation on pairs that prefer one behaviour raises that behaviour's rate on held-out "
      "prompts from the supervised model's level to nearly always, at a measured KL from the reference "

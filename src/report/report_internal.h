@@ -42,6 +42,7 @@ int rp_reversal_findings(const json_t *results, rp_finding *f, int max);
 int rp_rl_findings(const json_t *results, rp_finding *f, int max); /* findings_rl.c */
 int rp_cpm_findings(const json_t *results, rp_finding *f, int max); /* findings_cpm.c */
 int rp_ilf_findings(const json_t *results, rp_finding *f, int max); /* findings_ilf.c */
+int rp_overopt_findings(const json_t *results, rp_finding *f, int max); /* findings_overopt.c */
 
 /* The paired t-test of a[i] - b[i] over n seeds into f (est, lo, hi, p). */
 void rp_paired(rp_finding *f, const double *a, const double *b, int n);
