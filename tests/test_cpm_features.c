@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "alab/cpm_features.h"
 #include "test.h"
+#include "fault_server_proc.h"
 
 static void expected(void) {
   al_top_lp t[] = {{" 7", log(0.5)}, {"8", log(0.3)}, {"Yes", log(0.05)}, {"10", log(0.1)}, {"11", log(0.02)},
@@ -84,35 +85,11 @@ static void files(void) {
   free(m), free(data);
 }
 
-static int start_server(const char *log, char *base) {
-  char cmd[4096], *out;
-  snprintf(cmd, sizeof cmd, "'%s' --port 0 --log '%s' > '%s.port' 2>&1 & echo $!", getenv("FAULT_SERVER"), log, log);
-  test_sh(cmd, &out);
-  int pid = atoi(out);
-  free(out);
-  char pf[1100];
-  snprintf(pf, sizeof pf, "%s.port", log);
-  for (int t = 0; t < 500; t++) {
-    FILE *f = fopen(pf, "r");
-    int port = 0;
-    if (f) {
-      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
-      fclose(f);
-    }
-    if (port) {
-      sprintf(base, "http://127.0.0.1:%d/v1", port);
-      return pid;
-    }
-    usleep(10000);
-  }
-  return pid;
-}
-
 static void extract(void) {
   char *dir = test_tmpdir("cpm_features"), log[1024], cache[1024], base[256] = "";
   snprintf(log, sizeof log, "%s/server.log", dir);
   snprintf(cache, sizeof cache, "%s/cache.sqlite", dir);
-  int pid = start_server(log, base);
+  int pid = fault_server_start("", log, base);
   CHECK(base[0], "the fault server did not start");
   al_http_cfg h = al_http_cfg_default();
   h.base_url = base, h.model = "m", h.api_key = NULL, h.cache = cache, h.concurrency = 4;

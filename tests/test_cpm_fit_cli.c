@@ -14,35 +14,12 @@
 #include <signal.h>
 #include <unistd.h>
 #include "test.h"
+#include "fault_server_proc.h"
 
 static void rev(const char *s, char *out) {
   size_t n = strlen(s);
   for (size_t k = 0; k < n; k++) out[k] = s[n - 1 - k];
   out[n] = 0;
-}
-
-static int start_server(const char *log, char *base) {
-  char cmd[4096], *out;
-  snprintf(cmd, sizeof cmd, "'%s' --port 0 --log '%s' > '%s.port' 2>&1 & echo $!", getenv("FAULT_SERVER"), log, log);
-  test_sh(cmd, &out);
-  int pid = atoi(out);
-  free(out);
-  char pf[1100];
-  snprintf(pf, sizeof pf, "%s.port", log);
-  for (int t = 0; t < 500; t++) {
-    FILE *f = fopen(pf, "r");
-    int port = 0;
-    if (f) {
-      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
-      fclose(f);
-    }
-    if (port) {
-      sprintf(base, "http://127.0.0.1:%d/v1", port);
-      return pid;
-    }
-    usleep(10000);
-  }
-  return pid;
 }
 
 static long lines(const char *path) {
@@ -80,7 +57,7 @@ int main(void) {
   fprintf(f, "{\"features\": [{\"name\": \"quality\", \"prompt\": \"{response}\"}, "
              "{\"name\": \"level\", \"prompt\": \"{response}{context}\"}]}\n");
   fclose(f);
-  int pid = start_server(log, base);
+  int pid = fault_server_start("", log, base);
   CHECK(base[0], "the fault server did not start");
   const char *bin = getenv("ALAB_BIN");
   snprintf(cmd, sizeof cmd, "'%s' cpm fit --data '%s' --features '%s' --api-base %s --api-model m --out '%s/run' --quiet 2>&1",

@@ -8,31 +8,7 @@
 #include <unistd.h>
 #include "serve_proc.h"
 #include "test.h"
-
-static int start_fault_server(const char *args, const char *log, char *base) {
-  char cmd[2048], *out;
-  snprintf(cmd, sizeof cmd, "'%s' --port 0 --log '%s' %s > '%s.port' 2>&1 & echo $!", getenv("FAULT_SERVER"), log, args,
-           log);
-  test_sh(cmd, &out);
-  int pid = atoi(out);
-  free(out);
-  char pf[1024];
-  snprintf(pf, sizeof pf, "%s.port", log);
-  for (int t = 0; t < 500; t++) {
-    FILE *f = fopen(pf, "r");
-    int port = 0;
-    if (f) {
-      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
-      fclose(f);
-    }
-    if (port) {
-      sprintf(base, "http://127.0.0.1:%d/v1", port);
-      return pid;
-    }
-    usleep(10000);
-  }
-  return pid;
-}
+#include "fault_server_proc.h"
 
 static void put(const char *dir, const char *name, const char *text) {
   char *p = al_path_join(dir, name);
@@ -154,7 +130,7 @@ int main(void) {
   mkdir(data, 0755);
   put(data, "unrealized_no_cot_examples.jsonl", EXAMPLES);
   put(data, "unrealized_extra_examples.jsonl", "");
-  int pid = start_fault_server("--rate 0.14 --seed 5", log, base);
+  int pid = fault_server_start("--rate 0.14 --seed 5", log, base);
   CHECK(base[0], "fault_server started");
   /* faults on 14% of tries (each of 7 kinds): retried until answered */
   snprintf(cmd, sizeof cmd, "'%s' oocr eval --data '%s' --api-base %s --api-model m --api-concurrency 4 --out '%s/r1' --quiet 2>&1",

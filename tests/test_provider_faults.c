@@ -18,6 +18,7 @@
 #include "alab/judge.h"
 #include "alab/provider.h"
 #include "test.h"
+#include "fault_server_proc.h"
 
 #define KEY "sk-fault-test-9f8e7d"
 enum { NEX = 250 };
@@ -38,31 +39,6 @@ static void cls_example(int i, char *prompt, char *c0, char *c1) {
   sprintf(prompt, "Question %d: is it so?", i);
   sprintf(c0, " yes %d", i);
   sprintf(c1, " no %d", i % 7);
-}
-
-/* Starts the server; returns its pid, the base URL in base. */
-static int start_server(const char *args, const char *log, char *base) {
-  char cmd[2048], *out;
-  snprintf(cmd, sizeof cmd, "'%s' --port 0 --log '%s' %s > '%s.port' 2>&1 & echo $!", getenv("FAULT_SERVER"), log, args, log);
-  test_sh(cmd, &out);
-  int pid = atoi(out);
-  free(out);
-  char pf[1024];
-  snprintf(pf, sizeof pf, "%s.port", log);
-  for (int t = 0; t < 500; t++) {
-    FILE *f = fopen(pf, "r");
-    int port = 0;
-    if (f) {
-      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
-      fclose(f);
-    }
-    if (port) {
-      sprintf(base, "http://127.0.0.1:%d/v1", port);
-      return pid;
-    }
-    usleep(10000);
-  }
-  return pid;
 }
 
 static json_t *load(const char *path) { return json_load_file(path, 0, NULL); }
@@ -125,7 +101,7 @@ static long req_field(json_t *r, const char *k) {
 static void test_faults(void) {
   char base[128], log[1024];
   snprintf(log, sizeof log, "%s/faults.log", dir);
-  int pid = start_server("--rate 0.02 --seed 7", log, base);
+  int pid = fault_server_start("--rate 0.02 --seed 7", log, base);
   int rc = run_eval(base, "cls.jsonl", "faults", "--api-concurrency 16");
   CHECK(rc == 0, "the eval with faults exits 0 (rc %d)", rc);
   json_t *r = results("faults");
@@ -171,7 +147,7 @@ static void test_faults(void) {
 static void test_resume(void) {
   char base[128], log[1024], cmd[4096], *out;
   snprintf(log, sizeof log, "%s/resume.log", dir);
-  int pid = start_server("--hold-after 150", log, base);
+  int pid = fault_server_start("--hold-after 150", log, base);
   snprintf(cmd, sizeof cmd,
            "ALAB_API_KEY=" KEY " '%s' eval --api-base %s --api-model m --task '%s/cls.jsonl' --out '%s/resume' --quiet "
            "> /dev/null 2> '%s/resume.killed.stderr' & echo $!",
@@ -208,7 +184,7 @@ static void test_resume(void) {
 static void test_shared_cache(void) {
   char base[128], log[1024], cmd[8192], *out;
   snprintf(log, sizeof log, "%s/shared.log", dir);
-  int pid = start_server("--rate 0.01 --seed 3", log, base);
+  int pid = fault_server_start("--rate 0.01 --seed 3", log, base);
   const char *fmt = "ALAB_API_KEY=" KEY " '%s' eval --api-base %s --api-model m --task '%s/cls.jsonl' --out '%s/%s' "
                     "--cache '%s/shared.sqlite' --api-backoff 0.02 --quiet > '%s/%s.stdout' 2> '%s/%s.stderr'";
   char a[2048], b[2048];
@@ -241,7 +217,7 @@ static void test_shared_cache(void) {
 static void test_failures_chat_prefill(void) {
   char base[128], log[1024], *out;
   snprintf(log, sizeof log, "%s/gen.log", dir);
-  int pid = start_server("--rate 0.03 --seed 11", log, base);
+  int pid = fault_server_start("--rate 0.03 --seed 11", log, base);
   int rc = run_eval(base, "gen.jsonl", "gen", "--max-tokens 8");
   CHECK(rc == 0, "generation with two bad examples exits 0 (rc %d)", rc);
   json_t *r = results("gen");

@@ -13,29 +13,16 @@
 #include <unistd.h>
 #include "alab/sycophancy.h"
 #include "test.h"
+#include "fault_server_proc.h"
 #include "syco_files.h"
 
 static char *dir;
 
+/* fault_server with its log and port file under dir, named by name. */
 static int start_server(const char *args, const char *name, char *base) {
-  char cmd[4096], *out, pf[1024];
-  base[0] = 0;
-  snprintf(pf, sizeof pf, "%s/%s.port", dir, name);
-  snprintf(cmd, sizeof cmd, "'%s' --port 0 %s > '%s' 2>&1 & echo $!", getenv("FAULT_SERVER"), args, pf);
-  test_sh(cmd, &out);
-  int pid = atoi(out);
-  free(out);
-  for (int t = 0; t < 500; t++) {
-    FILE *f = fopen(pf, "r");
-    int port = 0;
-    if (f) {
-      if (fscanf(f, "listening on http://127.0.0.1:%d", &port) != 1) port = 0;
-      fclose(f);
-    }
-    if (port) return sprintf(base, "http://127.0.0.1:%d/v1", port), pid;
-    usleep(10000);
-  }
-  return pid;
+  char log[1024];
+  snprintf(log, sizeof log, "%s/%s.log", dir, name);
+  return fault_server_start(args, log, base);
 }
 
 static double mean(json_t *r, const char *path1, const char *path2, int idx, const char *key) {
