@@ -16,36 +16,10 @@
 #include "alab/nn.h"
 #include "alab/safetensors.h"
 #include "test.h"
+#include "oracle_compare.h"
 
-static double tensor_rel_err(const float *a, const float *b, size_t n) {
-  double md = 0, mb = 0;
-  for (size_t i = 0; i < n; i++) {
-    md = fmax(md, fabs((double)a[i] - b[i]));
-    mb = fmax(mb, fabs((double)b[i]));
-  }
-  return md / fmax(mb, 1e-30);
-}
-
-static void compare(const al_st_file *f, const char *name, const float *mine, size_t n, const char *cfgname) {
-  al_err err;
-  const al_st_entry *e = al_st_find(f, name);
-  CHECK(e != NULL && e->numel == n, "%s: torch output '%s' missing or wrong size", cfgname, name);
-  if (!e || e->numel != n) return;
-  float *ref = al_alloc_floats(n);
-  CHECK_OK(al_st_read_f32(f, e, ref, &err), err);
-  double r = tensor_rel_err(mine, ref, n);
-  CHECK(r <= 1e-4, "%s: %s differs from torch: max rel err %.3e", cfgname, name, r);
-  free(ref);
-}
-
-/* Every tensor of buf (laid out like m's params) against torch's "<what>.<name>". */
-static void compare_all(const al_st_file *f, const char *what, const al_model *m, const float *buf, const char *cfgname) {
-  char nm[96];
-  for (int i = 0; i < m->ntensors; i++) {
-    snprintf(nm, sizeof nm, "%s.%s", what, m->tensors[i].name);
-    compare(f, nm, buf + m->tensors[i].offset, m->tensors[i].numel, cfgname);
-  }
-}
+/* the oracle's tolerance: max|alab - torch| / max|torch| per tensor */
+#define TOL 1e-4
 
 /* perturb biases and LayerNorm parameters so that every term is exercised */
 static void perturb_vectors(al_model *m, al_rng *rng) {
@@ -103,11 +77,11 @@ static void run_config(const char *cfgname, al_model_config cfg, int B, int T, u
   al_st_file f;
   if (run_oracle(cfgname, dir, mdir, batch, &f)) return;
   float loss = al_model_forward(&m, in, tg, B, T);
-  compare(&f, "logits", al_model_logits(&m), (size_t)N * cfg.vocab_size, cfgname);
-  compare(&f, "loss", &loss, 1, cfgname);
+  compare_tol(&f, "logits", al_model_logits(&m), (size_t)N * cfg.vocab_size, TOL, cfgname);
+  compare_tol(&f, "loss", &loss, 1, TOL, cfgname);
   al_model_zero_grad(&m);
   al_model_backward(&m, 1.0f);
-  compare_all(&f, "grad", &m, m.grads, cfgname);
+  compare_model(&f, "grad", &m, m.grads, TOL, cfgname);
   /* 3 AdamW steps on the same batch, decay on 2-D tensors only */
   float *mom = al_alloc_floats(m.nparams), *var = al_alloc_floats(m.nparams);
   for (int step = 1; step <= 3; step++) {
@@ -120,7 +94,7 @@ static void run_config(const char *cfgname, al_model_config cfg, int B, int T, u
                       t->decay);
     }
   }
-  compare_all(&f, "adam", &m, m.params, cfgname);
+  compare_model(&f, "adam", &m, m.params, TOL, cfgname);
   al_st_close(&f);
   free(mom), free(var), free(in), free(tg), free(mdir), free(dir);
   al_model_free(&m);
@@ -157,10 +131,10 @@ static void run_scalar(const char *cfgname, al_model_config cfg, int B, int T, u
   al_st_file f;
   if (run_oracle(cfgname, dir, mdir, batch, &f) == 0) {
     CHECK_OK(al_model_forward_scalar(&m, in, pos, B, T, values, &err), err);
-    compare(&f, "values", values, B, cfgname);
+    compare_tol(&f, "values", values, B, TOL, cfgname);
     al_model_zero_grad(&m);
     al_model_backward_scalar(&m, dv);
-    compare_all(&f, "grad", &m, m.grads, cfgname);
+    compare_model(&f, "grad", &m, m.grads, TOL, cfgname);
     al_st_close(&f);
   }
   free(in), free(pos), free(dv), free(values), free(mdir), free(dir);
