@@ -1,4 +1,4 @@
-/* alab train: train a GPT-2 model from scratch (or resume, or finetune). */
+/* alab train: train a GPT-2 or Llama model from scratch (or resume, or finetune). */
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dataset.h"
@@ -70,7 +70,7 @@ int cmd_train(int argc, char **argv) {
        "bit-identical results (costs memory and one broadcast per micro-batch)"},
   };
   flag_cmd cmd = {"alab train [flags]",
-                  "Trains a GPT-2 model with AdamW, warmup + cosine decay and gradient clipping, writing a Hugging Face "
+                  "Trains a GPT-2 or Llama (--arch) model with AdamW, warmup + cosine decay and gradient clipping, writing a Hugging Face "
                   "model directory (config.json, model.safetensors, vocab.json, merges.txt), metrics.jsonl and a trainer "
                   "state for exact resume.",
                   f, sizeof f / sizeof f[0]};

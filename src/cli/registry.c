@@ -26,7 +26,7 @@ AL_EXPERIMENTS(DECLARE)
 
 #define EXPERIMENT(name, reproduce, summary) {#name, cmd_##name, summary},
 const cmd_entry alab_commands[] = {
-    {"train", cmd_train, "train a GPT-2 model from scratch (or resume) on a text corpus"},
+    {"train", cmd_train, "train a GPT-2 or Llama model from scratch (or resume) on a text corpus; data-parallel under mpirun"},
     {"sample", cmd_sample, "generate text from a model directory"},
     {"score", cmd_score, "log-probabilities of continuations given prompts"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions with echo/log-probs, chat, tokenizer endpoints)"},
