@@ -5,6 +5,7 @@
  * deterministic for a fixed thread count. */
 #ifndef ALAB_NN_H
 #define ALAB_NN_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* Elementwise kernels on fewer elements than this run on the calling thread:
@@ -100,4 +101,33 @@ void nn_attention_gqa_forward(float *out, float *att, const float *qkv, int B, i
 /* dqkv (overwritten) from dout; datt is scratch [B,H,T,T]. */
 void nn_attention_gqa_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att, int B,
                                int T, int H, int KVH, int hs);
+
+/* ---- bf16 matrix products (mixed precision) ----
+ * A bf16 context holds a bf16 copy of a parameter buffer (round to nearest
+ * even), oneDNN matmul primitives cached per shape, and scratch for the
+ * activations converted to bf16. While a context is the calling thread's
+ * (nn_bf16_use), every matrix product above (nn_matmul_*, nn_lmhead_*,
+ * nn_linear_*) whose weight lies inside that buffer multiplies bf16 inputs
+ * with fp32 accumulation into fp32 outputs; biases, gradients and
+ * everything else stay fp32. Other products, and other threads, are
+ * unaffected. Precision values: */
+enum { NN_FP32 = 0, NN_BF16 = 1 };
+/* "fp32" or "bf16" to NN_FP32 / NN_BF16; -1 for anything else. */
+int nn_precision_parse(const char *s);
+const char *nn_precision_name(int precision);
+typedef struct nn_bf16 nn_bf16;
+/* 0 when bf16 products can run here; else -1 with msg (msglen bytes)
+ * saying why: alab built without oneDNN (libdnnl-dev), or a CPU without
+ * AVX-512 BF16 (oneDNN would emulate it, slower than fp32). */
+int nn_bf16_available(char *msg, size_t msglen);
+/* A context over params[0, n): NULL (msg filled) when not available. Its
+ * copy is taken now; call nn_bf16_sync after every change of params. */
+nn_bf16 *nn_bf16_new(const float *params, size_t n, char *msg, size_t msglen);
+void nn_bf16_sync(nn_bf16 *b);
+void nn_bf16_free(nn_bf16 *b);
+/* Makes b the calling thread's context (NULL: none); returns the previous
+ * one, for the caller to restore. A context serves one thread at a time. */
+nn_bf16 *nn_bf16_use(nn_bf16 *b);
+/* dst[i] = bf16(src[i]), round to nearest even (NaN stays NaN). */
+void nn_bf16_convert(uint16_t *dst, const float *src, long n);
 #endif
