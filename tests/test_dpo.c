@@ -6,7 +6,8 @@
  * - the objective on a tiny GPT-2 against PyTorch (tests/oracle/dpo_torch.py
  *   builds the rows itself from the token ids and computes the reference's
  *   and policy's log-probs, the loss, TRL's metrics and every gradient, in
- *   float64): 1e-4 relative per tensor, DPO and IPO (TRL's reward metrics,
+ *   float64): 1e-4 relative per tensor, DPO and IPO, each also with TRL's
+ *   rpo_alpha (the chosen NLL term, logged as nll_loss) (TRL's reward metrics,
  *   beta times differences of log-probs, relative to beta x the log-probs);
  * - through the training loop: killed with SIGKILL before each checkpoint
  *   write (ALAB_TEST_KILL_AT_WRITE) and resumed, the uninterrupted run's
@@ -110,7 +111,7 @@ static double max_rel(const float *mine, const float *ref, size_t n) {
   return md / fmax(mr, 1e-30);
 }
 
-static void torch_oracle(const char *root, al_dpo_loss_type type) {
+static void torch_oracle(const char *root, al_dpo_loss_type type, double rpo_alpha) {
   al_err err;
   char pdir[1024], rdir[1024], jpath[1024], opath[1024], cmd[8192];
   snprintf(pdir, sizeof pdir, "%s/policy", root), snprintf(rdir, sizeof rdir, "%s/ref", root);
@@ -134,8 +135,8 @@ static void torch_oracle(const char *root, al_dpo_loss_type type) {
     }
     json_array_append_new(jp, tri);
   }
-  json_t *spec = json_pack("{s:i, s:f, s:s, s:i, s:o}", "T", T, "beta", beta, "loss_type", al_dpo_loss_name(type), "eot",
-                           d.eot, "pairs", jp);
+  json_t *spec = json_pack("{s:i, s:f, s:s, s:i, s:o, s:f}", "T", T, "beta", beta, "loss_type", al_dpo_loss_name(type), "eot",
+                           d.eot, "pairs", jp, "rpo_alpha", rpo_alpha);
   CHECK_OK(al_json_save_file(jpath, spec, &err), err);
   json_decref(spec);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/oracle/dpo_torch.py' '%s' '%s' '%s' '%s'", getenv("ALAB_SRC"),
@@ -145,7 +146,7 @@ static void torch_oracle(const char *root, al_dpo_loss_type type) {
   al_train_cfg c;
   al_train_defaults(&c);
   c.batch = NP, c.seq_len = T, c.shuffle = 0;
-  al_dpo_cfg dc = {.beta = beta, .type = type};
+  al_dpo_cfg dc = {.beta = beta, .type = type, .rpo_alpha = rpo_alpha};
   al_objective o;
   CHECK_OK(al_objective_dpo(&o, &pol, &ref, &c, &dc, &d, NULL, &err), err);
   double loss = NAN, met[AL_OBJ_MAX_METRICS];
@@ -156,14 +157,14 @@ static void torch_oracle(const char *root, al_dpo_loss_type type) {
   al_dpo_logps(&ref, &d, 3, T, type == AL_DPO_IPO, rlc, rlr);
   al_st_file f;
   if (rc == 0 && !al_st_open(&f, opath, &err)) {
-    float fl = (float)loss, fm[6], vec[4][NP];
-    for (int i = 0; i < 6; i++) fm[i] = (float)met[i];
+    float fl = (float)loss, fm[8], vec[4][NP];
+    for (int i = 0; i < 8; i++) fm[i] = (float)met[i];
     for (int p = 0; p < NP; p++) vec[0][p] = (float)lc[p], vec[1][p] = (float)lr[p], vec[2][p] = (float)rlc[p], vec[3][p] = (float)rlr[p];
     struct { const char *name; const float *mine; size_t n; } outs[] = {
         {"loss", &fl, 1}, {"rewards_chosen", &fm[0], 1}, {"rewards_rejected", &fm[1], 1}, {"rewards_accuracies", &fm[2], 1},
         {"rewards_margins", &fm[3], 1}, {"policy_chosen_logps", vec[0], NP}, {"policy_rejected_logps", vec[1], NP},
-        {"ref_chosen_logps", vec[2], NP}, {"ref_rejected_logps", vec[3], NP}};
-    int nouts = sizeof outs / sizeof outs[0];
+        {"ref_chosen_logps", vec[2], NP}, {"ref_rejected_logps", vec[3], NP}, {"nll_loss", &fm[7], 1}};
+    int nouts = sizeof outs / sizeof outs[0] - (rpo_alpha == 0); /* nll_loss is logged with rpo_alpha only */
     char nm[96];
     for (int i = 0; i < nouts + pol.ntensors; i++) {
       const float *mine = i < nouts ? outs[i].mine : pol.grads + pol.tensors[i - nouts].offset;
@@ -180,7 +181,7 @@ static void torch_oracle(const char *root, al_dpo_loss_type type) {
         for (int p = 0; p < NP; p++) scale = fmax(scale, fmax(fabs(lc[p]), fabs(lr[p])));
         r = fabs((double)mine[0] - want[0]) / fmax(fabs((double)want[0]), beta * scale);
       }
-      CHECK(r <= 1e-4, "%s %s: max |alab - torch| / max |torch| = %.3e", al_dpo_loss_name(type), nm, r);
+      CHECK(r <= 1e-4, "%s (rpo_alpha %g) %s: max |alab - torch| / max |torch| = %.3e", al_dpo_loss_name(type), rpo_alpha, nm, r);
       free(want);
     }
     /* the logged means are the batch's: logps/chosen = mean of the policy's chosen log-probs */
@@ -288,8 +289,10 @@ int main(void) {
   char *root = test_tmpdir("dpo");
   loss_math();
   rows();
-  torch_oracle(root, AL_DPO_SIGMOID);
-  torch_oracle(root, AL_DPO_IPO);
+  torch_oracle(root, AL_DPO_SIGMOID, 0);
+  torch_oracle(root, AL_DPO_IPO, 0);
+  torch_oracle(root, AL_DPO_SIGMOID, 1.0); /* TRL's rpo_alpha: DPO + the chosen responses' NLL */
+  torch_oracle(root, AL_DPO_IPO, 0.5);
   kill_resume(root);
   free(root);
   return test_summary();

@@ -14,6 +14,12 @@
  *   rewards/accuracies = mean 1[rewards chosen > rejected]
  *   rewards/margins  = mean (chosen - rejected rewards)
  *   logps/chosen, logps/rejected = mean policy log-probs (per token for IPO).
+ * With rpo_alpha > 0 (TRL's rpo_alpha, Pang et al. 2024's RPO) the loss adds
+ *   rpo_alpha * nll,  nll = -(sum of the chosen responses' token log-probs)
+ *                           / (number of chosen response tokens in the batch)
+ * (TRL's nll_loss: the cross-entropy over every chosen token of the batch),
+ * logged as nll_loss; it keeps the chosen responses likely, where DPO alone
+ * only widens the margin and may lower both (likelihood displacement).
  *
  * Tokenization follows TRL: prompt and response are tokenized separately and
  * the end-of-text token is appended to the response; a row is prompt +
@@ -73,6 +79,7 @@ int al_dpo_fill_row(const al_dpo_data *d, long p, int which, int T, int32_t *inp
 typedef struct {
   double beta;            /* 0.1, TRL's default */
   al_dpo_loss_type type;  /* AL_DPO_SIGMOID */
+  double rpo_alpha;       /* 0: off (TRL's None); the NLL weight on chosen responses */
 } al_dpo_cfg;
 void al_dpo_defaults(al_dpo_cfg *c);
 int al_objective_dpo(al_objective *o, const al_model *m, al_model *ref, const al_train_cfg *cfg, const al_dpo_cfg *dc,

@@ -16,6 +16,7 @@ const char *al_dpo_loss_name(al_dpo_loss_type t) { return t == AL_DPO_IPO ? "ipo
 void al_dpo_defaults(al_dpo_cfg *c) {
   c->beta = 0.1;
   c->type = AL_DPO_SIGMOID;
+  c->rpo_alpha = 0;
 }
 
 double al_dpo_loss_forward(const double *pc, const double *pr, const double *rc, const double *rr, int B, double beta,

@@ -5,7 +5,8 @@
  * through the rows with the per-position weights
  *   w[r, t] = d loss / d CE[r, t] = -d loss / d log pi(y_r|x)
  * (divided by the response length for IPO, whose log-probs are per token),
- * times grad_scale. The reference model's log-probs of every pair are
+ * times grad_scale; with rpo_alpha, chosen rows add rpo_alpha / (chosen
+ * tokens in the batch), the NLL's d / d CE. The reference model's log-probs of every pair are
  * computed once, at construction, in the same rows, and cached. */
 #include <math.h>
 #include <stdlib.h>
@@ -22,13 +23,19 @@ typedef struct {
   int32_t *inputs, *targets;               /* [2B*T] */
   float *w;                                /* [2B*T] */
   int *ntok;                               /* [2B] response tokens scored per row */
+  int *vntok;                              /* [val n] chosen tokens scored per held-out pair (rpo_alpha) */
+  double *lsum;                            /* [B] summed chosen log-probs (rpo_alpha) */
   long *idx;                               /* [B] */
   double *pc, *pr, *rc, *rr, *dpc, *dpr;   /* [B] */
 } dpo_ctx;
 
 static const al_metric dpo_metrics[] = {{"rewards/chosen", 0},  {"rewards/rejected", 0}, {"rewards/accuracies", 0},
                                         {"rewards/margins", 0}, {"logps/chosen", 0},     {"logps/rejected", 0},
-                                        {"truncated", 1}};
+                                        {"truncated", 1},       {"nll_loss", 0}};
+
+static const al_metric dpo_metrics_eval_rpo[] = {{"rewards/chosen", 0},  {"rewards/rejected", 0}, {"rewards/accuracies", 0},
+                                                 {"rewards/margins", 0}, {"logps/chosen", 0},     {"logps/rejected", 0},
+                                                 {"nll_loss", 0}};
 
 /* Rows for pairs idx[0..B): chosen rows 0..B-1, rejected B..2B-1; returns the rows cut. */
 static int fill_rows(const al_dpo_data *d, const long *idx, int B, int T, int32_t *in, int32_t *tg, int *ntok) {
@@ -71,6 +78,13 @@ void al_dpo_logps(al_model *m, const al_dpo_data *d, int B, int T, int per_token
   free(in), free(tg), free(ntok), free(idx), free(c), free(r);
 }
 
+/* TRL's nll_loss: -(sum of chosen log-probs) / (chosen tokens); lc summed (not per token). */
+static double chosen_nll(const double *lc, const int *ntok, long n) {
+  double s = 0, k = 0;
+  for (long b = 0; b < n; b++) s -= lc[b], k += ntok[b];
+  return s / k;
+}
+
 static int dpo_step(void *ctx, al_model *m, uint64_t index, float grad_scale, double *loss, double *metrics,
                     al_err *err) {
   (void)err;
@@ -85,13 +99,19 @@ static int dpo_step(void *ctx, al_model *m, uint64_t index, float grad_scale, do
   al_dpo_stats st;
   *loss = al_dpo_loss_forward(c->pc, c->pr, c->rc, c->rr, B, c->dc.beta, c->dc.type, &st);
   al_dpo_loss_backward(c->pc, c->pr, c->rc, c->rr, B, c->dc.beta, c->dc.type, c->dpc, c->dpr);
+  double nll = 0, ntok_c = 0, alpha = c->dc.rpo_alpha;
+  if (alpha > 0) {
+    for (int b = 0; b < B; b++) c->lsum[b] = c->pc[b] * (ipo ? c->ntok[b] : 1), ntok_c += c->ntok[b];
+    nll = chosen_nll(c->lsum, c->ntok, B);
+    *loss += alpha * nll;
+  }
   for (int r = 0; r < 2 * B; r++) {
-    double d = (r < B ? c->dpc : c->dpr)[r % B] / (ipo ? c->ntok[r] : 1);
+    double d = (r < B ? c->dpc : c->dpr)[r % B] / (ipo ? c->ntok[r] : 1) - (r < B && alpha > 0 ? alpha / ntok_c : 0);
     float wr = (float)(-d * grad_scale);
     for (int t = 0; t < T; t++) c->w[(size_t)r * T + t] = wr;
   }
   al_model_backward_rows(m, c->w);
-  double v[7] = {st.reward_chosen, st.reward_rejected, st.accuracy, st.margin, st.logp_chosen, st.logp_rejected, cut};
+  double v[8] = {st.reward_chosen, st.reward_rejected, st.accuracy, st.margin, st.logp_chosen, st.logp_rejected, cut, nll};
   memcpy(metrics, v, sizeof v);
   return 0;
 }
@@ -105,7 +125,12 @@ static int dpo_eval(void *ctx, al_model *m, double *loss, double *metrics, al_er
   al_dpo_logps(m, c->val, c->B, c->T, c->dc.type == AL_DPO_IPO, lc, lr);
   al_dpo_stats st;
   *loss = al_dpo_loss_forward(lc, lr, c->vref_c, c->vref_r, (int)n, c->dc.beta, c->dc.type, &st);
-  double v[6] = {st.reward_chosen, st.reward_rejected, st.accuracy, st.margin, st.logp_chosen, st.logp_rejected};
+  double v[7] = {st.reward_chosen, st.reward_rejected, st.accuracy, st.margin, st.logp_chosen, st.logp_rejected, NAN};
+  if (c->dc.rpo_alpha > 0) {
+    if (c->dc.type == AL_DPO_IPO) al_dpo_logps(m, c->val, c->B, c->T, 0, lc, lr);
+    v[6] = chosen_nll(lc, c->vntok, n);
+    *loss += c->dc.rpo_alpha * v[6];
+  }
   memcpy(metrics, v, sizeof v);
   free(lc), free(lr);
   return 0;
@@ -116,7 +141,7 @@ static void dpo_release(void *ctx) {
   if (!c) return;
   pair_order_free(&c->order);
   free(c->ref_c), free(c->ref_r), free(c->vref_c), free(c->vref_r), free(c->inputs), free(c->targets), free(c->w);
-  free(c->ntok), free(c->idx), free(c->pc), free(c->pr), free(c->rc), free(c->rr), free(c->dpc), free(c->dpr);
+  free(c->ntok), free(c->vntok), free(c->lsum), free(c->idx), free(c->pc), free(c->pr), free(c->rc), free(c->rr), free(c->dpc), free(c->dpr);
   free(c);
 }
 
@@ -126,6 +151,7 @@ int al_objective_dpo(al_objective *o, const al_model *m, al_model *ref, const al
   if (!train || train->n < 1) return al_fail(err, "DPO needs at least one training pair");
   if (cfg->batch < 1 || cfg->seq_len < 2) return al_fail(err, "batch (%d) must be positive and seq_len (%d) at least 2", cfg->batch, cfg->seq_len);
   if (!(dc->beta > 0 && isfinite(dc->beta))) return al_fail(err, "beta %g must be finite and > 0", dc->beta);
+  if (!(dc->rpo_alpha >= 0 && isfinite(dc->rpo_alpha))) return al_fail(err, "rpo_alpha %g must be finite and >= 0", dc->rpo_alpha);
   if (dc->type != AL_DPO_SIGMOID && dc->type != AL_DPO_IPO) return al_fail(err, "unknown DPO loss type %d", (int)dc->type);
   if (ref->cfg.vocab_size != m->cfg.vocab_size || cfg->seq_len > ref->cfg.n_positions)
     return al_fail(err, "the reference model (vocabulary %d, context %d) does not fit the policy's vocabulary %d and "
@@ -139,17 +165,27 @@ int al_objective_dpo(al_objective *o, const al_model *m, al_model *ref, const al
   c->w = al_malloc(sizeof(float) * rows * c->T);
   c->ntok = al_malloc(sizeof(int) * rows);
   c->idx = al_malloc(sizeof(long) * B);
+  c->lsum = al_malloc(sizeof(double) * B);
   double **bufs[6] = {&c->pc, &c->pr, &c->rc, &c->rr, &c->dpc, &c->dpr};
   for (int i = 0; i < 6; i++) *bufs[i] = al_malloc(sizeof(double) * B);
   int ipo = dc->type == AL_DPO_IPO;
   c->ref_c = al_malloc(sizeof(double) * (size_t)train->n), c->ref_r = al_malloc(sizeof(double) * (size_t)train->n);
   al_dpo_logps(ref, train, c->B, c->T, ipo, c->ref_c, c->ref_r);
-  *o = (al_objective){.name = ipo ? "ipo" : "dpo", .ctx = c, .step = dpo_step, .metrics = dpo_metrics, .nmetrics = 7,
+  int rpo = dc->rpo_alpha > 0;
+  *o = (al_objective){.name = ipo ? "ipo" : "dpo", .ctx = c, .step = dpo_step, .metrics = dpo_metrics, .nmetrics = 7 + rpo,
                       .release = dpo_release};
   if (c->val) {
     c->vref_c = al_malloc(sizeof(double) * (size_t)c->val->n), c->vref_r = al_malloc(sizeof(double) * (size_t)c->val->n);
     al_dpo_logps(ref, c->val, c->B, c->T, ipo, c->vref_c, c->vref_r);
     o->eval = dpo_eval, o->eval_metrics = dpo_metrics, o->neval_metrics = 6;
+    if (rpo) { /* the chosen token counts of the held-out pairs, for their nll_loss */
+      c->vntok = al_malloc(sizeof(int) * (size_t)c->val->n);
+      for (long p = 0; p < c->val->n; p++) {
+        int cut;
+        c->vntok[p] = al_dpo_fill_row(c->val, p, 0, c->T, c->inputs, c->targets, &cut);
+      }
+      o->eval_metrics = dpo_metrics_eval_rpo, o->neval_metrics = 7;
+    }
   }
   return 0;
 }

@@ -103,6 +103,8 @@ int cmd_dpo(int argc, char **argv) {
       {"chat-template", FLAG_STRING, &tmpl_path, "a file holding the Jinja chat template for conversational pairs"},
       {"beta", FLAG_DOUBLE, &dc.beta, "the KL penalty's inverse temperature (TRL's beta)", "(0, inf)"},
       {"loss", FLAG_STRING, &loss, "sigmoid (DPO) or ipo (TRL's IPO: log-probs averaged per token)"},
+      {"rpo-alpha", FLAG_DOUBLE, &dc.rpo_alpha, "TRL's rpo_alpha: adds alpha x the NLL of the chosen responses "
+                                                "(per token) to the loss (0: off)", "[0, inf)"},
       {"resume", FLAG_BOOL, &tc.resume, "with --data: continue the run in --out from its trainer state"},
       {"overwrite", FLAG_BOOL, &tc.overwrite, "with --data: start anew in an --out holding another run"},
       {"seq-len", FLAG_INT, &tc.seq_len, "with --data: tokens per row (prompt + response)", "[2, 1048576]"},
