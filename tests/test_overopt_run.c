@@ -4,7 +4,10 @@
  * keys and finite numbers, the SVG plots, index.html, report.html); d is
  * sqrt(log n - (n-1)/n) at each n; gains are 0 at n = 1; a second run with
  * the same settings gives the same numbers; settings outside their ranges
- * are refused naming the flag. */
+ * are refused naming the flag. With RL (6 batches of rollouts in windows
+ * of 2): one RL curve per proxy after best-of-n's, its points at steps 3 and
+ * 5 with d = sqrt(KL) >= 0, the fit per seed, the gold of its first window,
+ * and the RL numbers reproduced by the rerun too. */
 #include <jansson.h>
 #include <unistd.h>
 #include "alab/bon.h"
@@ -18,6 +21,7 @@ static void tiny(al_overopt_cfg *c) {
   c->rm_layers[0] = 1, c->rm_layers[1] = 2, c->n_rm_layers = 2;
   c->pairs[0] = 8, c->pairs[1] = 16, c->n_pairs = 2;
   c->N = 16, c->max_new = 40, c->threads = 1, c->temperature = 0.6;
+  c->rl_iters = 6, c->rl_window = 2, c->rl_k = 2;
 }
 
 static int exists(const char *dir, const char *name) {
@@ -45,14 +49,14 @@ int main(void) {
   tiny(&c);
   CHECK_OK(al_overopt_run(&c, a, &err), err);
   const char *files[] = {"config.json", "metrics.jsonl", "results.json", "overopt_gold_bon.svg", "overopt_proxy_bon.svg",
-                         "index.html", "report.html"};
-  for (int i = 0; i < 7; i++) CHECK(exists(a, files[i]), "%s written", files[i]);
+                         "overopt_gold_rl.svg", "overopt_proxy_rl.svg", "index.html", "report.html"};
+  for (int i = 0; i < 9; i++) CHECK(exists(a, files[i]), "%s written", files[i]);
   json_t *cfg = load(a, "config.json"), *res = load(a, "results.json");
   CHECK(cfg && json_integer_value(json_object_get(cfg, "N")) == 16 && json_array_size(json_object_get(cfg, "pairs")) == 2,
         "config.json holds the settings");
   json_t *head = json_object_get(res, "headline"), *curves = json_object_get(res, "curves");
   CHECK(json_array_size(head) >= 3 && json_is_string(json_array_get(head, 0)), "a headline");
-  CHECK(json_array_size(curves) == 4, "one curve per proxy (%zu)", json_array_size(curves));
+  CHECK(json_array_size(curves) == 8, "one best-of-n and one RL curve per proxy (%zu)", json_array_size(curves));
   json_t *info = json_object_get(res, "info");
   CHECK(finite_num(json_object_get(json_object_get(info, "gold_at_n1"), "mean")) &&
         finite_num(json_object_get(json_object_get(info, "complete_stories"), "mean")), "policy facts");
@@ -60,6 +64,27 @@ int main(void) {
   json_t *cv;
   json_array_foreach(curves, i, cv) {
     json_t *pts = json_object_get(cv, "points");
+    if (i >= 4) { /* RL */
+      CHECK(!strcmp(json_string_value(json_object_get(cv, "optimiser")), "rl") && json_array_size(pts) == 2 &&
+            !strcmp(json_string_value(json_object_get(cv, "proxy")),
+                    json_string_value(json_object_get(json_array_get(curves, i - 4), "proxy"))),
+            "curve %zu: RL against the proxy of curve %zu, 2 points", i, i - 4);
+      size_t k;
+      json_t *pt;
+      json_array_foreach(pts, k, pt) {
+        json_t *d = json_object_get(pt, "d");
+        CHECK(json_number_value(json_object_get(pt, "step")) == 3 + 2 * k && finite_num(json_object_get(d, "mean")) &&
+              json_number_value(json_object_get(d, "mean")) >= 0 &&
+              finite_num(json_object_get(json_object_get(pt, "gold"), "mean")) &&
+              finite_num(json_object_get(json_object_get(pt, "proxy"), "mean")), "RL curve %zu point %zu", i, k);
+      }
+      CHECK(json_array_size(json_object_get(json_object_get(cv, "fit"), "per_seed")) == 2 &&
+            json_array_size(json_object_get(json_object_get(cv, "start_gold"), "seeds")) == 2 &&
+            finite_num(json_object_get(json_object_get(cv, "start_gold"), "mean")) &&
+            !strcmp(json_string_value(json_object_get(cv, "form")), "d (alpha - beta log d)"),
+            "curve %zu: RL's fit, form and start", i);
+      continue;
+    }
     CHECK(json_array_size(pts) == 5 && !strcmp(json_string_value(json_object_get(cv, "optimiser")), "bon"),
           "curve %zu: n = 1, 2, 4, 8, 16", i);
     size_t k;
@@ -92,7 +117,7 @@ int main(void) {
   while (f && fgets(line, sizeof line, f)) {
     json_t *j = json_loads(line, 0, NULL);
     lines += j && json_is_string(json_object_get(j, "proxy")) && finite_num(json_object_get(j, "gold_gain_at_N")) &&
-             finite_num(json_object_get(j, "rm_final_loss"));
+             finite_num(json_object_get(j, "rm_final_loss")) && finite_num(json_object_get(j, "rl_start_gold"));
     json_decref(j);
   }
   if (f) fclose(f);
@@ -109,6 +134,12 @@ int main(void) {
   tiny(&c);
   c.rm_layers[1] = 3;
   CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rm-layers");
+  tiny(&c);
+  c.rl_iters = 5; /* 2 windows of 2: one point */
+  CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rl-iters");
+  tiny(&c);
+  c.rl_k = 1;
+  CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rl-k");
   tiny(&c);
   c.policy = a; /* a run directory, not a model */
   CHECK_FAILS_WITH(al_overopt_run(&c, b, &err), err, "--policy");

@@ -24,7 +24,8 @@
  * Curves are data, not code: an optimiser's result is a list of
  * al_overopt_curve (one per proxy), which the fit, results.json and the
  * plots take whatever produced them. Best-of-n's are made here; an RL curve
- * (src/align/rl*.c) is a curve with optimiser "rl", its d measured per seed,
+ * (RLOO from the policy against the same proxy, src/exp/overopt_rl.c) is a
+ * curve with optimiser "rl", its d measured per seed on the rollouts,
  * fitted with AL_OVEROPT_FORM_RL. */
 #ifndef ALAB_OVEROPT_H
 #define ALAB_OVEROPT_H
@@ -106,6 +107,12 @@ typedef struct {
   /* best-of-n */
   int N, max_new;
   double temperature;
+  /* RL against every proxy (src/exp/overopt_rl.c): rl_iters batches of
+   * rollouts (0: no RL), RLOO with k samples of each of the world's three
+   * openings per batch, the KL penalty rl_beta_kl, learning rate rl_lr;
+   * the curve's points are windows of rl_window batches */
+  int rl_iters, rl_window, rl_k;
+  double rl_lr, rl_beta_kl;
   int threads; /* 0: al_default_threads() */
   int quick;   /* recorded only */
 } al_overopt_cfg;

@@ -34,6 +34,11 @@ int cmd_overopt(int argc, char **argv) {
       {"n", FLAG_INT, &c.N, "best-of-n: samples per seed (N); n = 1, 2, 4, ..., N estimated from them", "[2, 65536]"},
       {"max-new", FLAG_INT, &c.max_new, "most tokens per sampled story", "[1, 1048576]"},
       {"temperature", FLAG_DOUBLE, &c.temperature, "the policy's sampling temperature", "[0, inf)"},
+      {"rl-iters", FLAG_INT, &c.rl_iters, "RL against every proxy: batches of rollouts (RLOO from the policy, the world's 3 openings x --rl-k samples each); 0: no RL", "[0, 100000]"},
+      {"rl-window", FLAG_INT, &c.rl_window, "RL: batches per point of the RL curve (d and rewards averaged over them)", "[1, 100000]"},
+      {"rl-k", FLAG_INT, &c.rl_k, "RL: samples per opening per batch (RLOO's leave-one-out group)", "[2, 4096]"},
+      {"rl-lr", FLAG_DOUBLE, &c.rl_lr, "RL: learning rate (constant, AdamW without weight decay)", "(0, inf)"},
+      {"rl-beta-kl", FLAG_DOUBLE, &c.rl_beta_kl, "RL: KL penalty per token (TRL's kl_coef)", "[0, inf)"},
       {"threads", FLAG_INT, &c.threads, "jobs at once, each single-threaded; the policy trains on all (0: OMP_NUM_THREADS if set, else all cores)", FLAG_THREADS_RANGE},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
@@ -41,8 +46,8 @@ int cmd_overopt(int argc, char **argv) {
   flag_cmd cmd = {"alab overopt --out DIR [flags]",
                   "Reward-model overoptimisation (Gao, Schulman and Hilton 2022): a policy trained on the story world; "
                   "proxy reward models of several sizes trained on comparisons of its samples labelled by Bradley-Terry "
-                  "on the world's exact gold reward; best-of-n against each proxy, gold and proxy reward against "
-                  "d = sqrt(KL), R(d) = d (alpha - beta d) fitted to gold per seed, 95% intervals over seeds "
+                  "on the world's exact gold reward; best-of-n (and with --rl-iters, RL) against each proxy, gold and proxy reward against "
+                  "d = sqrt(KL), R(d) = d (alpha - beta d) (RL: d (alpha - beta log d)) fitted to gold per seed, 95% intervals over seeds "
                   "(docs/overopt.md).",
                   defs, sizeof defs / sizeof defs[0]};
   int r = flags_parse(&cmd, argc, argv, NULL, 0, NULL);

@@ -15,7 +15,7 @@
 #include "alab/report.h"
 #include "exp/overopt_internal.h"
 
-enum { TAG_PAIRS = 1, TAG_BON, TAG_LABEL, TAG_INIT, TAG_ORDER, TAG_POLICY };
+enum { TAG_PAIRS = 1, TAG_BON, TAG_LABEL, TAG_INIT, TAG_ORDER, TAG_POLICY, TAG_RL };
 
 static uint64_t derive(uint64_t seed, int tag, int s, int k) {
   al_rng r;
@@ -41,6 +41,8 @@ void al_overopt_defaults(al_overopt_cfg *c) {
   c->N = 256;
   c->max_new = 300;
   c->temperature = 1;
+  c->rl_iters = 0, c->rl_window = 4, c->rl_k = 4;
+  c->rl_lr = 3e-4, c->rl_beta_kl = 0;
 }
 
 int al_overopt_check(const al_overopt_cfg *c, al_err *err) {
@@ -59,6 +61,11 @@ int al_overopt_check(const al_overopt_cfg *c, al_err *err) {
   if (!c->policy && (c->stories < 10 || c->policy_steps < 1 || !(c->policy_lr > 0) || c->batch < 1))
     return al_fail(err, "--stories must be at least 10 and --policy-steps, --policy-lr and --batch positive");
   if (c->temperature < 0 || !isfinite(c->temperature)) return al_fail(err, "--temperature must be finite and >= 0");
+  if (c->rl_iters < 0) return al_fail(err, "--rl-iters must be >= 0 (0: no RL; got %d)", c->rl_iters);
+  if (c->rl_iters > 0 && (c->rl_window < 1 || c->rl_iters / c->rl_window < 3))
+    return al_fail(err, "--rl-iters (%d) must hold at least 3 windows of --rl-window (%d) batches", c->rl_iters, c->rl_window);
+  if (c->rl_iters > 0 && (c->rl_k < 2 || !(c->rl_lr > 0) || !(c->rl_beta_kl >= 0) || !isfinite(c->rl_beta_kl)))
+    return al_fail(err, "--rl-k must be >= 2 (RLOO's baseline needs two), --rl-lr > 0 and --rl-beta-kl >= 0");
   return 0;
 }
 
@@ -127,24 +134,14 @@ static json_t *config_json(const al_overopt_cfg *c) {
                         "temperature", c->temperature, "threads", c->threads, "quick", c->quick);
   json_object_update(j, k);
   json_decref(k);
+  k = json_pack("{s:i, s:i, s:i, s:f, s:f}", "rl_iters", c->rl_iters, "rl_window", c->rl_window, "rl_k", c->rl_k,
+                "rl_lr", c->rl_lr, "rl_beta_kl", c->rl_beta_kl);
+  json_object_update(j, k);
+  json_decref(k);
   return j;
 }
 
-/* The whole run's state. */
-typedef struct {
-  const al_overopt_cfg *c;
-  al_model policy;
-  al_tok *tok;
-  ov_samples *pairs, *bon; /* [seeds] */
-  int nn, *ns;             /* n = 1, 2, 4, ..., N */
-  al_overopt_curve *curves; /* [proxies] */
-  char **names;
-  double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
-  int quiet;                      /* the caller's thread was muted: no per-job lines */
-  double t0;
-} ov_world;
-
-static int nproxies(const al_overopt_cfg *c) { return c->n_rm_layers * c->n_pairs; }
+int ov_nproxies(const al_overopt_cfg *c) { return c->n_rm_layers * c->n_pairs; }
 
 static int run_samples(ov_world *w, int nthreads, al_err *err) {
   const al_overopt_cfg *c = w->c;
@@ -164,7 +161,25 @@ static int run_samples(ov_world *w, int nthreads, al_err *err) {
   return rc;
 }
 
-/* Job j = (proxy p, seed s): train, score, fill curve p's seed s. */
+/* RL against the job's proxy rm: curve P + p's seed s. */
+static int run_rl(ov_world *w, const ov_job *j, al_model *rm, int p, int s, al_err *err) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds;
+  al_overopt_curve *cv = &w->curves[ov_nproxies(c) + p];
+  double t0 = al_now(), *v = al_malloc(sizeof(double) * 3 * (size_t)cv->npts);
+  int rc = ov_rl_curve(j, rm, derive(c->seed, TAG_RL, s, p), v, v + cv->npts, v + 2 * cv->npts,
+                       &w->rl_start_gold[p * S + s], err);
+  for (int k = 0; k < cv->npts && !rc; k++) {
+    size_t at = (size_t)k * S + s;
+    cv->d[at] = v[k], cv->gold[at] = v[cv->npts + k], cv->proxy_r[at] = v[2 * cv->npts + k];
+  }
+  w->rl_secs[p * S + s] = al_now() - t0;
+  free(v);
+  return rc;
+}
+
+/* Job j = (proxy p, seed s): train, score, fill curve p's seed s (and with
+ * RL, RL's curve against the same proxy). */
 static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
   const al_overopt_cfg *c = w->c;
   int li = p / c->n_pairs, pi = p % c->n_pairs, S = c->seeds;
@@ -177,7 +192,9 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
   double agree = NAN;
   if (!rc) {
     rc = ov_bon_curve(&rm, w->tok, &w->bon[s], w->ns, w->nn, gg, pg, &agree, err);
-    if (s == 0) w->curves[p].params = (long)rm.nparams; /* one writer: the same for every seed */
+    if (s == 0) /* one writer: the same for every seed */
+      for (int q = p; q < w->ncurves; q += ov_nproxies(c)) w->curves[q].params = (long)rm.nparams;
+    if (!rc && w->ncurves > ov_nproxies(c)) rc = run_rl(w, &j, &rm, p, s, err);
     al_model_free(&rm);
   }
   if (!rc) {
@@ -195,6 +212,10 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
                             al_json_real_or_null(rc ? NAN : tr.final_loss), "rm_tokens_per_s",
                             al_json_real_or_null(rc ? NAN : tr.tokens_per_s), "gold_agreement", al_json_real_or_null(agree),
                             "gold_gain_at_N", al_json_real_or_null(rc ? NAN : gg[w->nn - 1]), "seconds", al_now() - t0);
+    if (w->ncurves > ov_nproxies(c)) {
+      json_object_set_new(rec, "rl_start_gold", al_json_real_or_null(rc ? NAN : w->rl_start_gold[p * S + s]));
+      json_object_set_new(rec, "rl_seconds", al_json_real_or_null(rc ? NAN : w->rl_secs[p * S + s]));
+    }
     if (al_run_metric(run, rec, rc ? &(al_err){0} : err)) rc = -1;
     if (!w->quiet && !rc)
       fprintf(stderr, "overopt: %s seed %d: %.1f s (%.0f s in), agreement with gold %.3f, gold gain at n = %d: %+.3f\n",
@@ -207,16 +228,16 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
 static void world_free(ov_world *w) {
   const al_overopt_cfg *c = w->c;
   for (int s = 0; w->pairs && s < c->seeds; s++) ov_samples_free(&w->pairs[s]), ov_samples_free(&w->bon[s]);
-  for (int p = 0; w->curves && p < nproxies(c); p++) {
-    free(w->curves[p].d), free(w->curves[p].gold), free(w->curves[p].proxy_r), free(w->curves[p].x);
-    free(w->names[p]);
-  }
+  for (int q = 0; w->curves && q < w->ncurves; q++)
+    free(w->curves[q].d), free(w->curves[q].gold), free(w->curves[q].proxy_r), free(w->curves[q].x);
+  for (int p = 0; w->names && p < ov_nproxies(c); p++) free(w->names[p]);
   free(w->pairs), free(w->bon), free(w->ns), free(w->curves), free(w->names), free(w->agree), free(w->rm_loss), free(w->secs);
+  free(w->rl_start_gold), free(w->rl_secs);
 }
 
 static void world_alloc(ov_world *w) {
   const al_overopt_cfg *c = w->c;
-  int S = c->seeds, P = nproxies(c);
+  int S = c->seeds, P = ov_nproxies(c);
   for (int n = 1;; n *= 2) { /* 1, 2, 4, ..., and N */
     int v = n < c->N ? n : c->N;
     w->ns = al_realloc(w->ns, sizeof(int) * (size_t)(w->nn + 1));
@@ -224,100 +245,27 @@ static void world_alloc(ov_world *w) {
     if (v == c->N) break;
   }
   w->pairs = al_calloc((size_t)S, sizeof *w->pairs), w->bon = al_calloc((size_t)S, sizeof *w->bon);
-  w->curves = al_calloc((size_t)P, sizeof *w->curves), w->names = al_calloc((size_t)P, sizeof *w->names);
+  w->ncurves = c->rl_iters > 0 ? 2 * P : P;
+  w->curves = al_calloc((size_t)w->ncurves, sizeof *w->curves), w->names = al_calloc((size_t)P, sizeof *w->names);
   w->agree = al_malloc(sizeof(double) * (size_t)P * S), w->rm_loss = al_malloc(sizeof(double) * (size_t)P * S);
   w->secs = al_malloc(sizeof(double) * (size_t)P * S);
-  for (int p = 0; p < P; p++) {
-    al_overopt_curve *cv = &w->curves[p];
-    char name[64];
-    snprintf(name, sizeof name, "L%d-P%d", c->rm_layers[p / c->n_pairs], c->pairs[p % c->n_pairs]);
-    w->names[p] = al_strdup(name);
-    *cv = (al_overopt_curve){.optimiser = "bon", .proxy = w->names[p], .layers = c->rm_layers[p / c->n_pairs],
-                             .pairs = c->pairs[p % c->n_pairs], .form = AL_OVEROPT_FORM_BON, .npts = w->nn,
-                             .seeds = S, .x_name = "n"};
-    cv->d = al_malloc(sizeof(double) * (size_t)w->nn * S), cv->gold = al_malloc(sizeof(double) * (size_t)w->nn * S);
-    cv->proxy_r = al_malloc(sizeof(double) * (size_t)w->nn * S), cv->x = al_malloc(sizeof(double) * (size_t)w->nn);
-    for (int k = 0; k < w->nn; k++) cv->x[k] = w->ns[k];
-  }
-}
-
-static json_t *seeds_stat(const double *x, int n) {
-  al_stat st = al_stat_of(x, n);
-  json_t *a = json_array();
-  for (int i = 0; i < n; i++) json_array_append_new(a, al_json_real_or_null(x[i]));
-  return json_pack("{s:o, s:o, s:o, s:o}", "mean", al_json_real_or_null(st.mean), "lo", al_json_real_or_null(st.lo), "hi",
-                   al_json_real_or_null(st.hi), "seeds", a);
-}
-
-/* "m [lo, hi]" of a {"mean", "lo", "hi"} object, or "none" where a seed
- * had no value (a fit without a peak, samples of one gold). */
-static const char *ci_text(const json_t *st, const char *fmt, char *buf, size_t n) {
-  json_t *m = json_object_get(st, "mean"), *lo = json_object_get(st, "lo"), *hi = json_object_get(st, "hi");
-  if (!json_is_number(m) || !json_is_number(lo) || !json_is_number(hi)) snprintf(buf, n, "none");
-  else snprintf(buf, n, fmt, json_number_value(m), json_number_value(lo), json_number_value(hi));
-  return buf;
-}
-
-/* results.json: the policy's samples, every curve, and the headline. */
-static json_t *results_json(ov_world *w, json_t *info, double secs) {
-  const al_overopt_cfg *c = w->c;
-  int S = c->seeds, P = nproxies(c);
-  double *parse = al_malloc(sizeof(double) * (size_t)S), *g1 = al_malloc(sizeof(double) * (size_t)S);
-  for (int s = 0; s < S; s++) {
-    double g = 0;
-    for (int i = 0; i < w->bon[s].n; i++) g += w->bon[s].gold[i];
-    parse[s] = (double)w->bon[s].complete / w->bon[s].n, g1[s] = g / w->bon[s].n;
-  }
-  json_object_set_new(info, "complete_stories", seeds_stat(parse, S));
-  json_object_set_new(info, "gold_at_n1", seeds_stat(g1, S));
-  json_t *curves = json_array(), *head = json_array();
-  al_stat ps = al_stat_of(parse, S), gs = al_stat_of(g1, S);
-  json_array_append_new(head, json_sprintf("policy: %.1f%% of its samples are stories of the world [95%% CI %.1f, %.1f]; "
-                                           "gold at n = 1: %.3f [%.3f, %.3f]", 100 * ps.mean, 100 * ps.lo, 100 * ps.hi,
-                                           gs.mean, gs.lo, gs.hi));
-  int all_rise = 1;
-  for (int p = 0; p < P; p++) {
-    json_t *j = al_overopt_curve_json(&w->curves[p]);
-    json_object_set_new(j, "gold_agreement", seeds_stat(w->agree + (size_t)p * S, S));
-    json_object_set_new(j, "rm_final_loss", seeds_stat(w->rm_loss + (size_t)p * S, S));
-    json_t *pk = json_object_get(j, "empirical_peak"), *fit = json_object_get(j, "fit");
-    json_t *a = json_object_get(fit, "alpha"), *b = json_object_get(fit, "beta"), *dp = json_object_get(fit, "d_peak");
-    double top = json_number_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "points"), w->nn - 1), "gold"), "mean"));
-    all_rise &= json_is_true(json_object_get(j, "proxy_rises"));
-    char ta[64], tb[64], td[64], tg[64];
-    json_array_append_new(head, json_sprintf(
-        "%s (%ld params, %d comparisons): gold peaks at n = %.0f (d = %.2f, %+.3f, %s), %+.3f at n = %d; fit alpha %s, "
-        "beta %s, d* %s; sample pairs ordered as gold orders them: %s",
-        w->names[p], w->curves[p].params, w->curves[p].pairs, json_number_value(json_object_get(pk, "n")),
-        json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")),
-        json_is_true(json_object_get(pk, "inside")) ? "inside the range" : "at its edge", top, c->N,
-        ci_text(a, "%.3f [%.3f, %.3f]", ta, sizeof ta), ci_text(b, "%.3f [%.3f, %.3f]", tb, sizeof tb),
-        ci_text(dp, "%.2f [%.2f, %.2f]", td, sizeof td),
-        ci_text(json_object_get(j, "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg)));
-    json_array_append_new(curves, j);
-  }
-  json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n for %s proxy", all_rise ? "every" : "not every"));
-  /* the grid's two directions: more comparisons at each size, a larger proxy at each number of comparisons */
-  for (int dir = 0; dir < 2; dir++) {
-    int outer = dir ? c->n_pairs : c->n_rm_layers, inner = dir ? c->n_rm_layers : c->n_pairs;
-    for (int o = 0; o < outer && inner > 1; o++) {
-      al_buf b = {0};
-      if (dir) al_buf_printf(&b, "larger proxy at %d comparisons:", c->pairs[o]);
-      else al_buf_printf(&b, "more comparisons at %d layers:", c->rm_layers[o]);
-      for (int k = 0; k < inner; k++) {
-        int p = dir ? k * c->n_pairs + o : o * c->n_pairs + k;
-        json_t *pk = json_object_get(json_array_get(curves, (size_t)p), "empirical_peak");
-        al_buf_printf(&b, "%s %s peak d %.2f gold %+.3f", k ? " ->" : "", w->names[p],
-                      json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")));
-      }
-      json_array_append_new(head, json_string(b.data));
-      al_buf_free(&b);
+  w->rl_start_gold = al_calloc((size_t)P * S, sizeof(double)), w->rl_secs = al_calloc((size_t)P * S, sizeof(double));
+  for (int q = 0; q < w->ncurves; q++) {
+    al_overopt_curve *cv = &w->curves[q];
+    int p = q % P, rl = q >= P, npts = rl ? c->rl_iters / c->rl_window - 1 : w->nn;
+    if (!rl) {
+      char name[64];
+      snprintf(name, sizeof name, "L%d-P%d", c->rm_layers[p / c->n_pairs], c->pairs[p % c->n_pairs]);
+      w->names[p] = al_strdup(name);
     }
+    *cv = (al_overopt_curve){.optimiser = rl ? "rl" : "bon", .proxy = w->names[p], .layers = c->rm_layers[p / c->n_pairs],
+                             .pairs = c->pairs[p % c->n_pairs], .form = rl ? AL_OVEROPT_FORM_RL : AL_OVEROPT_FORM_BON,
+                             .npts = npts, .seeds = S, .x_name = rl ? "step" : "n"};
+    cv->d = al_malloc(sizeof(double) * (size_t)npts * S), cv->gold = al_malloc(sizeof(double) * (size_t)npts * S);
+    cv->proxy_r = al_malloc(sizeof(double) * (size_t)npts * S), cv->x = al_malloc(sizeof(double) * (size_t)npts);
+    /* best-of-n's n; RL's batch of rollouts at the middle of point k's window */
+    for (int k = 0; k < npts; k++) cv->x[k] = rl ? (k + 1) * c->rl_window + c->rl_window / 2.0 : w->ns[k];
   }
-  json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info", json_incref(info),
-                        "curves", curves, "seconds", secs);
-  free(parse), free(g1);
-  return r;
 }
 
 int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
@@ -344,7 +292,7 @@ int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
     json_object_set_new(info, "sample_s", json_real(al_now() - ts));
     json_object_set_new(info, "sampled_tokens", json_integer(toks));
   }
-  int P = nproxies(c), njobs = rc ? 0 : P * S;
+  int P = ov_nproxies(c), njobs = rc ? 0 : P * S;
   al_first_err first = {0};
   /* the biggest proxies (most layers, most comparisons) first */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
@@ -359,10 +307,10 @@ int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
   if (first.failed) *err = first.err, rc = -1;
   al_set_threads(saved);
   if (!rc) {
-    results = results_json(&w, info, al_now() - t0);
+    results = ov_results_json(&w, info, al_now() - t0);
     rc = al_run_save_json(&run, "results.json", results, err);
   }
-  if (!rc) rc = al_overopt_plot(run.dir, w.curves, P, err);
+  if (!rc) rc = al_overopt_plot(run.dir, w.curves, w.ncurves, err);
   if (!rc) {
     al_index_entry e = {.name = "overopt", .subdir = "."};
     rc = al_report_index(run.dir, "alab overopt", &e, 1, err);

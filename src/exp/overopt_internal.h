@@ -38,4 +38,32 @@ int ov_train_proxy(const ov_job *j, al_model *rm, al_train_result *tr, al_err *e
  * n = 1, and the share of sample pairs the proxy orders as gold does. */
 int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int *ns, int nn, double *gold_gain,
                  double *proxy_gain, double *agreement, al_err *err);
+/* RL (RLOO, include/alab/rl.h) from the policy against the proxy rm for
+ * c->rl_iters batches of rollouts, random streams from seed; the curve's
+ * K = rl_iters / rl_window - 1 points: d[k] = sqrt(KL to the initial
+ * policy) and the gold and proxy gains over the first window;
+ * *start_gold gets the first window's mean gold. */
+int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double *gold_gain, double *proxy_gain,
+                double *start_gold, al_err *err);
+/* The whole run's state. */
+typedef struct {
+  const al_overopt_cfg *c;
+  al_model policy;
+  al_tok *tok;
+  ov_samples *pairs, *bon; /* [seeds] */
+  int nn, *ns;             /* n = 1, 2, 4, ..., N */
+  al_overopt_curve *curves; /* [proxies]: best-of-n's, then (with RL) RL's [proxies] */
+  int ncurves;
+  char **names;
+  double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
+  double *rl_start_gold, *rl_secs; /* with RL: [proxy * seeds + s] */
+  int quiet;                      /* the caller's thread was muted: no per-job lines */
+  double t0;
+} ov_world;
+
+/* proxies in the grid: sizes x comparison counts */
+int ov_nproxies(const al_overopt_cfg *c);
+/* results.json of a finished run (src/exp/overopt_results.c): the policy's
+ * samples (info), every curve, the headline. */
+json_t *ov_results_json(ov_world *w, json_t *info, double secs);
 #endif

@@ -1,0 +1,98 @@
+/* results.json of `alab overopt` (include/alab/overopt.h): the policy's
+ * samples, every curve (best-of-n's, then RL's) with its fit, and the
+ * headline: each curve's peak and fit, and how the peak moves across the
+ * grid of proxies (more comparisons at each size, a larger proxy at each
+ * number of comparisons). */
+#include <stdlib.h>
+#include "alab/json.h"
+#include "exp/overopt_internal.h"
+
+static json_t *seeds_stat(const double *x, int n) {
+  al_stat st = al_stat_of(x, n);
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(a, al_json_real_or_null(x[i]));
+  return json_pack("{s:o, s:o, s:o, s:o}", "mean", al_json_real_or_null(st.mean), "lo", al_json_real_or_null(st.lo), "hi",
+                   al_json_real_or_null(st.hi), "seeds", a);
+}
+
+/* "m [lo, hi]" of a {"mean", "lo", "hi"} object, or "none" where a seed
+ * had no value (a fit without a peak, samples of one gold). */
+static const char *ci_text(const json_t *st, const char *fmt, char *buf, size_t n) {
+  json_t *m = json_object_get(st, "mean"), *lo = json_object_get(st, "lo"), *hi = json_object_get(st, "hi");
+  if (!json_is_number(m) || !json_is_number(lo) || !json_is_number(hi)) snprintf(buf, n, "none");
+  else snprintf(buf, n, fmt, json_number_value(m), json_number_value(lo), json_number_value(hi));
+  return buf;
+}
+
+/* results.json: the policy's samples, every curve, and the headline. */
+json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds, P = ov_nproxies(c);
+  double *parse = al_malloc(sizeof(double) * (size_t)S), *g1 = al_malloc(sizeof(double) * (size_t)S);
+  for (int s = 0; s < S; s++) {
+    double g = 0;
+    for (int i = 0; i < w->bon[s].n; i++) g += w->bon[s].gold[i];
+    parse[s] = (double)w->bon[s].complete / w->bon[s].n, g1[s] = g / w->bon[s].n;
+  }
+  json_object_set_new(info, "complete_stories", seeds_stat(parse, S));
+  json_object_set_new(info, "gold_at_n1", seeds_stat(g1, S));
+  json_t *curves = json_array(), *head = json_array();
+  al_stat ps = al_stat_of(parse, S), gs = al_stat_of(g1, S);
+  json_array_append_new(head, json_sprintf("policy: %.1f%% of its samples are stories of the world [95%% CI %.1f, %.1f]; "
+                                           "gold at n = 1: %.3f [%.3f, %.3f]", 100 * ps.mean, 100 * ps.lo, 100 * ps.hi,
+                                           gs.mean, gs.lo, gs.hi));
+  int all_rise = 1;
+  for (int q = 0; q < w->ncurves; q++) {
+    const al_overopt_curve *cv = &w->curves[q];
+    int p = q % P, rl = q >= P;
+    const char *xn = cv->x_name;
+    json_t *j = al_overopt_curve_json(cv);
+    if (rl) json_object_set_new(j, "start_gold", seeds_stat(w->rl_start_gold + (size_t)p * S, S));
+    else {
+      json_object_set_new(j, "gold_agreement", seeds_stat(w->agree + (size_t)p * S, S));
+      json_object_set_new(j, "rm_final_loss", seeds_stat(w->rm_loss + (size_t)p * S, S));
+    }
+    json_t *pk = json_object_get(j, "empirical_peak"), *fit = json_object_get(j, "fit");
+    json_t *a = json_object_get(fit, "alpha"), *b = json_object_get(fit, "beta"), *dp = json_object_get(fit, "d_peak");
+    json_t *last = json_array_get(json_object_get(j, "points"), (size_t)cv->npts - 1);
+    double top = json_number_value(json_object_get(json_object_get(last, "gold"), "mean"));
+    all_rise &= json_is_true(json_object_get(j, "proxy_rises"));
+    char ta[64], tb[64], td[64], tg[64];
+    json_array_append_new(head, json_sprintf(
+        "%s %s (%ld params, %d comparisons): gold peaks at %s = %.0f (d = %.2f, %+.3f, %s), %+.3f at %s = %.0f (d = %.2f); "
+        "fit alpha %s, beta %s, d* %s; %s %s",
+        rl ? "RL against" : "best-of-n against", w->names[p], cv->params, cv->pairs, xn,
+        json_number_value(json_object_get(pk, xn)), json_number_value(json_object_get(pk, "d")),
+        json_number_value(json_object_get(pk, "gold")),
+        json_is_true(json_object_get(pk, "inside")) ? "inside the range" : "at its edge", top, xn, cv->x[cv->npts - 1],
+        json_number_value(json_object_get(json_object_get(last, "d"), "mean")),
+        ci_text(a, "%.3f [%.3f, %.3f]", ta, sizeof ta), ci_text(b, "%.3f [%.3f, %.3f]", tb, sizeof tb),
+        ci_text(dp, "%.2f [%.2f, %.2f]", td, sizeof td),
+        rl ? "gold of the first window of rollouts:" : "sample pairs ordered as gold orders them:",
+        ci_text(json_object_get(j, rl ? "start_gold" : "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg)));
+    json_array_append_new(curves, j);
+  }
+  json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n%s for %s proxy", w->ncurves > P ? " and over RL" : "", all_rise ? "every" : "not every"));
+  /* the grid's two directions: more comparisons at each size, a larger proxy at each number of comparisons */
+  for (int dir = 0; dir < 2; dir++) {
+    int outer = dir ? c->n_pairs : c->n_rm_layers, inner = dir ? c->n_rm_layers : c->n_pairs;
+    for (int o = 0; o < outer && inner > 1; o++) {
+      al_buf b = {0};
+      if (dir) al_buf_printf(&b, "larger proxy at %d comparisons:", c->pairs[o]);
+      else al_buf_printf(&b, "more comparisons at %d layers:", c->rm_layers[o]);
+      for (int k = 0; k < inner; k++) {
+        int p = dir ? k * c->n_pairs + o : o * c->n_pairs + k;
+        json_t *pk = json_object_get(json_array_get(curves, (size_t)p), "empirical_peak");
+        al_buf_printf(&b, "%s %s peak d %.2f gold %+.3f", k ? " ->" : "", w->names[p],
+                      json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")));
+      }
+      json_array_append_new(head, json_string(b.data));
+      al_buf_free(&b);
+    }
+  }
+  json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info", json_incref(info),
+                        "curves", curves, "seconds", secs);
+  free(parse), free(g1);
+  return r;
+}
+
