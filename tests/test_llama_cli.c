@@ -11,7 +11,7 @@
 #include "alab/model.h"
 #include "alab/tok.h"
 #include "test.h"
-#include "serve_proc.h"
+#include "serve_echo.h"
 #include <signal.h>
 
 int main(void) {
@@ -56,22 +56,7 @@ int main(void) {
     al_tok_encode(tok, "Lily had a red ball", 19, 0, &all, &na, &ca, &err);
     float *lp = al_alloc_floats(na);
     CHECK_OK(al_sequence_logprobs(d, all, (int)na, lp, NULL, 0, NULL, NULL, &err), err);
-    int port = 0;
-    pid_t srv = start_server(mdir, &port);
-    CHECK(port > 0, "alab serve on a Llama directory starts");
-    snprintf(cmd, sizeof cmd, "curl -s localhost:%d/v1/completions -H 'Content-Type: application/json' -d "
-             "'{\"model\":\"m\",\"prompt\":\"Lily had a red ball\",\"max_tokens\":0,\"echo\":true,\"logprobs\":1}'",
-             port);
-    rc = port > 0 ? test_sh(cmd, &out) : -1;
-    j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
-    const json_t *tl = json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs"),
-                                       "token_logprobs");
-    int agree = tl && json_array_size(tl) == na;
-    for (size_t i = 1; agree && i < na; i++) agree = fabs(json_number_value(json_array_get(tl, i)) - lp[i]) <= 1e-5;
-    CHECK(agree, "alab serve's token_logprobs are the library's: %s", out ? out : "(no answer)");
-    if (srv > 0) kill(srv, SIGTERM), waitpid(srv, NULL, 0);
-    json_decref(j);
-    if (rc == 0) free(out);
+    check_serve_echo(mdir, "m", "Lily had a red ball", lp, na, "Llama directory");
     free(all), free(lp);
     al_decoder_free(d);
     free(p), free(c);

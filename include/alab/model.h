@@ -199,6 +199,11 @@ int al_model_load_dir(al_model *m, const char *dir, al_err *err);
  * the embedding). A tokenizer with fewer tokens is fine (the model's extra
  * rows are never produced by encoding). On failure nothing is left allocated. */
 int al_model_load_dir_tok(al_model *m, struct al_tok **tok, const char *dir, al_err *err);
+/* The same from a model directory or a llama2.c checkpoint file (model.bin),
+ * with the tokenizer from tok_path (a directory, a tokenizer.json or a
+ * tokenizer.bin; NULL: the model directory's, or the tokenizer.bin in the
+ * checkpoint file's folder, as llama2.c's run.c finds it). */
+int al_model_load_tok(al_model *m, struct al_tok **tok, const char *dir, const char *tok_path, al_err *err);
 int al_config_load(al_model_config *c, const char *path, al_err *err);
 int al_config_save(const al_model_config *c, const char *path, al_err *err);
 #endif

@@ -13,13 +13,22 @@
 typedef struct al_tok al_tok;
 
 /* Loads from a directory holding vocab.json + merges.txt (or encoder.json +
- * vocab.bpe), or else tokenizer.json. */
+ * vocab.bpe), or else tokenizer.json, or else llama2.c's tokenizer.bin; or
+ * from a file: a name ending in .json is a tokenizer.json, any other a
+ * tokenizer.bin. */
 int al_tok_load(al_tok **out, const char *dir, al_err *err);
 int al_tok_load_files(al_tok **out, const char *vocab_path, const char *merges_path, al_err *err);
 int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err);
+/* llama2.c's tokenizer.bin (SentencePiece pieces with scores; src/tok/sp.c).
+ * Its <s> (id 1) is both the BOS and the end of text (al_tok_eot), as in
+ * run.c; al_tok_encode runs run.c's score-greedy merges over code points and
+ * <0xXX> byte fallback (special strings are never recognised), and
+ * al_tok_encode_start adds the BOS and the leading "dummy prefix" space. */
+int al_tok_load_llama2c(al_tok **out, const char *path, al_err *err);
 /* 256 bytes (id = byte value) + <|endoftext|> (id 256), no merges. */
 al_tok *al_tok_byte(void);
-/* Writes vocab.json + merges.txt into dir (each atomically; merges.txt has
+/* Writes vocab.json + merges.txt into dir (tokenizer.bin for a llama2.c
+ * tokenizer; each atomically; merges.txt has
  * the "#version: 0.2" header that Hugging Face GPT2Tokenizer expects). Only
  * <|endoftext|> is special when read back: other special tokens (from a
  * tokenizer.json) are written as their text and reload as plain tokens. */
@@ -53,6 +62,16 @@ int al_tok_eot(const al_tok *t); /* id of <|endoftext|>, -1 if none */
  * keeps its own cache of pre-token -> ids. */
 long al_tok_encode(const al_tok *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,
                    size_t *cap, al_err *err);
+/* Encodes a whole text as the tokenizer's pipeline does from its start: the
+ * BOS first when the tokenizer adds one (al_tok_bos), then the text (for
+ * tokenizer.bin with its dummy-prefix space). Use al_tok_encode for text that
+ * continues one already encoded. Returns the number appended, or -1. */
+long al_tok_encode_start(const al_tok *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,
+                         size_t *cap, al_err *err);
+/* The id a whole text begins with: tokenizer.json's post_processor BOS
+ * (TemplateProcessing [SpecialToken, Sequence A]), tokenizer.bin's <s>; -1
+ * when the tokenizer adds none (GPT-2's files). */
+int al_tok_bos(const al_tok *t);
 /* The bytes of one token (not NUL-terminated); NULL for an id out of range. */
 const char *al_tok_token(const al_tok *t, int32_t id, size_t *len);
 /* Decodes ids into a fresh NUL-terminated buffer (*len excludes the NUL).

@@ -16,12 +16,13 @@ static int print_token(void *p, int32_t t, float lp) {
 }
 
 int cmd_sample(int argc, char **argv) {
-  const char *model = "runs/train", *prompt = "<|endoftext|>";
+  const char *model = "runs/train", *tokenizer = NULL, *prompt = "<|endoftext|>";
   int ntok = 200, nsamples = 1, top_k = 0, threads = 0, stop_eot = 1;
   double temperature = 1.0, top_p = 1.0;
   int64_t seed = 1;
   flag_def f[] = {
-      {"model", FLAG_STRING, &model, "model directory"},
+      {"model", FLAG_STRING, &model, "model directory, or a llama2.c checkpoint file (model.bin)"},
+      {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); default: the model's, or tokenizer.bin beside a llama2.c file"},
       {"prompt", FLAG_STRING, &prompt, "prompt text (<|endoftext|> is the special token)"},
       {"tokens", FLAG_INT, &ntok, "maximum new tokens per sample", "[1, inf)"},
       {"samples", FLAG_INT, &nsamples, "number of samples", "[1, inf)"},
@@ -47,7 +48,7 @@ int cmd_sample(int argc, char **argv) {
   int32_t *ids = NULL, *out = al_malloc((size_t)ntok * sizeof(int32_t));
   int np = 0;
   int rc = 0;
-  if (cli_encode(tok, prompt, &ids, &np, &err) || np < 1) {
+  if (cli_encode_start(tok, prompt, &ids, &np, &err) || np < 1) {
     fprintf(stderr, "alab sample: %s\n", np < 1 ? "the prompt is empty" : err.msg);
     rc = 1;
   }

@@ -11,7 +11,7 @@
 static int score_pair(al_decoder *d, const al_tok *tok, const char *prompt, const char *cont, al_err *err) {
   int32_t *p = NULL, *c = NULL;
   int np = 0, nc = 0, rc = -1;
-  if (cli_encode(tok, prompt, &p, &np, err) || cli_encode(tok, cont, &c, &nc, err)) goto out;
+  if (cli_encode_start(tok, prompt, &p, &np, err) || cli_encode(tok, cont, &c, &nc, err)) goto out;
   if (np < 1 || nc < 1) {
     al_fail(err, "prompt and continuation must each encode to at least one token");
     goto out;
@@ -41,7 +41,7 @@ out:
 static int score_text(al_decoder *d, const al_tok *tok, const char *text, al_err *err) {
   int32_t *ids = NULL;
   int n = 0;
-  if (cli_encode(tok, text, &ids, &n, err)) return -1;
+  if (cli_encode_start(tok, text, &ids, &n, err)) return -1;
   float *lp = al_malloc((size_t)(n ? n : 1) * sizeof(float));
   int rc = al_sequence_logprobs(d, ids, n, lp, NULL, 0, NULL, NULL, err);
   if (!rc) {
@@ -88,10 +88,11 @@ static int score_file(al_decoder *d, const al_tok *tok, const char *path, al_err
 }
 
 int cmd_score(int argc, char **argv) {
-  const char *model = "runs/train", *prompt = NULL, *cont = NULL, *text = NULL, *input = NULL;
+  const char *model = "runs/train", *tokenizer = NULL, *prompt = NULL, *cont = NULL, *text = NULL, *input = NULL;
   int threads = 0;
   flag_def f[] = {
-      {"model", FLAG_STRING, &model, "model directory"},
+      {"model", FLAG_STRING, &model, "model directory, or a llama2.c checkpoint file (model.bin)"},
+      {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); default: the model's, or tokenizer.bin beside a llama2.c file"},
       {"prompt", FLAG_STRING, &prompt, "prompt text (with --continuation)"},
       {"continuation", FLAG_STRING, &cont, "continuation whose log-probability given the prompt is printed"},
       {"input", FLAG_STRING, &input, "JSONL file of {\"prompt\", \"continuation\"} lines"},
@@ -113,7 +114,7 @@ int cmd_score(int argc, char **argv) {
   al_err err;
   al_model m;
   al_tok *tok;
-  if (cli_load_model(model, &m, &tok, &err)) {
+  if (cli_load_model_tok(model, tokenizer, &m, &tok, &err)) {
     fprintf(stderr, "alab score: %s\n", err.msg);
     return 1;
   }

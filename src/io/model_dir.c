@@ -16,10 +16,13 @@
  * non-parameter buffers (GPT-2's attention masks) are skipped; a tied
  * lm_head.weight is accepted only if it equals the tensor it is tied to
  * (GPT-2: wte.weight). F16, BF16 and F64 tensors are converted to float32. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "alab/chat_template.h"
 #include "alab/json.h"
+#include "alab/llama2c.h"
 #include "alab/model.h"
 #include "alab/safetensors.h"
 #include "alab/tok.h"
@@ -276,12 +279,31 @@ done:
 }
 
 int al_model_load_dir_tok(al_model *m, struct al_tok **tok, const char *dir, al_err *err) {
+  return al_model_load_tok(m, tok, dir, NULL, err);
+}
+
+int al_model_load_tok(al_model *m, struct al_tok **tok, const char *dir, const char *tok_path, al_err *err) {
   *tok = NULL;
-  if (al_model_load_dir(m, dir, err)) return al_fail_prefix(err, "loading model %s", dir);
-  if (al_tok_load(tok, dir, err)) {
-    al_model_free(m);
-    return al_fail_prefix(err, "loading the tokenizer of %s", dir);
+  struct stat st;
+  int file = stat(dir, &st) == 0 && S_ISREG(st.st_mode); /* a llama2.c checkpoint, its tokenizer.bin beside it */
+  char *beside = NULL;
+  if (file && !tok_path) {
+    const char *slash = strrchr(dir, '/');
+    beside = al_malloc((size_t)(slash ? slash - dir + 1 : 0) + sizeof "tokenizer.bin");
+    sprintf(beside, "%.*stokenizer.bin", (int)(slash ? slash - dir + 1 : 0), dir);
   }
+  const char *tp = tok_path ? tok_path : beside ? beside : dir;
+  if (file ? al_llama2c_load(m, dir, err) : al_model_load_dir(m, dir, err)) {
+    free(beside);
+    return al_fail_prefix(err, "loading model %s", dir);
+  }
+  if (al_tok_load(tok, tp, err)) {
+    al_model_free(m);
+    al_fail_prefix(err, "loading the tokenizer of %s%s", dir, beside ? " (llama2.c's tokenizer.bin beside it)" : "");
+    free(beside);
+    return -1;
+  }
+  free(beside);
   int tv = al_tok_vocab_size(*tok), mv = m->cfg.vocab_size;
   if (tv > mv) {
     al_tok_free(*tok), *tok = NULL;

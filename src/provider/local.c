@@ -53,9 +53,10 @@ typedef struct {
 
 /* special: <|endoftext|> in the text is the token (as alab serve reads a
  * completion prompt), else plain text (as it reads a chat message) */
-static int encode(const al_tok *tok, const char *s, int special, ids_t *out, al_err *err) {
-  out->n = 0;
-  if (al_tok_encode(tok, s, strlen(s), special, &out->ids, &out->n, &out->cap, err) < 0) return -1;
+static int encode(const al_tok *tok, const char *s, int special, int start, ids_t *out, al_err *err) {
+  out->n = 0; /* start: a whole text (a prompt), with the tokenizer's BOS first if it adds one */
+  if ((start ? al_tok_encode_start : al_tok_encode)(tok, s, strlen(s), special, &out->ids, &out->n, &out->cap, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -140,7 +141,7 @@ static int local_score(al_provider *p, const al_score_req *reqs, int n, al_score
     int same = i > 0 && !strcmp(reqs[i].prompt, reqs[i - 1].prompt);
     if (!same) {
       c.unit_start[nunits++] = i;
-      if (encode(L->tok, reqs[i].prompt, 1, &c.prompt[i], err)) goto fail_req;
+      if (encode(L->tok, reqs[i].prompt, 1, 1, &c.prompt[i], err)) goto fail_req;
       if (!c.prompt[i].n) {
         if (eot < 0) {
           al_fail(err, "request %d: empty prompt and the tokenizer has no <|endoftext|> to start from", i);
@@ -151,7 +152,7 @@ static int local_score(al_provider *p, const al_score_req *reqs, int n, al_score
         c.prompt[i].n = 1;
       }
     }
-    if (encode(L->tok, reqs[i].continuation, 1, &c.cont[i], err)) goto fail_req;
+    if (encode(L->tok, reqs[i].continuation, 1, 0, &c.cont[i], err)) goto fail_req;
   }
   c.unit_start[nunits] = n;
   rc = run_units(L, nunits, score_unit, &c, NULL, err);
@@ -202,7 +203,7 @@ static int gen_one(void *vctx, int i, al_decoder *d, al_err *err) {
   local_impl *L = c->L;
   int npos = L->m->cfg.n_positions, eot = al_tok_eot(L->tok);
   ids_t p = {0};
-  if (encode(L->tok, c->prompts[i], c->special, &p, err)) return al_fail_prefix(err, "prompt %d", i);
+  if (encode(L->tok, c->prompts[i], c->special, 1, &p, err)) return al_fail_prefix(err, "prompt %d", i);
   if (!p.n) {
     p.ids = al_realloc(p.ids, sizeof(int32_t));
     p.ids[0] = eot >= 0 ? eot : 0;

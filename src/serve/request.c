@@ -131,7 +131,9 @@ static int encode(const sv_model *m, const char *s, size_t len, int allow_specia
   size_t cnt = 0, cap = 0;
   al_err err;
   *ids = NULL;
-  if (al_tok_encode(m->tok, s, len, allow_special, ids, &cnt, &cap, &err) < 0)
+  /* a prompt (special tokens allowed) is a whole text: the tokenizer's BOS first, if it adds one; a chat
+   * message list is the template's text, which writes its own */
+  if ((allow_special ? al_tok_encode_start : al_tok_encode)(m->tok, s, len, allow_special, ids, &cnt, &cap, &err) < 0)
     return sv_fail(e, 400, "invalid_value", param, "'%s': %s", param, err.msg);
   if (cnt > (size_t)1 << 30) return sv_fail(e, 400, "invalid_value", param, "'%s' is too long", param);
   *n = (int)cnt;

@@ -13,7 +13,7 @@ al_tok *tok_new(void) {
   static atomic_ulong next_serial = 1;
   al_tok *t = al_calloc(1, sizeof *t);
   t->serial = atomic_fetch_add(&next_serial, 1);
-  t->eot = -1;
+  t->eot = t->bos = -1;
   for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
   tok_smap_init(&t->by_bytes, 1024);
   tok_map64_init(&t->rank, 1024);
@@ -35,10 +35,11 @@ void al_tok_free(al_tok *t) {
   tok_map64_free(&t->rank);
   free(t->special_ids);
   tok_pretok_pattern_free(t->pattern);
+  tok_sp_free(t->sp);
   free(t);
 }
 
-int tok_set(al_tok *t, int32_t id, const char *s, size_t n, int special, char *why, size_t why_len) {
+int tok_set_bytes(al_tok *t, int32_t id, const char *s, size_t n, char *why, size_t why_len) {
   if (id < 0 || id >= TOK_MAX_ID) return snprintf(why, why_len, "id %d is out of range 0..%d", id, TOK_MAX_ID - 1), -1;
   if (n == 0) return snprintf(why, why_len, "id %d has an empty token", id), -1;
   if (id >= t->ids_cap) {
@@ -54,19 +55,28 @@ int tok_set(al_tok *t, int32_t id, const char *s, size_t n, int special, char *w
     t->ids_cap = cap;
   }
   if (t->present[id]) return snprintf(why, why_len, "duplicate id %d", id), -1;
-  if (!special) {
-    int ins;
-    tok_sentry *e = tok_smap_put(&t->by_bytes, s, n, tok_hash_bytes(s, n), &ins);
-    if (!ins) return snprintf(why, why_len, "id %d has the same token as id %u", id, e->v0), -1;
-    e->v0 = (uint32_t)id;
-    if (n == 1) t->byte_id[(unsigned char)s[0]] = id;
-  }
   t->present[id] = 1;
   t->tok_off[id] = (uint32_t)t->bytes.len;
   t->tok_len[id] = (uint32_t)n;
   al_buf_append(&t->bytes, s, n);
-  if (special) tok_make_special(t, id);
   if (id >= t->n_ids) t->n_ids = id + 1;
+  return 0;
+}
+
+int tok_set(al_tok *t, int32_t id, const char *s, size_t n, int special, char *why, size_t why_len) {
+  if (id >= 0 && id < t->ids_cap && t->present[id]) return snprintf(why, why_len, "duplicate id %d", id), -1;
+  if (!special && n) {
+    int ins;
+    tok_sentry *e = tok_smap_put(&t->by_bytes, s, n, tok_hash_bytes(s, n), &ins);
+    if (!ins) return snprintf(why, why_len, "id %d has the same token as id %u", id, e->v0), -1;
+    if (tok_set_bytes(t, id, s, n, why, why_len)) return -1; /* leaves the map entry: the tokenizer is freed on error */
+    e = tok_smap_get(&t->by_bytes, s, n, tok_hash_bytes(s, n));
+    e->v0 = (uint32_t)id;
+    if (n == 1) t->byte_id[(unsigned char)s[0]] = id;
+    return 0;
+  }
+  if (tok_set_bytes(t, id, s, n, why, why_len)) return -1;
+  if (special) tok_make_special(t, id);
   return 0;
 }
 
@@ -131,6 +141,7 @@ al_tok *al_tok_byte(void) {
 
 int al_tok_vocab_size(const al_tok *t) { return t->n_ids; }
 int al_tok_eot(const al_tok *t) { return t->eot; }
+int al_tok_bos(const al_tok *t) { return t->bos; }
 int al_tok_n_merges(const al_tok *t) { return t->n_merges; }
 
 int al_tok_merge(const al_tok *t, int rank, int32_t *left, int32_t *right, int32_t *merged) {

@@ -118,27 +118,6 @@ static size_t merge_small(const al_tok *t, int32_t *sym, uint32_t *rank, size_t 
 }
 
 /* Heap entries pack (rank, position) so that the smaller u64 is merged first. */
-static void heap_push(uint64_t *h, size_t *n, uint64_t v) {
-  size_t i = (*n)++;
-  while (i > 0 && h[(i - 1) / 2] > v) h[i] = h[(i - 1) / 2], i = (i - 1) / 2;
-  h[i] = v;
-}
-
-static uint64_t heap_pop(uint64_t *h, size_t *n) {
-  uint64_t top = h[0], v = h[--*n];
-  size_t i = 0;
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= *n) break;
-    if (c + 1 < *n && h[c + 1] < h[c]) c++;
-    if (h[c] >= v) break;
-    h[i] = h[c];
-    i = c;
-  }
-  h[i] = v;
-  return top;
-}
-
 static size_t merge_large(const al_tok *t, enc_scratch *s, size_t n) {
   int32_t *sym = s->sym, *prev = s->prev, *next = s->next;
   uint64_t *heap = s->heap;
@@ -146,10 +125,10 @@ static size_t merge_large(const al_tok *t, enc_scratch *s, size_t n) {
   for (size_t i = 0; i < n; i++) prev[i] = (int32_t)i - 1, next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
   for (size_t i = 0; i + 1 < n; i++) {
     uint32_t r = rank_of(t, sym[i], sym[i + 1]);
-    if (r != UINT32_MAX) heap_push(heap, &nh, (uint64_t)r << 32 | i);
+    if (r != UINT32_MAX) tok_heap_push(heap, &nh, (uint64_t)r << 32 | i);
   }
   while (nh) {
-    uint64_t top = heap_pop(heap, &nh);
+    uint64_t top = tok_heap_pop(heap, &nh);
     uint32_t r = (uint32_t)(top >> 32);
     int32_t i = (int32_t)(uint32_t)top;
     if (sym[i] < 0 || next[i] < 0 || rank_of(t, sym[i], sym[next[i]]) != r) continue; /* stale */
@@ -160,11 +139,11 @@ static size_t merge_large(const al_tok *t, enc_scratch *s, size_t n) {
     if (next[j] >= 0) prev[next[j]] = i;
     if (prev[i] >= 0) {
       uint32_t q = rank_of(t, sym[prev[i]], sym[i]);
-      if (q != UINT32_MAX) heap_push(heap, &nh, (uint64_t)q << 32 | (uint32_t)prev[i]);
+      if (q != UINT32_MAX) tok_heap_push(heap, &nh, (uint64_t)q << 32 | (uint32_t)prev[i]);
     }
     if (next[i] >= 0) {
       uint32_t q = rank_of(t, sym[i], sym[next[i]]);
-      if (q != UINT32_MAX) heap_push(heap, &nh, (uint64_t)q << 32 | (uint32_t)i);
+      if (q != UINT32_MAX) tok_heap_push(heap, &nh, (uint64_t)q << 32 | (uint32_t)i);
     }
   }
   size_t m = 0;
@@ -247,6 +226,11 @@ long al_tok_encode(const al_tok *t, const char *text, size_t len, int allow_spec
     *cap = c;
   }
   if (!len) return 0;
+  if (t->sp) { /* tokenizer.bin: no special strings, no dummy prefix inside a text */
+    long k = tok_sp_encode(t, text, len, 0, *ids + *n, err);
+    if (k > 0) *n += (size_t)k;
+    return k;
+  }
   enc_scratch *s = scratch();
   enc_cache *c = cache_for(s, t);
   int32_t *out = *ids + *n;

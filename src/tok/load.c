@@ -18,6 +18,7 @@
  *   encoded differently from what it says. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include "alab/json.h"
 #include "tok/tok_internal.h"
 
@@ -241,7 +242,7 @@ int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const c
     }
   }
   if (add_added_tokens(t, json_object_get(root, "added_tokens"), path, err) ||
-      tok_read_pipeline(t, root, path, err))
+      tok_read_pipeline(t, root, path, err) || tok_read_post_processor(t, root, path, err))
     goto done;
   rc = 0;
 done:
@@ -262,6 +263,12 @@ int al_tok_load_tokenizer_json(al_tok **out, const char *path, al_err *err) {
 }
 
 int al_tok_load(al_tok **out, const char *dir, al_err *err) {
+  struct stat st;
+  if (stat(dir, &st) == 0 && S_ISREG(st.st_mode)) { /* a file: tokenizer.json by its name, else tokenizer.bin */
+    size_t n = strlen(dir);
+    return n >= 5 && !strcmp(dir + n - 5, ".json") ? al_tok_load_tokenizer_json(out, dir, err)
+                                                    : al_tok_load_llama2c(out, dir, err);
+  }
   static const char *pairs[2][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};
   for (int k = 0; k < 2; k++) {
     char *v = al_path_join(dir, pairs[k][0]), *m = al_path_join(dir, pairs[k][1]);
@@ -272,11 +279,13 @@ int al_tok_load(al_tok **out, const char *dir, al_err *err) {
     free(m);
     if (hv || hm) return rc;
   }
-  char *j = al_path_join(dir, "tokenizer.json");
-  int rc = al_file_exists(j) ? al_tok_load_tokenizer_json(out, j, err)
-                             : al_fail(err, "%s: no tokenizer files (expected vocab.json + merges.txt, encoder.json + "
-                                            "vocab.bpe, or tokenizer.json)", dir);
+  char *j = al_path_join(dir, "tokenizer.json"), *b = al_path_join(dir, "tokenizer.bin");
+  int rc = al_file_exists(j)   ? al_tok_load_tokenizer_json(out, j, err)
+           : al_file_exists(b) ? al_tok_load_llama2c(out, b, err)
+                               : al_fail(err, "%s: no tokenizer files (expected vocab.json + merges.txt, encoder.json + "
+                                              "vocab.bpe, tokenizer.json, or llama2.c's tokenizer.bin)", dir);
   free(j);
+  free(b);
   return rc;
 }
 
@@ -291,6 +300,12 @@ static void key_of(const al_tok *t, int32_t id, al_buf *b) {
 
 int al_tok_save(const al_tok *t, const char *dir, al_err *err) {
   if (al_mkdir_p(dir, err)) return -1;
+  if (t->sp) {
+    char *bp = al_path_join(dir, "tokenizer.bin");
+    int rc = tok_sp_save(t, bp, err);
+    free(bp);
+    return rc;
+  }
   json_t *vocab = json_object();
   al_buf key = {0}, merges = {0};
   for (int32_t id = 0; id < t->n_ids; id++) {

@@ -39,6 +39,24 @@ static inline uint64_t tok_hash_u64(uint64_t x) {
 }
 static inline uint64_t tok_pair(int32_t a, int32_t b) { return (uint64_t)(uint32_t)a << 32 | (uint32_t)b; }
 
+/* ---- a binary min-heap of u64 keys (the merge loops' queues) ---- */
+static inline void tok_heap_push(uint64_t *h, size_t *n, uint64_t v) {
+  size_t i = (*n)++;
+  while (i > 0 && h[(i - 1) / 2] > v) h[i] = h[(i - 1) / 2], i = (i - 1) / 2;
+  h[i] = v;
+}
+static inline uint64_t tok_heap_pop(uint64_t *h, size_t *n) {
+  uint64_t top = h[0], v = h[--*n];
+  size_t i = 0;
+  for (size_t c; (c = 2 * i + 1) < *n; i = c) {
+    if (c + 1 < *n && h[c + 1] < h[c]) c++;
+    if (h[c] >= v) break;
+    h[i] = h[c];
+  }
+  h[i] = v;
+  return top;
+}
+
 /* ---- u64 -> u32 map, open addressing (key UINT64_MAX is reserved) ---- */
 typedef struct { uint64_t *keys; uint32_t *vals; size_t cap, n; } tok_map64;
 void tok_map64_init(tok_map64 *m, size_t expect);
@@ -113,12 +131,18 @@ struct al_tok {
   int32_t eot;
   void *pattern;     /* the pre-tokenizer pattern of a tokenizer.json Split (pcre2_code); NULL: GPT-2's */
   int pattern_jit;   /* pattern is JIT-compiled */
+  int32_t bos;       /* begins a whole text (tokenizer.json's post-processor, tokenizer.bin's <s>); -1: none */
+  struct tok_sp *sp; /* llama2.c's tokenizer.bin (sp.c); NULL: byte-level BPE */
 };
 
 /* Builder used by the loaders and the trainer. */
 al_tok *tok_new(void);
 /* Sets the token of an id; fails on a duplicate id or duplicate bytes. */
 int tok_set(al_tok *t, int32_t id, const char *s, size_t n, int special, char *why, size_t why_len);
+/* Puts bytes in the id's table slot only (no lookup by bytes; duplicates
+ * allowed): tokenizer.bin's table, whose byte tokens decode to bytes that
+ * other pieces also have. */
+int tok_set_bytes(al_tok *t, int32_t id, const char *s, size_t n, char *why, size_t why_len);
 /* Marks an existing id special (an added token that is also in the vocab). */
 void tok_make_special(al_tok *t, int32_t id);
 /* Appends a merge (ids must exist); fails if the merged bytes have no id. */
@@ -138,6 +162,17 @@ int tok_parse_tokenizer_json(al_tok **out, const char *text, size_t len, const c
  * alab implements is accepted (a custom Split regex compiled into t), the
  * rest refused by name (pipeline.c). root is a json_t. */
 int tok_read_pipeline(al_tok *t, const void *root, const char *path, al_err *err);
+
+/* ---- llama2.c's tokenizer.bin (sp.c) ---- */
+typedef struct tok_sp tok_sp;
+void tok_sp_free(tok_sp *sp);
+int tok_parse_llama2c(al_tok **out, const unsigned char *d, size_t size, const char *path, al_err *err);
+int tok_sp_save(const al_tok *t, const char *path, al_err *err);
+/* Encodes into out (room for len + 1 ids); prefix: the dummy-prefix space of
+ * the start of a text. Returns the count, or -1. */
+long tok_sp_encode(const al_tok *t, const char *text, size_t len, int prefix, int32_t *out, al_err *err);
+/* tokenizer.json's post_processor: sets t->bos when it prepends one (post.c). */
+int tok_read_post_processor(al_tok *t, const void *root, const char *path, al_err *err);
 
 /* ---- pre-tokenizer (the GPT-2 pattern, or the tokenizer's own) ---- */
 typedef struct tok_pretok tok_pretok;
