@@ -10,13 +10,11 @@
  *     names the rank, and the last checkpoint resumes to the end;
  *   - refusals: fewer micro-batches than ranks; a command that is not
  *     data-parallel.
- * Every launch goes through mpirun; --allow-run-as-root because CI runs as
- * root, --oversubscribe because 3 ranks exceed CI's 2 cores. */
-#include <dirent.h>
+ * Every launch goes through mpirun as CI can run it (tests/mpi_procs.h). */
 #include <signal.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "alab/dist.h"
+#include "mpi_procs.h"
 #include "test.h"
 
 static const char *bin;
@@ -27,18 +25,9 @@ static char mpirun_cmd[512];
 
 /* Runs `[mpirun -n R] alab train ARGS extra --out dir`; R = 0: no launcher. Returns the exit status. */
 static int train(int R, const char *dir, const char *extra, char **out) {
-  char cmd[4096];
-  char launch[600] = "";
-  if (R > 0) snprintf(launch, sizeof launch, "%s -n %d ", mpirun_cmd, R);
-  snprintf(cmd, sizeof cmd, "%s%s train " ARGS " %s --out '%s' 2>&1", launch, bin, extra, dir);
-  char *o = NULL;
-  int rc = test_sh(cmd, &o);
-  if (out) *out = o;
-  else {
-    if (rc) fprintf(stderr, "%s\n%s\n", cmd, o);
-    free(o);
-  }
-  return rc;
+  char args[4096];
+  snprintf(args, sizeof args, "%s train " ARGS " %s --out '%s'", bin, extra, dir);
+  return mpi_run(mpirun_cmd, R, args, out);
 }
 
 /* Every step's loss (and the last val_loss) of dir/metrics.jsonl; returns the count. */
@@ -128,66 +117,18 @@ static void test_kill_and_resume(const char *tmp) {
   free(whole), free(cut);
 }
 
-/* The pid of the alab process of rank `rank` whose command line holds `needle`, or 0. */
-static pid_t find_rank(int rank, const char *needle) {
-  DIR *dp = opendir("/proc");
-  struct dirent *e;
-  pid_t found = 0;
-  char want[64];
-  snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
-  while (dp && !found && (e = readdir(dp))) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    char path[300], *buf = NULL;
-    size_t len = 0;
-    snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-    int hit = 0;
-    if (!al_read_file(path, &buf, &len, NULL)) {
-      for (size_t i = 0; i + 1 < len; i++) if (!buf[i]) buf[i] = ' ';
-      hit = strstr(buf, needle) && strstr(buf, " train ") && !strstr(buf, "mpirun");
-      free(buf);
-    }
-    snprintf(path, sizeof path, "/proc/%s/environ", e->d_name);
-    if (hit && !al_read_file(path, &buf, &len, NULL)) {
-      for (size_t i = 0; i + 1 < len; i++) if (!buf[i]) buf[i] = '\n';
-      if (strstr(buf, want)) found = (pid_t)atoi(e->d_name);
-      free(buf);
-    }
-  }
-  if (dp) closedir(dp);
-  return found;
-}
-
 static void test_rank_killed(const char *tmp) {
   char *dir = al_path_join(tmp, "victim"), *log = al_path_join(tmp, "victim.log");
   char *state = al_path_join(dir, "trainer_state.safetensors");
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s -n 2 %s train " ARGS " --steps 1500 --ckpt-every 5 --out '%s' >'%s' 2>&1 & echo $!",
-           mpirun_cmd, bin, dir, log);
-  char *o = NULL;
-  test_sh(cmd, &o);
-  pid_t launcher = (pid_t)atoi(o);
-  free(o);
-  pid_t victim = 0;
+  snprintf(cmd, sizeof cmd, "%s -n 2 %s train " ARGS " --steps 1500 --ckpt-every 5 --out '%s'", mpirun_cmd, bin, dir);
+  pid_t launcher = mpi_start(cmd, log), victim = 0;
   for (int i = 0; i < 600 && !(victim && al_file_exists(state)); i++) {
     usleep(100000);
-    if (!victim) victim = find_rank(1, dir);
+    if (!victim) victim = mpi_find_rank(1, "train", dir);
   }
   CHECK(victim > 0 && al_file_exists(state), "rank 1 of the job (pid %d) and a checkpoint", (int)victim);
-  if (victim > 0) kill(victim, SIGKILL);
-  double t0 = al_now();
-  int gone = 0;
-  while (!gone && al_now() - t0 < 30) {
-    gone = kill(launcher, 0) != 0;
-    if (!gone) usleep(50000);
-  }
-  double secs = al_now() - t0;
-  CHECK(gone && secs < 10, "the job stopped %.1f s after rank 1 was killed", secs);
-  printf("rank 1 killed: the job stopped in %.1f s\n", secs);
-  char *text = NULL;
-  size_t len = 0;
-  al_read_file(log, &text, &len, NULL);
-  CHECK(text && strstr(text, "rank 1"), "the launcher's message names rank 1: %s", text ? text : "(no log)");
-  free(text);
+  mpi_kill_rank1(victim, launcher, log, "the training job");
   /* the last checkpoint is whole: one process resumes it to the end */
   CHECK(train(0, dir, "--steps 1500 --ckpt-every 5 --resume", NULL) == 0, "resuming the killed job's checkpoint");
   double l[1600], v;
@@ -209,24 +150,8 @@ static void test_refusals(const char *tmp) {
 }
 
 int main(void) {
-  bin = getenv("ALAB_BIN");
-  if (!bin) {
-    fprintf(stderr, "ALAB_BIN (the alab binary) is not set: run this test through ctest\n");
-    return 2;
-  }
+  bin = mpi_test_init(mpirun_cmd, sizeof mpirun_cmd);
   char *tmp = test_tmpdir("mpi");
-  if (!al_dist_available()) {
-    fprintf(stderr, "this alab was built without MPI (libopenmpi-dev is in scripts/deps.sh)\n");
-    return 1;
-  }
-  /* Open MPI never frees what MPI_Init allocates, in components it unloads
-   * before LeakSanitizer looks (so no suppression can name them): leak
-   * checking is off for the ranks alone. The same training code, one
-   * process without a launcher (the deterministic runs above), is checked. */
-  const char *asan = getenv("ASAN_OPTIONS");
-  snprintf(mpirun_cmd, sizeof mpirun_cmd,
-           "ASAN_OPTIONS='%s%sdetect_leaks=0' mpirun --oversubscribe --allow-run-as-root --mca btl self,vader",
-           asan ? asan : "", asan && *asan ? ":" : "");
   test_ranks_agree(tmp);
   test_deterministic(tmp);
   test_kill_and_resume(tmp);

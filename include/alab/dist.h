@@ -47,4 +47,18 @@ void al_dist_bcast(const al_dist *d, void *buf, size_t bytes, int root);
  * the lowest failing rank's message prefixed with "rank R: " (a rank that
  * succeeded learns why the others must stop). */
 int al_dist_agree(const al_dist *d, int rc, al_err *err);
+
+/* The job that sweeps on the calling thread spread their runs over
+ * (include/alab/sweep.h). Per thread, like the log sink of the run context:
+ * the program's main sets it on its own thread; every other thread starts
+ * with NULL (one process), so a job running on a worker never splits again. */
+void al_dist_set_current(const al_dist *d);
+const al_dist *al_dist_current(void);
+
+/* Results that ranks wrote into their own copies of one array, merged:
+ * cur[0..n) becomes on every rank, byte by byte, the value that the ranks
+ * which changed that byte (cur != snap there) wrote, and snap where none
+ * did. Returns how many bytes two ranks changed to different values (0 when
+ * each byte has one writer, or writers that agree: the merge is then exact). */
+size_t al_dist_merge_changes(const al_dist *d, unsigned char *cur, const unsigned char *snap, size_t n);
 #endif

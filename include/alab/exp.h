@@ -24,6 +24,8 @@ typedef struct {
   char *dir;         /* the run directory */
   al_atomic metrics; /* metrics.jsonl being written */
   int open;
+  int follower;        /* a rank other than 0 of an MPI job: writes nothing, rank 0 writes the run */
+  al_buf *sweep_lines; /* a follower's metrics lines during a sweep, for rank 0 (include/alab/sweep.h) */
 } al_run;
 
 /* Creates dir (and parents) and starts metrics.jsonl. */

@@ -124,3 +124,37 @@ int al_dist_agree(const al_dist *d, int rc, al_err *err) {
   return rc ? -1 : 0;
 #endif
 }
+
+static _Thread_local const al_dist *current;
+void al_dist_set_current(const al_dist *d) { current = d; }
+const al_dist *al_dist_current(void) { return current; }
+
+/* Per byte, over ranks: hi = max of the changed values (-1 where unchanged)
+ * and lo = min (256 where unchanged); hi < 0: nobody changed it; hi != lo:
+ * two writers disagree. In slices of 1 MiB so the two int16 arrays stay small. */
+size_t al_dist_merge_changes(const al_dist *d, unsigned char *cur, const unsigned char *snap, size_t n) {
+  if (!d || d->size == 1) return 0;
+  size_t conflicts = 0;
+#ifdef ALAB_HAVE_MPI
+  enum { SLICE = 1 << 20 };
+  short *hi = al_malloc(sizeof(short) * (n < SLICE ? n : SLICE) + 1), *lo = al_malloc(sizeof(short) * (n < SLICE ? n : SLICE) + 1);
+  for (size_t at = 0; at < n; at += SLICE) {
+    int m = (int)(n - at < SLICE ? n - at : SLICE);
+    for (int i = 0; i < m; i++) {
+      int changed = cur[at + i] != snap[at + i];
+      hi[i] = changed ? cur[at + i] : -1;
+      lo[i] = changed ? cur[at + i] : 256;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, hi, m, MPI_SHORT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, lo, m, MPI_SHORT, MPI_MIN, MPI_COMM_WORLD);
+    for (int i = 0; i < m; i++) {
+      cur[at + i] = hi[i] < 0 ? snap[at + i] : (unsigned char)hi[i];
+      conflicts += hi[i] >= 0 && hi[i] != lo[i];
+    }
+  }
+  free(hi), free(lo);
+#else
+  (void)cur, (void)snap, (void)n;
+#endif
+  return conflicts;
+}

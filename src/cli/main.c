@@ -29,8 +29,23 @@ static void passive_openmp(char **argv) {
 /* Under an MPI launcher (mpirun, srun) the process joins the job first:
  * every rank runs the command, rank 0 alone prints (the others' standard
  * output goes to /dev/null and their progress is quiet; errors still reach
- * standard error). Only alab train splits its work across ranks today; any
- * other command would run R times over, so it is refused. */
+ * standard error). alab train splits each batch across ranks; the
+ * experiments below spread their independent models across ranks
+ * (include/alab/sweep.h). Any other command, or an experiment evaluating a
+ * served model, would run R times over, so it is refused. */
+static const char *const sweep_commands[] = {"collapse", "reversal", "sycophancy", "ladder", NULL};
+
+static const char *not_across_ranks(const cmd_entry *cmd, int argc, char **argv) {
+  if (!strcmp(cmd->name, "train")) return NULL;
+  int sweeps = 0;
+  for (int i = 0; sweep_commands[i]; i++) sweeps |= !strcmp(cmd->name, sweep_commands[i]);
+  if (!sweeps) return "only alab train and the sweeps of collapse, reversal, sycophancy and ladder run across ranks";
+  for (int i = 2; i < argc; i++)
+    if ((i == 2 && !strcmp(argv[i], "eval")) || !strncmp(argv[i], "--api-base", 10) || !strncmp(argv[i], "--model", 7))
+      return "evaluating a given or served model trains nothing to spread across ranks";
+  return NULL;
+}
+
 static int run_in_job(const cmd_entry *cmd, int argc, char **argv) {
   al_err err = {{0}};
   alab_dist = al_dist_init(&argc, &argv, &err);
@@ -39,12 +54,14 @@ static int run_in_job(const cmd_entry *cmd, int argc, char **argv) {
     return 1;
   }
   int rc;
-  if (al_dist_size(alab_dist) > 1 && strcmp(cmd->name, "train")) {
+  const char *refused = al_dist_size(alab_dist) > 1 ? not_across_ranks(cmd, argc, argv) : NULL;
+  if (refused) {
     if (al_dist_rank(alab_dist) == 0)
-      fprintf(stderr, "alab %s: does not run across MPI ranks (%d were started); only alab train is data-parallel: "
-                      "run it without mpirun\n", cmd->name, al_dist_size(alab_dist));
+      fprintf(stderr, "alab %s: does not run across MPI ranks (%d were started): %s; run it without mpirun\n",
+              cmd->name, al_dist_size(alab_dist), refused);
     rc = 2;
   } else {
+    al_dist_set_current(alab_dist);
     if (al_dist_rank(alab_dist) != 0) {
       al_quiet = 1;
       if (!freopen("/dev/null", "w", stdout)) fprintf(stderr, "alab: rank %d: cannot silence standard output\n", al_dist_rank(alab_dist));

@@ -26,6 +26,7 @@
 #include "alab/data.h"
 #include "alab/dataset.h"
 #include "alab/json.h"
+#include "alab/sweep.h"
 #include "alab/synth.h"
 #include "alab/train.h"
 #include "exp/collapse_lm.h"
@@ -308,6 +309,9 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
   int *rc0 = al_calloc((size_t)ns, sizeof *rc0), *rcc = al_calloc((size_t)ns * c->npol, sizeof *rcc);
   al_err *e0 = al_calloc((size_t)ns, sizeof *e0), *ec = al_calloc((size_t)ns * c->npol, sizeof *ec);
   char *dep = al_calloc((size_t)ns, 1);
+  /* under mpirun each seed's models (generation 0 and every policy's chain) run on rank s mod R */
+  al_sweep *sw = al_sweep_begin(ns, run);
+  al_sweep_share(sw, r->vals, sizeof(double) * LM_NQ * c->npol * c->gens * c->seeds);
   /* The inner training loops' progress is muted on the worker running
    * each job (this part reports per model); the caller's thread and other
    * threads of the process are left as they are. */
@@ -316,6 +320,7 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
 #pragma omp single
     {
       for (int s = 0; s < ns; s++) {
+        if (!al_sweep_mine(sw, s)) continue;
 #pragma omp task firstprivate(s) depend(out : dep[s])
         {
           omp_set_num_threads(1);
@@ -330,6 +335,7 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
         for (int p = 0; p < c->npol; p++) {
           if ((c->policies[p] == AL_POLICY_ACCUMULATE) != (pass == 0)) continue;
           for (int s = 0; s < ns; s++) {
+            if (!al_sweep_mine(sw, s)) continue;
 #pragma omp task firstprivate(s, p) depend(in : dep[s])
             {
               omp_set_num_threads(1);
@@ -345,6 +351,7 @@ int lm_run(const lm_cfg *c, al_run *run, lm_result *r, al_err *err) {
     if (rc0[s]) rc = -1, *err = e0[s];
   for (int k = 0; k < ns * c->npol && !rc; k++)
     if (rcc[k]) rc = -1, *err = ec[k];
+  rc = al_sweep_end(sw, rc, err);
   free(rc0), free(rcc), free(e0), free(ec), free(dep);
   world_close(&w);
   r->seconds = al_now() - t0;

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dataset.h"
+#include "alab/dist.h"
 #include "alab/ladder.h"
 #include "alab/json.h"
+#include "alab/sweep.h"
 #include "alab/train.h"
 
 static const struct { int L, C, H; } SIZES[] = {{1, 24, 2}, {2, 40, 2}, {2, 64, 4}, {3, 96, 4}, {4, 128, 4}, {6, 192, 6}};
@@ -83,16 +85,27 @@ int al_ladder_run(const al_ladder_cfg *c, al_err *err) {
     goto done;
   json_t *summary = json_array();
   double t0 = al_now();
-  for (int k = 0; k < c->nsizes; k++)
-    if (train_size(c, k, &ds, tok, summary, err)) {
-      json_decref(summary);
-      goto done;
-    }
+  /* under mpirun size k trains on rank k mod R, and every rank gets each size's summary */
+  json_t *one[NSIZES] = {0};
+  al_sweep *sw = al_sweep_begin(c->nsizes, NULL);
+  al_sweep_share_json(sw, one);
+  int failed = 0;
+  for (int k = 0; k < c->nsizes && !failed; k++)
+    if (al_sweep_mine(sw, k)) failed = train_size(c, k, &ds, tok, one[k] = json_array(), err);
+  failed = al_sweep_end(sw, failed, err);
+  for (int k = 0; k < c->nsizes; k++) {
+    if (!failed) json_array_extend(summary, one[k]);
+    json_decref(one[k]);
+  }
+  if (failed) {
+    json_decref(summary);
+    goto done;
+  }
   json_t *root = json_pack("{s:s, s:s, s:s, s:f, s:i, s:i, s:f, s:o}", "alab_version", ALAB_VERSION, "data", c->data,
                            "tokenizer", c->tokenizer, "tokens_per_param", c->tokens_per_param, "batch", c->batch,
                            "seq_len", c->seq_len, "seconds", al_now() - t0, "models", summary);
   char *path = al_path_join(c->out_dir, "ladder.json");
-  rc = al_json_save_file(path, root, err);
+  rc = al_dist_rank(al_dist_current()) ? 0 : al_json_save_file(path, root, err); /* rank 0 writes it */
   free(path);
   json_decref(root);
 done:

@@ -17,6 +17,7 @@
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
+#include "alab/sweep.h"
 #include "exp/reversal_internal.h"
 
 
@@ -276,12 +277,24 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   json_t *recs[200] = {0};
   int quiet = al_log_muted();
   al_first_err first = {0};
+  /* under mpirun job j runs on rank j mod R; every rank then holds R's entries and recs of every job */
+  al_sweep *sw = al_sweep_begin(njobs, &run);
+  al_sweep_share(sw, &R, sizeof R);
+  for (int v = 0; v < 2; v++) {
+    al_sweep_share(sw, R.loss[v], sizeof(double) * c->seeds), al_sweep_share(sw, R.secs[v], sizeof(double) * c->seeds);
+    for (int k = 0; k < AL_REV_NSLOTS; k++) {
+      size_t n = (size_t)d.slot[k].n + 1; /* as rev_results_init allocates them */
+      al_sweep_share(sw, R.acc[v][k], sizeof(double) * c->seeds), al_sweep_share(sw, R.pseed[v][k], sizeof(double) * c->seeds);
+      al_sweep_share(sw, R.lc[v][k], sizeof(double) * n * c->seeds), al_sweep_share(sw, R.lr[v][k], sizeof(double) * n * c->seeds);
+    }
+  }
+  al_sweep_share_json(sw, recs);
   /* concurrent progress bars would interleave: each job's thread is muted
    * while it runs, and one line per finished job is printed instead */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int j = 0; j < njobs; j++) {
     int v = jobs[j] / 100, s = jobs[j] % 100;
-    if (al_first_err_failed(&first)) continue;
+    if (!al_sweep_mine(sw, j) || al_first_err_failed(&first)) continue;
     al_err e;
     recs[j] = json_array();
     int was = al_log_mute(1);
@@ -298,6 +311,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     *err = first.err;
     rc = -1;
   }
+  rc = al_sweep_end(sw, rc, err);
   for (int j = 0; j < njobs; j++) {
     if (!recs[j]) continue;
     size_t i;

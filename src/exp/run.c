@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alab/dist.h"
 #include "alab/exp.h"
 #include "alab/json.h"
 
@@ -11,6 +12,7 @@ int al_run_open(al_run *run, const char *dir, al_err *err) {
   memset(run, 0, sizeof *run);
   if (al_mkdir_p(dir, err)) return al_fail_prefix(err, "run directory");
   run->dir = al_strdup(dir);
+  run->follower = al_dist_rank(al_dist_current()) != 0;
   char *path = al_run_path(run, "metrics.jsonl");
   int rc = al_atomic_open(&run->metrics, path, err);
   free(path);
@@ -28,6 +30,7 @@ char *al_run_path(const al_run *run, const char *name) { return al_path_join(run
 /* Ten significant digits and a one-space indent: results hold every seed's
  * value, which at full precision and two spaces doubles the file's size. */
 int al_run_save_json(const al_run *run, const char *name, const json_t *j, al_err *err) {
+  if (run->follower) return 0;
   char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   if (!text) return al_fail(err, "%s/%s: cannot encode JSON", run->dir, name);
   char *path = al_run_path(run, name);
@@ -43,6 +46,12 @@ int al_run_metric(al_run *run, json_t *rec, al_err *err) {
   char *line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
   json_decref(rec);
   if (!line) return al_fail(err, "metrics.jsonl: cannot encode a record");
+  if (run->sweep_lines || run->follower) {
+#pragma omp critical(al_run_sweep_lines)
+    if (run->sweep_lines) al_buf_printf(run->sweep_lines, "%s\n", line);
+    free(line);
+    return 0;
+  }
   int bad = fprintf(run->metrics.f, "%s\n", line) < 0 || fflush(run->metrics.f) != 0;
   free(line);
   if (bad) return al_fail(err, "%s: write failed: %s", run->metrics.tmp, strerror(errno));
@@ -51,7 +60,8 @@ int al_run_metric(al_run *run, json_t *rec, al_err *err) {
 
 int al_run_close(al_run *run, al_err *err) {
   int rc = 0;
-  if (run->open) rc = al_atomic_commit(&run->metrics, err);
+  if (run->open && run->follower) al_atomic_abort(&run->metrics);
+  else if (run->open) rc = al_atomic_commit(&run->metrics, err);
   run->open = 0;
   free(run->dir);
   run->dir = NULL;

@@ -23,6 +23,7 @@
 #include "alab/exp.h"
 #include "alab/report.h"
 #include "alab/reward.h"
+#include "alab/sweep.h"
 #include "exp/syco_mech_internal.h"
 
 void al_syco_mech_defaults(al_syco_mech_cfg *c) {
@@ -183,9 +184,16 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
   al_set_threads(1);
   if (!rc) al_log("sycophancy: %d preference models (p = %g and %g, %d seeds) on %d threads", njobs, c->p, c->p_control,
                   c->seeds, nthreads);
+  /* under mpirun job k runs on rank k mod R; every rank then holds every job's results */
+  al_sweep *sw = al_sweep_begin(njobs, &run);
+  al_sweep_share(sw, jobs, sizeof *jobs * (size_t)njobs);
+  for (int k = 0; k < njobs; k++) {
+    al_sweep_share(sw, jobs[k].syc, sizeof(double) * c->N), al_sweep_share(sw, jobs[k].acc, sizeof(double) * c->N);
+    al_sweep_share(sw, jobs[k].rl_syc, sizeof(double) * ((size_t)c->rl_iters + 1));
+  }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int k = 0; k < njobs; k++) {
-    if (rc || al_first_err_failed(&first)) continue;
+    if (rc || !al_sweep_mine(sw, k) || al_first_err_failed(&first)) continue;
     al_err e;
     double p = k < c->seeds ? c->p : c->p_control;
     if (run_job(c, &w, tok, p, k % c->seeds, &jobs[k], &e)) al_first_err_keep(&first, &e);
@@ -197,6 +205,7 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
   }
   al_set_threads(saved);
   if (!rc && first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   json_t *results = NULL;
   if (!rc) rc = syco_mech_report(c, &run, jobs, &results, err);
   if (results) json_object_set_new(results, "seconds", json_real(al_now() - t0));
