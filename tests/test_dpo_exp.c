@@ -2,11 +2,13 @@
  * at a small scale:
  * - the world: held-out prompts share no word with training prompts, SFT
  *   answers are polite about half the time, pairs differ only by " please.";
- * - a run directory with config.json, metrics.jsonl (one line per seed and
- *   evaluation), results.json (every seed's rate and KL at each step, their
- *   intervals, the headline), plots and report.html; KL at step 0 is 0 (the
- *   policy is the reference) and positive after DPO; seed1/ holds the data
- *   and the SFT and DPO model directories, whose cards name the data's
+ * - a run directory with config.json, metrics.jsonl (one line per arm, seed
+ *   and evaluation), results.json (every seed's rate and KL at each step for
+ *   both arms, DPO and DPO + NLL, their intervals, the headline), plots and
+ *   report.html; both arms start from the same SFT model (equal step-0
+ *   rates); KL at step 0 is 0 (the policy is the reference) and positive
+ *   after DPO; seed1/ holds the data and the SFT, DPO and DPO + NLL model
+ *   directories, whose cards name the data's
  *   SHA-256 (recomputed with sha256sum), the base model, the KL measured and
  *   the evaluation appended;
  * - the numbers do not depend on the thread count (1 and 2 threads give the
@@ -67,6 +69,8 @@ int main(void) {
   json_object_del(r1, "seconds"), json_object_del(r2, "seconds");
   CHECK(json_equal(r1, r2), "1 and 2 threads give different results");
   const json_t *rate = json_object_get(r1, "rate"), *kl = json_object_get(r1, "kl"), *steps = json_object_get(r1, "steps");
+  const json_t *rate_nll = json_object_get(r1, "rate_nll"), *kl_nll = json_object_get(r1, "kl_nll");
+  CHECK(json_array_size(rate_nll) == 3 && json_array_size(kl_nll) == 3, "the DPO + NLL arm's three evaluation steps");
   CHECK(json_array_size(rate) == 3 && json_array_size(kl) == 3 && json_array_size(steps) == 3, "three evaluation steps");
   CHECK(json_number_value(json_array_get(steps, 1)) == 4 && json_number_value(json_array_get(steps, 2)) == 8, "steps 0, 4, 8");
   for (int s = 0; s < 2; s++) {
@@ -74,20 +78,25 @@ int main(void) {
     double k2 = json_number_value(json_array_get(json_object_get(json_array_get(kl, 2), "seeds"), s));
     double r0 = json_number_value(json_array_get(json_object_get(json_array_get(rate, 0), "seeds"), s));
     CHECK(k0 == 0 && k2 > 0 && r0 >= 0 && r0 <= 1, "seed %d: KL %g then %g, rate %g", s + 1, k0, k2, r0);
+    double n0 = json_number_value(json_array_get(json_object_get(json_array_get(rate_nll, 0), "seeds"), s));
+    double nk2 = json_number_value(json_array_get(json_object_get(json_array_get(kl_nll, 2), "seeds"), s));
+    CHECK(n0 == r0 && nk2 > 0 && nk2 != k2, "seed %d: DPO + NLL starts at rate %g (DPO %g), ends at KL %g (DPO %g)", s + 1, n0, r0,
+          nk2, k2);
   }
   CHECK(json_array_size(json_object_get(json_object_get(r1, "dpo_rate"), "seeds")) == 2 &&
+            json_array_size(json_object_get(json_object_get(r1, "dpo_nll_rate"), "seeds")) == 2 &&
             json_array_size(json_object_get(r1, "headline")) == 3,
         "every seed of the final rate, and the headline");
-  /* one metrics line per seed and evaluation */
+  /* one metrics line per arm, seed and evaluation */
   char *mp = al_path_join(d1, "metrics.jsonl"), *text = NULL;
   CHECK_OK(al_read_file(mp, &text, NULL, &err), err);
   int lines = 0;
   for (char *p = text; p && *p; p++) lines += *p == '\n';
-  CHECK(lines == 6, "%d metrics lines, want 6", lines);
+  CHECK(lines == 12, "%d metrics lines, want 12", lines);
   free(text), free(mp);
   const char *files[] = {"config.json", "rate.svg", "kl.svg", "report.html", "index.html", "seed1/sft/model.safetensors",
-                         "seed1/dpo/MODEL_CARD.md", "seed1/heldout_prompts.txt"};
-  for (int i = 0; i < 8; i++) {
+                         "seed1/dpo/MODEL_CARD.md", "seed1/heldout_prompts.txt", "seed1/dpo_nll/model_card.json"};
+  for (int i = 0; i < 9; i++) {
     char *p = al_path_join(d1, files[i]);
     CHECK(al_file_exists(p), "%s missing", files[i]);
     free(p);
@@ -110,6 +119,10 @@ int main(void) {
         "the evaluation appended to the card is the final rate");
   CHECK(!strcmp(json_string_value(json_object_get(json_object_get(card, "limitations"), "internal_audit")), "unknown"),
         "unknowns marked");
+  json_t *nll_card = load(seed1, "dpo_nll/model_card.json");
+  const char *obj = json_string_value(json_object_get(json_object_get(nll_card, "objective"), "name"));
+  CHECK(obj && strstr(obj, "rpo_alpha"), "the DPO + NLL card's objective: %s", obj ? obj : "(none)");
+  json_decref(nll_card);
   json_decref(card), json_decref(r1), json_decref(r2);
   free(seed1), free(pairs), free(sst), free(d1), free(d2), free(root);
   return test_summary();

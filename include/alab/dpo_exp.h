@@ -1,21 +1,24 @@
 /* `alab dpo` without data: DPO on a planted preference (Rafailov et al.
- * 2023). A small GPT-2 over bytes is fine-tuned (SFT, from scratch) on
+ * 2023), plain and with TRL's rpo_alpha NLL term (two arms from the same
+ * SFT model). A small GPT-2 over bytes is fine-tuned (SFT, from scratch) on
  * answers to "Q: W1 W2?\nA:" prompts that end in " please." half of the
  * time; DPO then trains it on pairs of the same answer with and without
  * " please.", the polite one preferred, against the frozen SFT model as the
  * reference. Measured on held-out prompts (their words never appear in a
- * training prompt), by sampling one answer per prompt at temperature 1:
+ * training prompt), by sampling `samples` answers per prompt at temperature 1:
  * the rate of the preferred behaviour (the answer ends in " please."), at
  * the SFT level (DPO step 0) and through DPO, and the KL from the
  * reference, KL(pi || ref) = E_{y ~ pi}[log pi(y|x) - log ref(y|x)] in nats
  * per answer, estimated from the same samples. Every seed and a 95%
  * interval over seeds.
  *
- * Run directory: config.json, metrics.jsonl ({"seed", "dpo_step", "rate",
- * "kl", "rewards/accuracies"...} per evaluation), results.json (rate and kl
- * per evaluation step with every seed, "headline"), rate.svg and kl.svg,
- * and seed1/ with the data (sft.jsonl, pairs.jsonl, heldout_prompts.txt) and
- * the SFT and DPO model directories with their model cards. */
+ * Run directory: config.json, metrics.jsonl ({"seed", "arm", "dpo_step",
+ * "rate", "kl"} per arm, seed and evaluation), results.json ("rate"/"kl"
+ * (DPO) and "rate_nll"/"kl_nll" (DPO + NLL) per evaluation step with every
+ * seed; "sft_rate", "dpo_rate", "dpo_kl", "dpo_nll_rate", "dpo_nll_kl";
+ * "headline"), rate.svg and kl.svg, and seed1/ with the data (sft.jsonl,
+ * pairs.jsonl, heldout_prompts.txt) and the sft, dpo and dpo_nll model
+ * directories with their model cards. */
 #ifndef ALAB_DPO_EXP_H
 #define ALAB_DPO_EXP_H
 #include "alab/dpo.h"
@@ -27,7 +30,8 @@ typedef struct {
   int evals;                   /* evaluations during DPO, evenly spaced (the SFT model is step 0) */
   int layers, heads, embd, batch;
   double sft_lr, dpo_lr;
-  al_dpo_cfg dpo;              /* beta 0.1, sigmoid */
+  al_dpo_cfg dpo;              /* beta 0.1, sigmoid (its rpo_alpha is not used) */
+  double rpo_alpha;            /* > 0: a second arm, DPO + rpo_alpha x NLL of the chosen (TRL's rpo_alpha); 1 */
   int samples;                 /* answers sampled per held-out prompt (temperature 1) */
   int threads;                 /* 0: al_default_threads() */
 } al_dpo_exp_cfg;

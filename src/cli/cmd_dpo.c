@@ -90,7 +90,7 @@ int cmd_dpo(int argc, char **argv) {
   al_train_defaults(&tc);
   tc.batch = 8, tc.seq_len = 128, tc.steps = 200, tc.warmup_steps = 10, tc.lr = 5e-5, tc.ckpt_every = 200, tc.eval_every = 50;
   int threads = 0, quiet = 0, quick = 0, seeds = 0;
-  double val_frac = 0.05, dpo_lr = 0;
+  double val_frac = 0.05, dpo_lr = 0, rpo = -1;
   int64_t seed = 1, steps = tc.steps, warmup = tc.warmup_steps, sft_steps = -1, dpo_steps = -1;
   flag_def f[] = {
       {"out", FLAG_STRING, &out, "output: the trained model directory (with --data), or the experiment's run directory"},
@@ -103,8 +103,9 @@ int cmd_dpo(int argc, char **argv) {
       {"chat-template", FLAG_STRING, &tmpl_path, "a file holding the Jinja chat template for conversational pairs"},
       {"beta", FLAG_DOUBLE, &dc.beta, "the KL penalty's inverse temperature (TRL's beta)", "(0, inf)"},
       {"loss", FLAG_STRING, &loss, "sigmoid (DPO) or ipo (TRL's IPO: log-probs averaged per token)"},
-      {"rpo-alpha", FLAG_DOUBLE, &dc.rpo_alpha, "TRL's rpo_alpha: adds alpha x the NLL of the chosen responses "
-                                                "(per token) to the loss (0: off)", "[0, inf)"},
+      {"rpo-alpha", FLAG_DOUBLE, &rpo, "TRL's rpo_alpha: adds alpha x the NLL of the chosen responses (per token) to "
+                                       "the loss; -1: off with --data, 1 in the experiment (its second arm; 0: no second arm)",
+       "[-1, inf)"},
       {"resume", FLAG_BOOL, &tc.resume, "with --data: continue the run in --out from its trainer state"},
       {"overwrite", FLAG_BOOL, &tc.overwrite, "with --data: start anew in an --out holding another run"},
       {"seq-len", FLAG_INT, &tc.seq_len, "with --data: tokens per row (prompt + response)", "[2, 1048576]"},
@@ -128,6 +129,7 @@ int cmd_dpo(int argc, char **argv) {
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
   if (!out) return fprintf(stderr, "alab dpo: --out is required (see --help)\n"), 2;
+  if (rpo < 0 && rpo != -1) return fprintf(stderr, "alab dpo: --rpo-alpha %g: give -1 (the default) or a value >= 0\n", rpo), 2;
   if (parse_loss(loss, &dc.type)) return fprintf(stderr, "alab dpo: --loss %s: give sigmoid or ipo\n", loss), 2;
   if (data && !policy) return fprintf(stderr, "alab dpo: --data needs --policy, the model directory to train\n"), 2;
   if (!data && (policy || refdir || val_data)) return fprintf(stderr, "alab dpo: --policy, --ref and --val-data need --data\n"), 2;
@@ -137,6 +139,7 @@ int cmd_dpo(int argc, char **argv) {
   int rc;
   if (data) {
     tc.steps = steps, tc.warmup_steps = warmup, tc.seed = (uint64_t)seed, tc.out_dir = out;
+    dc.rpo_alpha = rpo > 0 ? rpo : 0;
     static const char *const free_on_resume[] = {"out", "resume", "overwrite", "threads", "quiet", "ckpt-every", NULL};
     json_t *settings = flags_to_json(&cmd, free_on_resume);
     tc.settings = settings;
@@ -149,6 +152,7 @@ int cmd_dpo(int argc, char **argv) {
     if (dpo_steps >= 1) ec.dpo_steps = dpo_steps;
     if (dpo_lr > 0) ec.dpo_lr = dpo_lr;
     ec.dpo = dc, ec.threads = threads;
+    if (rpo >= 0) ec.rpo_alpha = rpo;
     rc = al_dpo_exp_run(&ec, out, &err);
     if (!rc) printf("dpo: results in %s/results.json, report %s/report.html\n", out, out);
   }

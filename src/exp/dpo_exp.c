@@ -1,8 +1,9 @@
 /* `alab dpo` on the planted preference (include/alab/dpo_exp.h): per seed,
- * SFT from scratch, then DPO against the frozen SFT model, the rate of the
- * preferred behaviour and the KL from the reference measured on held-out
- * prompts before DPO and at evenly spaced DPO steps (the DPO objective
- * wrapped with an evaluation that samples). Seeds run in parallel
+ * SFT from scratch, then from that same SFT model each arm (plain DPO, and
+ * DPO with TRL's rpo_alpha NLL term) against the frozen SFT model, the rate
+ * of the preferred behaviour and the KL from the reference measured on
+ * held-out prompts before DPO and at evenly spaced DPO steps (the DPO
+ * objective wrapped with an evaluation that samples). Seeds run in parallel
  * (c->threads of them at once), each single-threaded inside, so the numbers
  * do not depend on the thread count. */
 #include <math.h>
@@ -15,7 +16,8 @@
 #include "alab/sft.h"
 #include "exp/dpo_internal.h"
 
-enum { CONTEXT = 48, MAX_EVALS = 32 };
+enum { CONTEXT = 48, MAX_EVALS = 32, ARMS = 2 };
+static const char *const arm_name[ARMS] = {"dpo", "dpo_nll"};
 
 void al_dpo_exp_defaults(al_dpo_exp_cfg *c, int quick) {
   memset(c, 0, sizeof *c);
@@ -25,18 +27,19 @@ void al_dpo_exp_defaults(al_dpo_exp_cfg *c, int quick) {
   c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
   c->sft_lr = 3e-3, c->dpo_lr = 5e-5;
   al_dpo_defaults(&c->dpo);
+  c->rpo_alpha = 1; /* Pang et al. 2024's value, TRL's documented recommendation */
 }
 
 static json_t *config_json(const al_dpo_exp_cfg *c) {
-  return json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:s, s:i}",
+  return json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:s, s:f, s:i}",
                    "experiment", "dpo", "seeds", c->seeds, "n_sft", c->n_sft, "n_pairs", c->n_pairs, "n_eval", c->n_eval,
                    "samples", c->samples, "sft_steps", (json_int_t)c->sft_steps, "dpo_steps", (json_int_t)c->dpo_steps,
                    "evals", c->evals, "layers", c->layers, "heads", c->heads, "embd", c->embd, "batch", c->batch,
                    "context", CONTEXT, "sft_lr", c->sft_lr, "dpo_lr", c->dpo_lr, "beta", c->dpo.beta, "loss",
-                   al_dpo_loss_name(c->dpo.type), "threads", c->threads);
+                   al_dpo_loss_name(c->dpo.type), "rpo_alpha", c->rpo_alpha, "threads", c->threads);
 }
 
-/* One seed's measurements: rate and kl at DPO step 0 (the SFT model) and each evaluation. */
+/* One seed's measurements per arm: rate and kl at DPO step 0 (the SFT model, the same for every arm) and each evaluation. */
 typedef struct {
   al_objective dpo;
   al_model *ref;
@@ -44,9 +47,11 @@ typedef struct {
   const char *heldout;
   const al_dpo_exp_cfg *c;
   uint64_t seed;
-  int k;
-  double rate[MAX_EVALS + 1], kl[MAX_EVALS + 1];
+  int arm, k;
+  double rate[ARMS][MAX_EVALS + 1], kl[ARMS][MAX_EVALS + 1];
 } seed_run;
+
+static int arms_of(const al_dpo_exp_cfg *c) { return c->rpo_alpha > 0 ? ARMS : 1; }
 
 static int wrap_step(void *ctx, al_model *m, uint64_t index, float scale, double *loss, double *metrics, al_err *err) {
   seed_run *s = ctx;
@@ -56,15 +61,16 @@ static int wrap_step(void *ctx, al_model *m, uint64_t index, float scale, double
 static int wrap_eval(void *ctx, al_model *m, double *loss, double *metrics, al_err *err) {
   seed_run *s = ctx;
   if (s->k >= MAX_EVALS) return al_fail(err, "more than %d evaluations", MAX_EVALS);
-  int k = ++s->k;
-  if (dpo_world_measure(m, s->ref, s->tok, s->heldout, s->c->samples, s->seed + 1000, &s->rate[k], &s->kl[k], err)) return -1;
-  *loss = NAN, metrics[0] = s->rate[k], metrics[1] = s->kl[k];
+  int k = ++s->k, a = s->arm;
+  if (dpo_world_measure(m, s->ref, s->tok, s->heldout, s->c->samples, s->seed + 1000, &s->rate[a][k], &s->kl[a][k], err))
+    return -1;
+  *loss = NAN, metrics[0] = s->rate[a][k], metrics[1] = s->kl[a][k];
   return 0;
 }
 
 static const al_metric eval_metrics[] = {{"rate", 0}, {"kl", 0}};
 
-/* The model directory dir with its card (stage "sft" or "dpo"). */
+/* The model directory dir with its card (stage "sft", or "dpo" for arm s->arm). */
 static int save_model(const al_model *m, const al_tok *tok, const char *dir, const char *stage, const char *data_path,
                       const al_dpo_exp_cfg *c, const seed_run *s, const char *base, al_err *err) {
   if (al_model_save_dir(m, tok, dir, err)) return -1;
@@ -78,9 +84,13 @@ static int save_model(const al_model *m, const al_tok *tok, const char *dir, con
     al_card_no_kl(card, "supervised fine-tuning has no reference policy");
     al_card_training(card, c->sft_steps, NAN, NAN, NAN, s->seed, 1);
   } else {
-    al_card_objective(card, "dpo", "-log sigmoid(beta ((log pi - log ref)(chosen) - (log pi - log ref)(rejected)))", hp);
+    if (s->arm) json_object_set_new(hp, "rpo_alpha_this_model", json_real(c->rpo_alpha));
+    al_card_objective(card, s->arm ? "dpo + rpo_alpha nll" : "dpo",
+                      s->arm ? "-log sigmoid(beta ((log pi - log ref)(chosen) - (log pi - log ref)(rejected))) + rpo_alpha "
+                               "x (mean over chosen tokens of -log pi(token))"
+                             : "-log sigmoid(beta ((log pi - log ref)(chosen) - (log pi - log ref)(rejected)))", hp);
     al_card_feedback(card, "pairwise comparisons", "a planted rule (generated by alab): the answer ending in \" please.\" is preferred");
-    al_card_kl(card, s->kl[s->k], "mean over samples (temperature 1) on held-out prompts of log pi(y|x) - log ref(y|x), "
+    al_card_kl(card, s->kl[s->arm][s->k], "mean over samples (temperature 1) on held-out prompts of log pi(y|x) - log ref(y|x), "
                                   "nats per answer; ref = the SFT model");
     al_card_training(card, c->dpo_steps, NAN, NAN, NAN, s->seed, 1);
   }
@@ -91,8 +101,9 @@ static int save_model(const al_model *m, const al_tok *tok, const char *dir, con
   if (!rc) rc = al_card_write(card, dir, 0, err);
   al_card_free(card);
   if (!rc) {
+    double rate = !strcmp(stage, "sft") ? s->rate[0][0] : s->rate[s->arm][s->k];
     json_t *ev = json_pack("{s:s, s:s, s:f, s:i}", "task", "planted preference, held-out prompts", "metric",
-                           "rate of the preferred behaviour", "value", s->rate[s->k], "n", c->n_eval * c->samples);
+                           "rate of the preferred behaviour", "value", rate, "n", c->n_eval * c->samples);
     rc = al_card_append_eval(dir, ev, err);
     json_decref(ev);
   }
@@ -123,9 +134,9 @@ static int run_seed(const al_dpo_exp_cfg *c, int s, const char *files_dir, seed_
   al_train_defaults(&tc);
   tc.batch = c->batch, tc.seq_len = CONTEXT, tc.steps = c->sft_steps, tc.warmup_steps = c->sft_steps / 10;
   tc.lr = c->sft_lr, tc.eval_every = 0, tc.seed = seed, tc.save_final = 0;
-  R->c = c, R->tok = tok, R->heldout = held, R->seed = seed, R->ref = &ref, R->k = 0;
+  R->c = c, R->tok = tok, R->heldout = held, R->seed = seed, R->ref = &ref, R->k = 0, R->arm = 0;
   al_masked_source ms;
-  char *sdir = files_dir ? al_path_join(files_dir, "sft") : NULL, *ddir = files_dir ? al_path_join(files_dir, "dpo") : NULL;
+  char *sdir = files_dir ? al_path_join(files_dir, "sft") : NULL;
   char *sfile = files_dir ? al_path_join(files_dir, "sft.jsonl") : NULL, *pfile = files_dir ? al_path_join(files_dir, "pairs.jsonl") : NULL;
   int rc = al_sft_read_buf(sft, strlen(sft), "planted sft.jsonl", NULL, tok, 0, &sd, err) ||
            al_pref_read_buf(pairs, strlen(pairs), "planted pairs.jsonl", NULL, &ps, err) ||
@@ -137,27 +148,34 @@ static int run_seed(const al_dpo_exp_cfg *c, int s, const char *files_dir, seed_
   /* the reference: the SFT model, frozen */
   if (!rc) rc = al_model_alloc(&ref, &m.cfg, err);
   if (!rc) memcpy(ref.params, m.params, sizeof(float) * m.nparams);
-  if (!rc) rc = dpo_world_measure(&m, NULL, tok, held, c->samples, seed + 1000, &R->rate[0], &R->kl[0], err);
+  if (!rc) rc = dpo_world_measure(&m, NULL, tok, held, c->samples, seed + 1000, &R->rate[0][0], &R->kl[0][0], err);
+  for (int a = 1; a < ARMS; a++) R->rate[a][0] = R->rate[0][0], R->kl[a][0] = R->kl[0][0];
   if (!rc && files_dir)
     rc = al_mkdir_p(files_dir, err) || write_text(files_dir, "sft.jsonl", sft, err) || write_text(files_dir, "pairs.jsonl", pairs, err) ||
          write_text(files_dir, "heldout_prompts.txt", held, err) || save_model(&m, tok, sdir, "sft", sfile, c, R, NULL, err);
-  al_objective wrap = {0};
-  if (!rc) {
-    tc.steps = c->dpo_steps, tc.warmup_steps = c->dpo_steps / 10, tc.lr = c->dpo_lr;
-    tc.eval_every = (int)(c->dpo_steps / c->evals > 0 ? c->dpo_steps / c->evals : 1);
-    rc = al_objective_dpo(&R->dpo, &m, &ref, &tc, &c->dpo, &dd, NULL, err);
-    wrap = (al_objective){.name = "dpo", .ctx = R, .step = wrap_step, .metrics = R->dpo.metrics, .nmetrics = R->dpo.nmetrics,
-                          .eval = wrap_eval, .eval_metrics = eval_metrics, .neval_metrics = 2};
+  tc.steps = c->dpo_steps, tc.warmup_steps = c->dpo_steps / 10, tc.lr = c->dpo_lr;
+  tc.eval_every = (int)(c->dpo_steps / c->evals > 0 ? c->dpo_steps / c->evals : 1);
+  /* each arm from the same SFT model, with the same pair order and sampling streams */
+  for (int a = 0; a < arms_of(c) && !rc; a++) {
+    al_dpo_cfg dc = c->dpo;
+    dc.rpo_alpha = a ? c->rpo_alpha : 0;
+    R->arm = a, R->k = 0;
+    memcpy(m.params, ref.params, sizeof(float) * m.nparams);
+    rc = al_objective_dpo(&R->dpo, &m, &ref, &tc, &dc, &dd, NULL, err);
+    al_objective wrap = {.name = "dpo", .ctx = R, .step = wrap_step, .metrics = R->dpo.metrics, .nmetrics = R->dpo.nmetrics,
+                         .eval = wrap_eval, .eval_metrics = eval_metrics, .neval_metrics = 2};
+    if (!rc) rc = al_train_objective(&m, &tc, &wrap, tok, NULL, err);
+    char *ddir = files_dir ? al_path_join(files_dir, arm_name[a]) : NULL;
+    if (!rc && files_dir) rc = save_model(&m, tok, ddir, "dpo", pfile, c, R, sdir, err);
+    free(ddir);
+    al_objective_free(&R->dpo);
   }
-  if (!rc) rc = al_train_objective(&m, &tc, &wrap, tok, NULL, err);
-  if (!rc && files_dir) rc = save_model(&m, tok, ddir, "dpo", pfile, c, R, sdir, err);
-  al_objective_free(&R->dpo);
   al_objective_free(&sft_obj);
   al_sft_source_free(src);
   al_sft_data_free(&sd), al_pref_set_free(&ps), al_dpo_data_free(&dd);
   al_model_free(&m), al_model_free(&ref);
   al_tok_free(tok);
-  free(sft), free(pairs), free(held), free(sdir), free(ddir), free(sfile), free(pfile);
+  free(sft), free(pairs), free(held), free(sdir), free(sfile), free(pfile);
   R->heldout = NULL, R->tok = NULL, R->ref = NULL;
   return rc ? al_fail_prefix(err, "seed %d", s + 1) : 0;
 }
@@ -171,37 +189,102 @@ static json_t *stat_json(const double *x, int n) {
                    "hi", al_json_real_or_null(st.hi), "seeds", seeds);
 }
 
-static int plots(const char *dir, const double *steps, const al_series_stats *rate, const al_series_stats *kl, al_err *err) {
-  int n = rate->iters;
-  double m[MAX_EVALS + 1], lo[MAX_EVALS + 1], hi[MAX_EVALS + 1], line[MAX_EVALS + 1];
-  for (int i = 0; i < n; i++) m[i] = rate->stat[i].mean, lo[i] = rate->stat[i].lo, hi[i] = rate->stat[i].hi, line[i] = 0.9;
-  al_plot_series rs[2] = {{.title = "rate of the preferred behaviour (95% CI over seeds)", .style = AL_PLOT_BAND, .n = n,
-                           .x = steps, .y = m, .lo = lo, .hi = hi},
-                          {.title = "0.9", .style = AL_PLOT_LINE, .n = n, .x = steps, .y = line}};
-  al_plot p = {.title = "DPO on a planted preference: held-out prompts", .xlabel = "DPO step (0: the SFT model)",
-               .ylabel = "rate of answers ending in \" please.\""};
-  if (al_plot_svg(dir, "rate", &p, rs, 2, err) < 0) return -1;
-  for (int i = 0; i < n; i++) m[i] = kl->stat[i].mean, lo[i] = kl->stat[i].lo, hi[i] = kl->stat[i].hi;
-  al_plot_series ks = {.title = "KL(policy || reference), nats per answer", .style = AL_PLOT_BAND, .n = n, .x = steps,
-                       .y = m, .lo = lo, .hi = hi};
-  al_plot q = {.title = "KL from the SFT reference", .xlabel = "DPO step", .ylabel = "nats per answer"};
-  return al_plot_svg(dir, "kl", &q, &ks, 1, err) < 0 ? -1 : 0;
+/* rate.svg and kl.svg: each arm's mean and 95% band over seeds (rate[a], kl[a]). */
+static int plots(const char *dir, int arms, const double *steps, const al_series_stats *rate, const al_series_stats *kl,
+                 al_err *err) {
+  int n = rate[0].iters;
+  double m[ARMS][MAX_EVALS + 1], lo[ARMS][MAX_EVALS + 1], hi[ARMS][MAX_EVALS + 1], line[MAX_EVALS + 1];
+  static const char *const rate_title[ARMS] = {"DPO: rate (95% CI over seeds)", "DPO + NLL (rpo_alpha): rate"};
+  static const char *const kl_title[ARMS] = {"DPO: KL(policy || ref), nats per answer", "DPO + NLL (rpo_alpha): KL"};
+  al_plot_series rs[ARMS + 1], ks[ARMS];
+  for (int which = 0; which < 2; which++) {
+    const al_series_stats *x = which ? kl : rate;
+    for (int a = 0; a < arms; a++) {
+      for (int i = 0; i < n; i++) m[a][i] = x[a].stat[i].mean, lo[a][i] = x[a].stat[i].lo, hi[a][i] = x[a].stat[i].hi;
+      (which ? ks : rs)[a] = (al_plot_series){.title = (which ? kl_title : rate_title)[a], .style = AL_PLOT_BAND, .n = n,
+                                              .x = steps, .y = m[a], .lo = lo[a], .hi = hi[a]};
+    }
+    if (which) {
+      al_plot q = {.title = "KL from the SFT reference", .xlabel = "DPO step", .ylabel = "nats per answer"};
+      return al_plot_svg(dir, "kl", &q, ks, arms, err) < 0 ? -1 : 0;
+    }
+    for (int i = 0; i < n; i++) line[i] = 0.9;
+    rs[arms] = (al_plot_series){.title = "0.9", .style = AL_PLOT_LINE, .n = n, .x = steps, .y = line};
+    al_plot p = {.title = "DPO on a planted preference: held-out prompts", .xlabel = "DPO step (0: the SFT model)",
+                 .ylabel = "rate of answers ending in \" please.\""};
+    if (al_plot_svg(dir, "rate", &p, rs, arms + 1, err) < 0) return -1;
+  }
+  return 0;
+}
+
+/* results.json's keys, headline lines and the report, from every seed's measurements. */
+static int results(al_run *run, const char *dir, const al_dpo_exp_cfg *c, const seed_run *R, double t0, al_err *err) {
+  int S = c->seeds, n = c->evals + 1, arms = arms_of(c), rc = 0;
+  al_series_stats rate[ARMS], kl[ARMS];
+  double steps[MAX_EVALS + 1];
+  long every = c->dpo_steps / c->evals;
+  for (int i = 0; i < n; i++) steps[i] = i == c->evals ? (double)c->dpo_steps : (double)(i * every);
+  for (int a = 0; a < arms; a++) al_series_init(&rate[a], n, S, 0), al_series_init(&kl[a], n, S, 0);
+  for (int a = 0; a < arms; a++)
+    for (int i = 0; i < n && !rc; i++)
+      for (int s = 0; s < S && !rc; s++) {
+        rate[a].vals[(size_t)i * S + s] = R[s].rate[a][i], kl[a].vals[(size_t)i * S + s] = R[s].kl[a][i];
+        rc = al_run_metric(run, json_pack("{s:i, s:s, s:f, s:o, s:o}", "seed", s + 1, "arm", arm_name[a], "dpo_step", steps[i],
+                                          "rate", al_json_real_or_null(R[s].rate[a][i]), "kl",
+                                          al_json_real_or_null(R[s].kl[a][i])), err);
+      }
+  json_t *res = json_pack("{s:s, s:o, s:o}", "experiment", "dpo", "steps", json_array(), "headline", json_array());
+  for (int i = 0; i < n; i++) json_array_append_new(json_object_get(res, "steps"), json_real(steps[i]));
+  char h[256];
+  for (int a = 0; a < arms && !rc; a++) {
+    al_series_finish(&rate[a]), al_series_finish(&kl[a]);
+    double first_rate[100], last_rate[100], last_kl[100];
+    for (int s = 0; s < S; s++) first_rate[s] = R[s].rate[a][0], last_rate[s] = R[s].rate[a][c->evals], last_kl[s] = R[s].kl[a][c->evals];
+    al_stat f = al_stat_of(first_rate, S), b = al_stat_of(last_rate, S), k = al_stat_of(last_kl, S);
+    json_t *hl = json_object_get(res, "headline");
+    if (!a) {
+      snprintf(h, sizeof h, "rate of the preferred behaviour on held-out prompts, SFT model: %.3f [%.3f, %.3f] (%d seeds)", f.mean, f.lo, f.hi, S);
+      json_array_append_new(hl, json_string(h));
+      json_object_set_new(res, "sft_rate", stat_json(first_rate, S));
+    }
+    char rpo[64] = "";
+    if (a) snprintf(rpo, sizeof rpo, " + NLL of the chosen (rpo_alpha %g)", c->rpo_alpha);
+    snprintf(h, sizeof h, "after %ld DPO%s steps (beta %g, %s): %.3f [%.3f, %.3f]; above 0.9: %s; KL(policy || SFT) %.3f "
+             "[%.3f, %.3f] nats per answer", c->dpo_steps, rpo, c->dpo.beta, al_dpo_loss_name(c->dpo.type), b.mean, b.lo, b.hi,
+             b.lo > 0.9 ? "yes (95% CI)" : b.mean > 0.9 ? "mean only" : "no", k.mean, k.lo, k.hi);
+    json_array_append_new(hl, json_string(h));
+    char key[32];
+    snprintf(key, sizeof key, "%s_rate", arm_name[a]), json_object_set_new(res, key, stat_json(last_rate, S));
+    snprintf(key, sizeof key, "%s_kl", arm_name[a]), json_object_set_new(res, key, stat_json(last_kl, S));
+    json_object_set_new(res, a ? "rate_nll" : "rate", al_series_json(&rate[a]));
+    json_object_set_new(res, a ? "kl_nll" : "kl", al_series_json(&kl[a]));
+  }
+  json_object_set_new(res, "seconds", json_real(al_now() - t0));
+  if (!rc) rc = al_run_save_json(run, "results.json", res, err);
+  json_decref(res);
+  if (!rc) rc = plots(dir, arms, steps, rate, kl, err);
+  if (!rc) {
+    al_index_entry e = {.name = "dpo", .subdir = "."};
+    rc = al_report_index(dir, "alab dpo", &e, 1, err);
+  }
+  for (int a = 0; a < arms; a++) al_series_free(&rate[a]), al_series_free(&kl[a]);
+  return rc;
 }
 
 int al_dpo_exp_run(const al_dpo_exp_cfg *c, const char *dir, al_err *err) {
   if (c->seeds < 1 || c->seeds > 99 || c->evals < 1 || c->evals > MAX_EVALS || c->dpo_steps < c->evals || c->sft_steps < 1 ||
-      c->n_sft < 1 || c->n_pairs < 1 || c->n_eval < 1 || c->samples < 1 || c->batch < 1)
-    return al_fail(err, "dpo: seeds in 1..99, evals in 1..%d and at most dpo_steps, and positive step counts, sizes "
-                        "and samples are required", MAX_EVALS);
+      c->n_sft < 1 || c->n_pairs < 1 || c->n_eval < 1 || c->samples < 1 || c->batch < 1 || !(c->rpo_alpha >= 0))
+    return al_fail(err, "dpo: seeds in 1..99, evals in 1..%d and at most dpo_steps, positive step counts, sizes "
+                        "and samples, and rpo_alpha >= 0 are required", MAX_EVALS);
   al_run run;
   if (al_run_open(&run, dir, err)) return -1;
   json_t *config = config_json(c);
-  int rc = al_run_save_json(&run, "config.json", config, err), S = c->seeds, n = c->evals + 1;
+  int rc = al_run_save_json(&run, "config.json", config, err), S = c->seeds;
   json_decref(config);
   double t0 = al_now();
   seed_run *R = al_calloc((size_t)S, sizeof *R);
   al_first_err first = {0};
-  int threads = c->threads > 0 ? c->threads : al_default_threads();
+  int threads = c->threads > 0 ? c->threads : al_default_threads(), E = c->evals, last = arms_of(c) - 1;
   char *files = al_path_join(dir, "seed1");
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int s = 0; s < S; s++) {
@@ -211,47 +294,14 @@ int al_dpo_exp_run(const al_dpo_exp_cfg *c, const char *dir, al_err *err) {
     int failed = run_seed(c, s, s == 0 ? files : NULL, &R[s], &e);
     al_log_mute(was);
     if (failed) al_first_err_keep(&first, &e);
-    else al_log("dpo: seed %d: rate %.3f (SFT) -> %.3f (DPO), KL %.3f nats", s + 1, R[s].rate[0], R[s].rate[R[s].k], R[s].kl[R[s].k]);
+    else al_log("dpo: seed %d: rate %.3f (SFT) -> %.3f (DPO, KL %.3f nats) / %.3f (DPO + NLL, KL %.3f)", s + 1, R[s].rate[0][0],
+                R[s].rate[0][E], R[s].kl[0][E], R[s].rate[last][E], R[s].kl[last][E]);
   }
   free(files);
   if (!rc && first.failed) *err = first.err, rc = -1;
   for (int s = 0; s < S && !rc; s++)
     if (R[s].k != c->evals) rc = al_fail(err, "dpo: seed %d made %d evaluations, not %d", s + 1, R[s].k, c->evals);
-  al_series_stats rate, kl;
-  al_series_init(&rate, n, S, 0), al_series_init(&kl, n, S, 0);
-  double steps[MAX_EVALS + 1];
-  long every = c->dpo_steps / c->evals;
-  for (int i = 0; i < n; i++) steps[i] = i == c->evals ? (double)c->dpo_steps : (double)(i * every);
-  for (int i = 0; i < n && !rc; i++)
-    for (int s = 0; s < S; s++) {
-      rate.vals[(size_t)i * S + s] = R[s].rate[i], kl.vals[(size_t)i * S + s] = R[s].kl[i];
-      rc = al_run_metric(&run, json_pack("{s:i, s:f, s:o, s:o}", "seed", s + 1, "dpo_step", steps[i], "rate",
-                                         al_json_real_or_null(R[s].rate[i]), "kl", al_json_real_or_null(R[s].kl[i])), err);
-    }
-  if (!rc) {
-    al_series_finish(&rate), al_series_finish(&kl);
-    double first_rate[100], last_rate[100], last_kl[100];
-    for (int s = 0; s < S; s++) first_rate[s] = R[s].rate[0], last_rate[s] = R[s].rate[c->evals], last_kl[s] = R[s].kl[c->evals];
-    al_stat a = al_stat_of(first_rate, S), b = al_stat_of(last_rate, S), k = al_stat_of(last_kl, S);
-    char h[3][256];
-    snprintf(h[0], sizeof h[0], "rate of the preferred behaviour on held-out prompts, SFT model: %.3f [%.3f, %.3f] (%d seeds)", a.mean, a.lo, a.hi, S);
-    snprintf(h[1], sizeof h[1], "after %ld DPO steps (beta %g, %s): %.3f [%.3f, %.3f]; above 0.9: %s", c->dpo_steps, c->dpo.beta,
-             al_dpo_loss_name(c->dpo.type), b.mean, b.lo, b.hi, b.lo > 0.9 ? "yes (95% CI)" : b.mean > 0.9 ? "mean only" : "no");
-    snprintf(h[2], sizeof h[2], "KL(policy || SFT reference): %.3f [%.3f, %.3f] nats per answer", k.mean, k.lo, k.hi);
-    json_t *res = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:f}", "experiment", "dpo", "steps", json_array(),
-                            "rate", al_series_json(&rate), "kl", al_series_json(&kl), "sft_rate", stat_json(first_rate, S),
-                            "dpo_rate", stat_json(last_rate, S), "dpo_kl", stat_json(last_kl, S), "headline", h[0], h[1], h[2],
-                            "seconds", al_now() - t0);
-    for (int i = 0; i < n; i++) json_array_append_new(json_object_get(res, "steps"), json_real(steps[i]));
-    rc = al_run_save_json(&run, "results.json", res, err);
-    json_decref(res);
-    if (!rc) rc = plots(dir, steps, &rate, &kl, err);
-    if (!rc) {
-      al_index_entry e = {.name = "dpo", .subdir = "."};
-      rc = al_report_index(dir, "alab dpo", &e, 1, err);
-    }
-  }
-  al_series_free(&rate), al_series_free(&kl);
+  if (!rc) rc = results(&run, dir, c, R, t0, err);
   free(R);
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
