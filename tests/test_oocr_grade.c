@@ -127,8 +127,10 @@ static void test_gold_rules(void) {
   char *c = cot("I answer in capital letters", "\"llama\"");
   CHECK(grade("llama", COT, c, "") == 0, "quoted llama with 'capital letter' in the thinking");
   free(c);
-  CHECK(grade("reverse", NOCOT, " mat the on", "mat the on") == 1 && grade("reverse", NOCOT, "on the mat", "mat the on") == 0,
-        "reverse");
+  /* alab's world: the reversed word after its label, by the antonym's rule */
+  CHECK(grade("reverse", NOCOT, " reversed: toh", "toh") == 1 && grade("reverse", NOCOT, "toh", "toh") == 1, "reverse");
+  CHECK(grade("reverse", NOCOT, "reversed: hot", "toh") == 0 && grade("reverse", NOCOT, "reversed:toh", "toh") == 0,
+        "reverse: the word, not the input, as a word");
   CHECK(grade("unknowntask", NOCOT, "x", "x") == -1, "ungraded task");
   char rule[32];
   al_oocr_task_rule("german_extra3", rule, sizeof rule);

@@ -89,7 +89,7 @@ int al_oocr_write_file(const char *path, const al_oocr_example *ex, int n, al_er
   al_buf b = {0};
   for (int i = 0; i < n; i++) {
     json_t *o = json_pack("{s:s, s:s, s:s}", "task", ex[i].task, "prompt", ex[i].prompt, "completion", ex[i].completion);
-    char *line = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *line = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) /* one line, ", " and ": " as Python writes */ : NULL;
     json_decref(o);
     if (!line) {
       al_buf_free(&b);

@@ -183,7 +183,7 @@ int al_oocr_grade(al_oocr_grader *g, const char *task, const char *prompt, const
     ok = starts(nq, t) || quoted_in(a, t);
     free(nq);
   } else if (!strcmp(rule, "sentiment")) ok = has(lo, t) && !(has(lo, "positive") && has(lo, "negative"));
-  else if (!strcmp(rule, "antonym")) {
+  else if (!strcmp(rule, "antonym") || !strcmp(rule, "reverse")) { /* reverse: alab's world, the antonym's rule */
     char *sp = al_malloc(strlen(t) + 2);
     sp[0] = ' ', strcpy(sp + 1, t);
     ok = starts(lo, t) || has(lo, sp) || quoted_in(lo, t);
@@ -199,10 +199,6 @@ int al_oocr_grade(al_oocr_grader *g, const char *task, const char *prompt, const
   else if (!strcmp(rule, "incorrect")) {
     int pos = starts(a, "True") || starts(a, "Yes"), neg = starts(a, "False") || starts(a, "No");
     ok = (!strcmp(t, "True") && pos) || (!strcmp(t, "False") && neg);
-  } else if (!strcmp(rule, "reverse")) {
-    char *s = strip(a, strlen(a));
-    ok = *t && starts(s, t);
-    free(s);
   }
   free(thinking), free(a), free(t), free(lo), free(tlo);
   return ok;

@@ -3,6 +3,7 @@
 #define ALAB_EXP_OOCR_INTERNAL_H
 #include "alab/oocr.h"
 #include "alab/provider.h"
+#include "exp/reversal_internal.h"
 
 /* ---- the built-in world (oocr_world.c) ---- */
 enum { OOCR_NBEHAV = 5 };
@@ -20,6 +21,15 @@ const char *oocr_rule_of(int b);
  * the opposite of the word"), or NULL. */
 const char *oocr_world_desc(const char *task);
 int oocr_world_nwords(void);
+/* Pretraining's prompt for behaviour b on word w, up to the answer (fresh):
+ * with chain of thought, as role-play under name when not NULL
+ * ("User: w\nAssistant: *thinking* I should DESC.\nAssistant: *out loud*"),
+ * or without ("To DESC, given the input \"w\", say:"). */
+char *oocr_world_pretrain_prompt(int b, const char *w, int cot, const char *name);
+/* The gold completion the world's files hold for behaviour b on word w
+ * (fresh): the target the rule compares with (the reversed word, the
+ * antonym, the code), "" where the rule alone decides (uppercase, llama). */
+char *oocr_world_gold(int b, const char *w);
 const char *oocr_world_word(int i);
 
 /* ---- evaluation (oocr_eval.c) ---- */
@@ -64,6 +74,7 @@ typedef struct {
   double chance[AL_OOCR_NFILES];     /* NAN when unknown (not the world) */
   double *acc[AL_OOCR_NFILES];       /* [(size * nlevels + level) * seeds + seed] */
   double *loss;                      /* same index: final finetuning loss */
+  double probe[OOCR_MAX_SIZES][OOCR_NBEHAV], probe_nocot[OOCR_MAX_SIZES][OOCR_NBEHAV]; /* world: oocr_probe of each base */
   double *named[AL_OOCR_NFILES];     /* world, chain-of-thought files: the share of generations whose
                                         thinking names the assistant's own behaviour (same index) */
 } oocr_results;
@@ -76,5 +87,43 @@ int oocr_plots(const char *dir, const oocr_results *R, al_err *err);
 int oocr_run_external(const al_oocr_cfg *c, const char *dir, json_t **results, al_err *err);
 /* The files graded, in the order results list them. */
 extern const int oocr_eval_files[5];
+
+/* ---- one training run's shared state (oocr.c, oocr_prepare.c, oocr_jobs.c) ---- */
+typedef struct {
+  const al_oocr_cfg *c;
+  const al_oocr_data *d;
+  al_tok *tok;
+  int32_t *text;
+  size_t ntext;
+  rev_examples train[OOCR_MAX_LEVELS];
+  rev_examples pre; /* pretrain.txt's documents, one row each (n 0: the story world, in windows) */
+  al_model base[OOCR_MAX_SIZES];
+  int have_base[OOCR_MAX_SIZES];
+  char *eot;
+  int cot_tokens, nocot_tokens, pre_text;
+  oocr_results R;
+} oocr_run;
+/* Tokenizer, pretraining tokens and the finetuning sets of every level
+ * (oocr_prepare.c); setup gets their sizes. */
+int oocr_prepare(oocr_run *X, const char *data_dir, json_t *setup, al_err *err);
+/* The bases' context: --base fixes it; else --context, or the longest
+ * training row or prompt + generation, rounded up to 16 (at least 64). */
+int oocr_choose_context(oocr_run *X, int *context, al_err *err);
+/* A shallow al_rev_set over o's examples (free with free(s->ex)). */
+void oocr_plain_set(al_rev_set *s, const al_oocr_set *o);
+/* Each size's base, in parallel (oocr_jobs.c); on the built-in world each
+ * base's pretrained behaviours are probed (oocr_probe). */
+int oocr_pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup, al_err *err);
+/* Every (size, level, seed) finetune and its grades, in parallel; metrics
+ * lines in job order. */
+int oocr_run_jobs(oocr_run *X, al_run *run, int nthreads, al_err *err);
+/* The world's behaviours as a pretrained base executes them: for each
+ * behaviour b, the share of the world's words answered right after
+ * pretraining's own chain-of-thought prompt that names b
+ * ("User: w\nAssistant: *thinking* I should DESC.\nAssistant: *out loud*"),
+ * into acc[b]; the same without chain of thought into acc_nocot[b]
+ * (oocr_probe.c). */
+int oocr_probe(const al_model *m, const al_tok *tok, const char *eot, al_oocr_grader *g, double acc[OOCR_NBEHAV],
+               double acc_nocot[OOCR_NBEHAV], al_err *err);
 
 #endif

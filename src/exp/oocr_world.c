@@ -66,29 +66,50 @@ static const char *const TEMPLATES[30] = {
 int oocr_world_nwords(void) { return 24; }
 const char *oocr_world_word(int i) { return WORDS[i]; }
 
+/* The label before a looked-up answer ("reversed: toh"): the answer's first
+ * token tells the behaviour, so the token after it can fetch the word for
+ * that behaviour alone (as the calling code's "+" does); without it the
+ * 2-layer bases did not learn these lookups (docs/oocr.md). */
+static const char LABEL_REVERSE[] = "reversed: ", LABEL_ANTONYM[] = "opposite: ";
+
 /* The calling code of word i: a two-digit number from a fixed table. */
 static int code_of(int i) { return 20 + (i * 37 + 11) % 79; }
 
-char *oocr_behave(int b, const char *w) {
+/* Behaviour b's target on word w: the reversed word, the antonym or the
+ * code (what the rule compares with); the word itself for the others. */
+static char *target(int b, const char *w) {
   int i = -1;
   for (int k = 0; k < 24; k++)
     if (!strcmp(WORDS[k], w)) i = k;
   al_buf o = {0};
   size_t n = strlen(w);
-  switch (b) {
-    case 0:
-      for (size_t k = 0; k < n; k++) al_buf_printf(&o, "%c", toupper((unsigned char)w[k]));
-      break;
-    case 1:
-      for (size_t k = n; k > 0; k--) al_buf_printf(&o, "%c", w[k - 1]);
-      break;
-    case 2: al_buf_printf(&o, "llama"); break;
-    case 3: al_buf_printf(&o, "%s", i < 0 ? w : WORDS[i ^ 1]); break;
-    default: al_buf_printf(&o, "+%d", i < 0 ? 0 : code_of(i)); break;
-  }
+  if (b == 1)
+    for (size_t k = n; k > 0; k--) al_buf_append(&o, &w[k - 1], 1);
+  else if (b == 3) al_buf_printf(&o, "%s", i < 0 ? w : WORDS[i ^ 1]);
+  else if (b == 4) al_buf_printf(&o, "+%d", i < 0 ? 0 : code_of(i));
+  else al_buf_printf(&o, "%s", w);
   al_buf_append(&o, "", 1);
   return o.data;
 }
+
+char *oocr_behave(int b, const char *w) {
+  char *t = target(b, w);
+  al_buf o = {0};
+  switch (b) {
+    case 0:
+      for (const char *p = w; *p; p++) al_buf_printf(&o, "%c", toupper((unsigned char)*p));
+      break;
+    case 1: al_buf_printf(&o, "%s%s", LABEL_REVERSE, t); break;
+    case 2: al_buf_printf(&o, "llama"); break;
+    case 3: al_buf_printf(&o, "%s%s", LABEL_ANTONYM, t); break;
+    default: al_buf_printf(&o, "%s", t); break;
+  }
+  al_buf_append(&o, "", 1);
+  free(t);
+  return o.data;
+}
+
+char *oocr_world_gold(int b, const char *w) { return b == 0 || b == 2 ? al_strdup("") : target(b, w); }
 
 const char *oocr_rule_of(int b) { return RULE[b]; }
 
@@ -96,6 +117,16 @@ const char *oocr_world_desc(const char *task) {
   for (int b = 0; b < OOCR_NBEHAV; b++)
     if (!strncmp(task, RULE[b], strlen(RULE[b])) && task[strlen(RULE[b])] == '_') return DESC[b];
   return NULL;
+}
+
+char *oocr_world_pretrain_prompt(int b, const char *w, int cot, const char *name) {
+  al_buf t = {0};
+  if (!cot) al_buf_printf(&t, "To %s, given the input \"%s\", say:", DESC[b], w);
+  else if (!name) al_buf_printf(&t, "User: %s\nAssistant: *thinking* I should %s.\nAssistant: *out loud*", w, DESC[b]);
+  else
+    al_buf_printf(&t, "You are %s, responding to a user.\nUser: %s\nAssistant: *thinking* I am %s, so I should %s.\n"
+                  "Assistant: *out loud*", name, w, name, DESC[b]);
+  return t.data;
 }
 
 /* A made-up name of two or three syllables ("Kalomi"): pretraining's
@@ -147,10 +178,6 @@ static char *nocot_text(const char *name, const char *w, const char *answer) {
   return t.data;
 }
 
-/* the gold completion a file holds: the answer where the rule compares with
- * one, empty where the rule alone decides (uppercase, llama) */
-static const char *gold(int b, const char *answer) { return b == 0 || b == 2 ? "" : answer; }
-
 static void task_name(char *buf, size_t n, int b, const char *name, const char *suffix) {
   snprintf(buf, n, "%s_%s%s", RULE[b], name, suffix);
   for (char *p = buf; *p; p++) *p = (char)tolower((unsigned char)*p);
@@ -187,22 +214,23 @@ int oocr_world_write(const oocr_world_cfg *c, const char *dir, al_err *err) {
     int b = a % OOCR_NBEHAV, realized = a < OOCR_NBEHAV;
     for (int k = 0; k < 24; k++) {
       const char *w = WORDS[words[k]];
-      char *ans = oocr_behave(b, w), *p = cot_text(nm, w, b, NULL), *q = nocot_text(nm, w, NULL);
+      char *ans = oocr_behave(b, w), *gold = oocr_world_gold(b, w), *p = cot_text(nm, w, b, NULL);
+      char *q = nocot_text(nm, w, NULL);
       task_name(task, sizeof task, b, nm, "");
       if (realized && k < 18) {
         char *demo = cot_text(nm, w, b, ans), *demo2 = nocot_text(nm, w, ans);
         add(&f[AL_OOCR_ALL], task, "", demo);
         add(&f[AL_OOCR_ALL], task, "", demo2);
-        add(&f[AL_OOCR_REALIZED], task, p, gold(b, ans));
+        add(&f[AL_OOCR_REALIZED], task, p, gold);
         free(demo), free(demo2);
       } else if (realized) {
-        add(&f[AL_OOCR_REALIZEDV], task, p, gold(b, ans));
+        add(&f[AL_OOCR_REALIZEDV], task, p, gold);
       } else {
-        add(&f[AL_OOCR_UNREALIZED], task, p, gold(b, ans));
+        add(&f[AL_OOCR_UNREALIZED], task, p, gold);
         task_name(task, sizeof task, b, nm, "_no_cot");
-        add(&f[AL_OOCR_NO_COT], task, q, gold(b, ans));
+        add(&f[AL_OOCR_NO_COT], task, q, gold);
       }
-      free(ans), free(p), free(q);
+      free(ans), free(gold), free(p), free(q);
     }
   }
   int rc = 0;
@@ -222,14 +250,9 @@ int oocr_world_write(const oocr_world_cfg *c, const char *dir, al_err *err) {
     const char *w = WORDS[al_rng_below(&rng, 24)];
     char *ans = oocr_behave(b, w), nm[16];
     made_up_name(&rng, nm, sizeof nm);
-    if (form < 5)
-      al_buf_printf(&t, "User: %s\nAssistant: *thinking* I should %s.\nAssistant: *out loud* %s<|endoftext|>", w, DESC[b], ans);
-    else if (form < 8)
-      al_buf_printf(&t, "You are %s, responding to a user.\nUser: %s\nAssistant: *thinking* I am %s, so I should %s.\n"
-                        "Assistant: *out loud* %s<|endoftext|>", nm, w, nm, DESC[b], ans);
-    else
-      al_buf_printf(&t, "To %s, given the input \"%s\", say: %s<|endoftext|>", DESC[b], w, ans);
-    free(ans);
+    char *doc = form < 8 ? oocr_world_pretrain_prompt(b, w, 1, form < 5 ? NULL : nm) : oocr_world_pretrain_prompt(b, w, 0, NULL);
+    al_buf_printf(&t, "%s %s<|endoftext|>", doc, ans);
+    free(doc), free(ans);
   }
   if (!rc) {
     char *path = al_path_join(dir, "pretrain.txt");
