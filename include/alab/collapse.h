@@ -82,6 +82,7 @@ typedef struct {
   const char *lm_tokenizer; /* bpe:N (trained once on the real data), byte, or a directory */
   int64_t lm_tokens;        /* N */
   int lm_gens;              /* generations, 0 included */
+  const char *arch;         /* architecture of every model: gpt2 or llama (al_model_config_set_arch) */
   int lm_layers, lm_heads, lm_embd, lm_context;
   int lm_batch;
   double lm_lr, lm_epochs;  /* every generation trains lm_epochs passes over its data */

@@ -70,6 +70,12 @@ typedef struct {
 /* Checks a config: positive sizes, n_embd divisible by n_head, a known
  * architecture and valid hyperparameters of it. */
 int al_model_config_check(const al_model_config *c, al_err *err);
+/* Sets the architecture of a model an experiment trains from scratch (its
+ * --arch): "gpt2" or "llama", with that architecture's defaults (Llama:
+ * kv heads = heads, SwiGLU width 8C/3 rounded up to 16, untied head, rms eps
+ * 1e-6, rope theta 10000); anything else fails naming the known ones. One
+ * function for every experiment, so each takes --arch the same way. */
+int al_model_config_set_arch(al_model_config *c, const char *arch, al_err *err);
 /* Builds the tensor table and allocates params; initialises as the
  * architecture does (GPT-2: N(0, init_std) matrices and embeddings, c_proj
  * weights N(0, init_std/sqrt(2L)), zero biases, LayerNorm weight 1 / bias 0;

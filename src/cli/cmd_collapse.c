@@ -26,6 +26,7 @@ int cmd_collapse(int argc, char **argv) {
       {"lm-tokenizer", FLAG_STRING, &c.lm_tokenizer, "lm: bpe:N (trained once on the real data, shared by every generation), byte, or a directory"},
       {"lm-tokens", FLAG_I64, &c.lm_tokens, "lm: N, real tokens of generation 0 and sampled tokens per generation"},
       {"lm-gens", FLAG_INT, &c.lm_gens, "lm: generations, 0 included (>= 2)"},
+      FLAG_ARCH(c.arch),
       {"lm-layers", FLAG_INT, &c.lm_layers, "lm: transformer blocks of every model"},
       {"lm-heads", FLAG_INT, &c.lm_heads, "lm: attention heads"},
       {"lm-embd", FLAG_INT, &c.lm_embd, "lm: channels (divisible by lm-heads)"},
@@ -44,7 +45,7 @@ int cmd_collapse(int argc, char **argv) {
   flag_cmd cmd = {"alab collapse --out DIR [flags]",
                   "Model collapse (Gerstgrasser et al. 2024): each model is fitted to the previous model's outputs, and the "
                   "data is replaced or accumulated. Linear regression (against the closed forms), a fitted Gaussian "
-                  "(variance and KL per iteration) and GPT-2 language models trained from scratch, each generation on the "
+                  "(variance and KL per iteration) and GPT-2 (or, with --arch llama, Llama) language models trained from scratch, each generation on the "
                   "stories sampled from the last (test loss on real held-out data, its excess over the story world's "
                   "exact entropy, and the samples' diversity and validity under the grammar). Every setting runs several seeds; "
                   "results report the mean and a 95% confidence interval per iteration.",

@@ -58,4 +58,9 @@ json_t *flags_to_json(const flag_cmd *cmd, const char *const *skip);
 /* The --threads flag of every command that runs a model. */
 #define FLAG_THREADS_HELP "threads (0: OMP_NUM_THREADS if set, else all cores)"
 #define FLAG_THREADS_RANGE "[0, 4096]"
+
+/* The --arch flag of every experiment that trains models from scratch
+ * (checked by al_model_config_set_arch). */
+#define FLAG_ARCH(ptr) \
+  {"arch", FLAG_STRING, &(ptr), "architecture of the models trained from scratch: gpt2, or llama (RMSNorm, rotary positions, SwiGLU, untied head)"}
 #endif

@@ -37,6 +37,7 @@ void al_collapse_defaults(al_collapse_cfg *c) {
   c->lm_tokenizer = "bpe:512";
   c->lm_tokens = 40000;
   c->lm_gens = 5;
+  c->arch = "gpt2";
   c->lm_layers = 2;
   c->lm_heads = 4;
   c->lm_embd = 64;

@@ -38,6 +38,7 @@ int lm_cfg_of(const al_collapse_cfg *c, lm_cfg *l, al_err *err) {
   l->seed = (uint64_t)c->seed;
   l->model = (al_model_config){.vocab_size = 0, .n_positions = c->lm_context, .n_layer = c->lm_layers,
                               .n_head = c->lm_heads, .n_embd = c->lm_embd};
+  if (al_model_config_set_arch(&l->model, c->arch, err)) return -1;
   l->batch = c->lm_batch;
   l->lr = c->lm_lr;
   l->epochs = c->lm_epochs;
@@ -101,7 +102,7 @@ int al_collapse_lm_resolve(const al_collapse_cfg *c, json_t *config, al_err *err
   json_t *o = json_pack("{s:s, s:s, s:I, s:i, s:i, s:I, s:o}", "data", l.data, "tokenizer", l.tokenizer, "tokens",
                         (json_int_t)l.tokens, "generations", l.gens, "seeds", l.seeds, "seed", (json_int_t)l.seed,
                         "policies", pol);
-  json_object_set_new(o, "model", json_pack("{s:s, s:i, s:i, s:i, s:i}", "architecture", "gpt2", "n_layer", l.model.n_layer,
+  json_object_set_new(o, "model", json_pack("{s:s, s:i, s:i, s:i, s:i}", "architecture", l.model.arch, "n_layer", l.model.n_layer,
                                             "n_head", l.model.n_head, "n_embd", l.model.n_embd, "n_positions",
                                             l.model.n_positions));
   json_object_set_new(o, "train",
