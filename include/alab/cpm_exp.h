@@ -32,6 +32,7 @@ typedef struct {
   double corrupt;   /* 0.5: the policy's chance of breaking a story */
   int groups, N;    /* 32 best-of-n sets of 64 samples */
   /* the standard reward model */
+  const char *arch; /* gpt2 or llama (al_model_config_set_arch) */
   int vocab, layers, heads, embd, context; /* 512, 2, 2, 64, 192 (a longer text keeps its last tokens) */
   long steps;       /* 300 (2.4 epochs of a half; 600 overfits: docs/cpm.md) */
   int batch;        /* 8 pairs per step */

@@ -28,6 +28,7 @@ typedef struct {
   int n_sft, n_pairs, n_eval;  /* SFT examples, DPO pairs, held-out prompts */
   long sft_steps, dpo_steps;
   int evals;                   /* evaluations during DPO, evenly spaced (the SFT model is step 0) */
+  const char *arch; /* gpt2 or llama (al_model_config_set_arch) */
   int layers, heads, embd, batch;
   double sft_lr, dpo_lr;
   al_dpo_cfg dpo;              /* beta 0.1, sigmoid (its rpo_alpha is not used) */

@@ -129,6 +129,7 @@ typedef struct {
   /* base model (when pretrained here) */
   const char *tokenizer; /* "byte" or "bpe:N" (BPE trained on story text + the training facts) */
   long stories;
+  const char *arch;                 /* gpt2 or llama (al_model_config_set_arch) */
   int layers, heads, embd, context; /* context 0: sized from the data (see al_rev_run) */
   long pretrain_steps;
   /* finetuning */

@@ -120,6 +120,7 @@ typedef struct {
   int seeds;
   int64_t seed;
   /* preference model (a GPT-2 trunk with the scalar head) */
+  const char *arch; /* gpt2 or llama, of the preference model and the RL policy (al_model_config_set_arch) */
   int layers, heads, embd;
   long steps;
   double lr;

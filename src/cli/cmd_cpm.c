@@ -31,6 +31,7 @@ int cmd_cpm(int argc, char **argv) {
       {"rm-steps", FLAG_I64, &steps, "standard reward model: training steps", "[1, 10000000]"},
       {"rm-batch", FLAG_INT, &c.batch, "standard reward model: pairs per step", "[1, 4096]"},
       {"rm-lr", FLAG_DOUBLE, &c.lr, "standard reward model: peak learning rate", "(0, 1]"},
+      FLAG_ARCH(c.arch),
       {"rm-layers", FLAG_INT, &c.layers, "standard reward model: transformer blocks", "[1, 64]"},
       {"rm-heads", FLAG_INT, &c.heads, "standard reward model: attention heads", "[1, 64]"},
       {"rm-embd", FLAG_INT, &c.embd, "standard reward model: channels", "[8, 4096]"},

@@ -86,6 +86,7 @@ int cmd_dpo(int argc, char **argv) {
   al_dpo_defaults(&dc);
   al_dpo_exp_cfg ec;
   al_dpo_exp_defaults(&ec, 0);
+  const char *arch = ec.arch;
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.batch = 8, tc.seq_len = 128, tc.steps = 200, tc.warmup_steps = 10, tc.lr = 5e-5, tc.ckpt_every = 200, tc.eval_every = 50;
@@ -113,6 +114,7 @@ int cmd_dpo(int argc, char **argv) {
       FLAGS_TRAIN_LOOP(tc, steps, warmup, "with --data: "),
       {"seed", FLAG_I64, &seed, "with --data: seed of the pair order"},
       {"quick", FLAG_BOOL, &quick, "experiment: the quick scale (3 seeds, fewer steps)"},
+      FLAG_ARCH(arch),
       {"seeds", FLAG_INT, &seeds, "experiment: seeds (0: the scale's default, 5; --quick 3)", "[0, 99]"},
       {"sft-steps", FLAG_I64, &sft_steps, "experiment: SFT steps (-1: the scale's default, 800; --quick 600)", "[-1, inf)"},
       {"dpo-steps", FLAG_I64, &dpo_steps, "experiment: DPO steps (-1: the scale's default, 300; --quick 200)", "[-1, inf)"},
@@ -147,6 +149,7 @@ int cmd_dpo(int argc, char **argv) {
     json_decref(settings);
   } else {
     al_dpo_exp_defaults(&ec, quick);
+    ec.arch = arch;
     if (seeds > 0) ec.seeds = seeds;
     if (sft_steps >= 1) ec.sft_steps = sft_steps;
     if (dpo_steps >= 1) ec.dpo_steps = dpo_steps;

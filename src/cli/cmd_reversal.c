@@ -26,6 +26,7 @@ int cmd_reversal(int argc, char **argv) {
       {"seed", FLAG_I64, &c.seed, "base seed: the facts, the base model, the random completions"},
       {"tokenizer", FLAG_STRING, &c.tokenizer, "byte, or bpe:N trained on the story text plus the training facts"},
       {"stories", FLAG_I64, &c.stories, "story-world stories to pretrain on (and to mix into finetuning)"},
+      FLAG_ARCH(c.arch),
       {"layers", FLAG_INT, &c.layers, "base model: transformer blocks"},
       {"heads", FLAG_INT, &c.heads, "base model: attention heads"},
       {"embd", FLAG_INT, &c.embd, "base model: channels"},

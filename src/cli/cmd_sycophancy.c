@@ -134,6 +134,7 @@ int cmd_sycophancy(int argc, char **argv) {
       {"policy-truth", FLAG_DOUBLE, &c.policy_truth, "otherwise, its probability of stating the truth", "[0, 1]"},
       {"seeds", FLAG_INT, &c.seeds, "preference models per condition (the intervals are over seeds)", "[2, 100]"},
       {"seed", FLAG_I64, &c.seed, "seed of the world, the labels, the models and the samples"},
+      FLAG_ARCH(c.arch),
       {"layers", FLAG_INT, &c.layers, "preference model: transformer blocks", "[1, 64]"},
       {"heads", FLAG_INT, &c.heads, "preference model: attention heads", "[1, 64]"},
       {"embd", FLAG_INT, &c.embd, "preference model: channels", "[8, 4096]"},

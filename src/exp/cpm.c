@@ -20,6 +20,7 @@ void al_cpm_exp_defaults(al_cpm_exp_cfg *c) {
   memset(c, 0, sizeof *c);
   c->seeds = 3, c->seed = 1, c->pairs = 2000, c->heldout = 500, c->beta = 5, c->corrupt = 0.5;
   c->groups = 32, c->N = 64;
+  c->arch = "gpt2";
   c->vocab = 512, c->layers = 2, c->heads = 2, c->embd = 64, c->context = 192, c->steps = 300, c->batch = 8;
   c->lr = 3e-3;
   c->cpm = al_cpm_defaults();
@@ -50,6 +51,7 @@ json_t *al_cpm_exp_config_json(const al_cpm_exp_cfg *c) {
                    c->cpm.c_max, "nc", c->cpm.nc, "C", c->cpm.C, "bootstrap", c->cpm.bootstrap, "eps", c->cpm.eps,
                    "quick", c->quick);
   json_object_set_new(json_object_get(j, "rm"), "init", c->rm_init ? json_string(c->rm_init) : json_null());
+  json_object_set_new(json_object_get(j, "rm"), "arch", json_string(c->arch));
   return j;
 }
 

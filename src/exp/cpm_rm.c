@@ -21,7 +21,8 @@ int cpm_rm_train(const al_cpm_exp_cfg *c, const al_tok *tok, const al_model *ini
   if (rc) return -1;
   al_model_config g = {.vocab_size = al_tok_vocab_size(tok), .n_positions = c->context, .n_layer = c->layers,
                        .n_head = c->heads, .n_embd = c->embd, .scalar_head = 1};
-  if (init ? al_rm_from_lm(rm, init, seed, err) : al_model_config_check(&g, err) || al_model_init(rm, &g, seed, err)) {
+  if (init ? al_rm_from_lm(rm, init, seed, err)
+           : al_model_config_set_arch(&g, c->arch, err) || al_model_config_check(&g, err) || al_model_init(rm, &g, seed, err)) {
     al_rm_data_free(&d);
     return -1;
   }

@@ -24,6 +24,7 @@ void al_dpo_exp_defaults(al_dpo_exp_cfg *c, int quick) {
   c->seeds = quick ? 3 : 5;
   c->n_sft = 4000, c->n_pairs = 2000, c->n_eval = quick ? 100 : 200, c->samples = 2;
   c->sft_steps = quick ? 600 : 800, c->dpo_steps = quick ? 200 : 300, c->evals = 4;
+  c->arch = "gpt2";
   c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
   c->sft_lr = 3e-3, c->dpo_lr = 5e-5;
   al_dpo_defaults(&c->dpo);
@@ -31,12 +32,14 @@ void al_dpo_exp_defaults(al_dpo_exp_cfg *c, int quick) {
 }
 
 static json_t *config_json(const al_dpo_exp_cfg *c) {
-  return json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:s, s:f, s:i}",
+  json_t *j = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:s, s:f, s:i}",
                    "experiment", "dpo", "seeds", c->seeds, "n_sft", c->n_sft, "n_pairs", c->n_pairs, "n_eval", c->n_eval,
                    "samples", c->samples, "sft_steps", (json_int_t)c->sft_steps, "dpo_steps", (json_int_t)c->dpo_steps,
                    "evals", c->evals, "layers", c->layers, "heads", c->heads, "embd", c->embd, "batch", c->batch,
                    "context", CONTEXT, "sft_lr", c->sft_lr, "dpo_lr", c->dpo_lr, "beta", c->dpo.beta, "loss",
                    al_dpo_loss_name(c->dpo.type), "rpo_alpha", c->rpo_alpha, "threads", c->threads);
+  json_object_set_new(j, "arch", json_string(c->arch));
+  return j;
 }
 
 /* One seed's measurements per arm: rate and kl at DPO step 0 (the SFT model, the same for every arm) and each evaluation. */
@@ -140,7 +143,8 @@ static int run_seed(const al_dpo_exp_cfg *c, int s, const char *files_dir, seed_
   char *sfile = files_dir ? al_path_join(files_dir, "sft.jsonl") : NULL, *pfile = files_dir ? al_path_join(files_dir, "pairs.jsonl") : NULL;
   int rc = al_sft_read_buf(sft, strlen(sft), "planted sft.jsonl", NULL, tok, 0, &sd, err) ||
            al_pref_read_buf(pairs, strlen(pairs), "planted pairs.jsonl", NULL, &ps, err) ||
-           al_dpo_data_tokenize(&ps, tok, &dd, err) || al_model_init(&m, &mc, seed, err);
+           al_dpo_data_tokenize(&ps, tok, &dd, err) || al_model_config_set_arch(&mc, c->arch, err) ||
+           al_model_init(&m, &mc, seed, err);
   if (!rc) {
     src = al_sft_source_new(&sd, NULL, tc.batch, tc.seq_len, seed, 1, al_tok_eot(tok), &ms);
     rc = al_objective_masked(&sft_obj, &m, &tc, &ms, err) || al_train_objective(&m, &tc, &sft_obj, tok, NULL, err);

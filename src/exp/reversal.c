@@ -30,6 +30,7 @@ void al_rev_defaults(al_rev_cfg *c) {
   c->seed = 1;
   c->tokenizer = "bpe:2048";
   c->stories = 300;
+  c->arch = "gpt2";
   c->layers = 2;
   c->heads = 4;
   c->embd = 128;
@@ -158,7 +159,7 @@ static int pretrain_base(const al_rev_cfg *c, al_model *base, const al_tok *tok,
                         .n_head = c->heads, .n_embd = c->embd, .init_std = 0.02f};
     al_train_result tr = {0};
     double t0 = al_now();
-    if (al_model_config_check(&g, err) || rev_pretrain(base, &g, text, ntext, c->pretrain_steps, c->batch, c->seed, &tr, err))
+    if (al_model_config_set_arch(&g, c->arch, err) || al_model_config_check(&g, err) || rev_pretrain(base, &g, text, ntext, c->pretrain_steps, c->batch, c->seed, &tr, err))
       return -1;
     json_object_set_new(info, "pretrain_loss", rev_num(c->pretrain_steps ? tr.final_loss : NAN));
     json_object_set_new(info, "pretrain_s", json_real(al_now() - t0));
@@ -219,6 +220,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
       c->embd, "context", c->context, "pretrain_steps", (json_int_t)c->pretrain_steps, "epochs", c->epochs, "lr", c->lr,
       "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
   json_object_set_new(config, "save_models", json_boolean(c->save_models));
+  json_object_set_new(config, "arch", json_string(c->arch));
   int rc = al_run_save_json(&run, "config.json", config, err);
   al_rev_data d;
   memset(&d, 0, sizeof d);

@@ -30,6 +30,7 @@ void al_syco_mech_defaults(al_syco_mech_cfg *c) {
   memset(c, 0, sizeof *c);
   c->facts = 64, c->options = 6, c->p = 0.3, c->p_control = 0, c->pairs = 2000, c->N = 16, c->prompts = 64;
   c->policy_agree = 0.25, c->policy_truth = 0.5, c->seeds = 3, c->seed = 1;
+  c->arch = "gpt2";
   c->layers = 2, c->heads = 2, c->embd = 64, c->steps = 400, c->lr = 5e-3, c->batch = 16;
   c->policy_steps = 600, c->rl_iters = 20;
 }
@@ -130,7 +131,7 @@ static int run_job(const al_syco_mech_cfg *c, const syco_world *w, const al_tok 
   al_model rm;
   al_model_config g = {.vocab_size = al_tok_vocab_size(tok), .n_positions = 64, .n_layer = c->layers,
                        .n_head = c->heads, .n_embd = c->embd, .scalar_head = 1};
-  if (al_model_config_check(&g, err) || al_model_init(&rm, &g, seed, err)) return al_rm_data_free(&d), -1;
+  if (al_model_config_set_arch(&g, c->arch, err) || al_model_config_check(&g, err) || al_model_init(&rm, &g, seed, err)) return al_rm_data_free(&d), -1;
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.batch = c->batch, tc.seq_len = 64, tc.grad_accum = 1, tc.steps = c->steps, tc.lr = c->lr;
@@ -168,6 +169,7 @@ int al_syco_mech_run(const al_syco_mech_cfg *c, const char *dir, json_t **result
       "threads", nthreads, "quick", c->quick);
   json_object_set_new(config, "policy_steps", json_integer((json_int_t)c->policy_steps));
   json_object_set_new(config, "rl_iters", json_integer((json_int_t)c->rl_iters));
+  json_object_set_new(config, "arch", json_string(c->arch));
   int rc = al_run_save_json(&run, "config.json", config, err);
   json_decref(config);
   syco_world w;

@@ -63,7 +63,8 @@ int syco_rl(const al_syco_mech_cfg *c, const syco_world *w, int f0, al_model *rm
   memset(&ref, 0, sizeof ref);
   al_model_config g = {.vocab_size = al_tok_vocab_size(tok), .n_positions = 64, .n_layer = c->layers,
                        .n_head = c->heads, .n_embd = c->embd};
-  if (al_model_config_check(&g, err) || al_model_init(&lm, &g, seed ^ 0x9e3779b9u, err)) return free(ids), -1;
+  if (al_model_config_set_arch(&g, c->arch, err) || al_model_config_check(&g, err) ||
+      al_model_init(&lm, &g, seed ^ 0x9e3779b9u, err)) return free(ids), -1;
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.batch = c->batch, tc.seq_len = 64, tc.steps = c->policy_steps, tc.lr = c->lr;
