@@ -8,6 +8,11 @@
  *     ends byte-identical to the run never killed;
  *   - rank 1 killed from outside: the job stops within seconds, the error
  *     names the rank, and the last checkpoint resumes to the end;
+ *   - --zero1 (AdamW's moments sharded): 2 and 3 ranks give the same losses
+ *     as unsharded 2 ranks, and with --deterministic-reduce byte-identical
+ *     model and trainer state (moments included) to one process; killed at
+ *     a checkpoint write with 2 sharded ranks, it resumes with 3 and ends
+ *     byte-identical to the run never killed;
  *   - refusals: fewer micro-batches than ranks; a command that is not
  *     data-parallel.
  * Every launch goes through mpirun as CI can run it (tests/mpi_procs.h). */
@@ -136,6 +141,37 @@ static void test_rank_killed(const char *tmp) {
   free(dir), free(log), free(state);
 }
 
+/* Runs after the tests above, against their run directories (ranks2, det0, whole). */
+static void test_zero1(const char *tmp) {
+  char *plain = al_path_join(tmp, "ranks2"), *det = al_path_join(tmp, "det0"), *whole = al_path_join(tmp, "whole");
+  double l0[16], l[16], v0, v;
+  int n0 = losses(plain, l0, 16, &v0);
+  char *dir = al_path_join(tmp, "zero1_2");
+  CHECK(train(2, dir, "--steps 8 --zero1", NULL) == 0, "--zero1 on 2 ranks");
+  int n = losses(dir, l, 16, &v);
+  CHECK(n == n0 && n0 == 8 && !memcmp(l, l0, sizeof(double) * n) && v == v0, "--zero1: losses differ from unsharded 2 ranks");
+  free(dir);
+  for (int R = 2; R <= 3; R++) {
+    char name[32];
+    snprintf(name, sizeof name, "zero1_det%d", R);
+    dir = al_path_join(tmp, name);
+    CHECK(train(R, dir, "--steps 8 --deterministic-reduce --zero1", NULL) == 0, "--zero1 deterministic, %d ranks", R);
+    CHECK(same_file(det, dir, "model.safetensors") && same_file(det, dir, "trainer_state.safetensors"),
+          "--zero1 --deterministic-reduce on %d ranks: the model or trainer state differs from one process's", R);
+    free(dir);
+  }
+  char cmd[4096], *o = NULL;
+  dir = al_path_join(tmp, "zero1_cut");
+  snprintf(cmd, sizeof cmd, "ALAB_TEST_KILL_AT_WRITE=7 %s -n 2 %s train " ARGS " --steps 8 --ckpt-every 2 "
+                            "--deterministic-reduce --zero1 --out '%s' 2>&1", mpirun_cmd, bin, dir);
+  CHECK(test_sh(cmd, &o) != 0, "the killed sharded job");
+  free(o);
+  CHECK(train(3, dir, "--steps 8 --ckpt-every 2 --deterministic-reduce --zero1 --resume", NULL) == 0, "resume with 3 ranks");
+  CHECK(same_file(whole, dir, "model.safetensors") && same_file(whole, dir, "trainer_state.safetensors"),
+        "--zero1 killed with 2 ranks and resumed with 3: the model or state differs from the run never killed");
+  free(dir), free(plain), free(det), free(whole);
+}
+
 static void test_refusals(const char *tmp) {
   char *dir = al_path_join(tmp, "refused"), *o = NULL;
   int rc = train(3, dir, "--steps 2 --accum 2", &o);
@@ -156,6 +192,7 @@ int main(void) {
   test_deterministic(tmp);
   test_kill_and_resume(tmp);
   test_rank_killed(tmp);
+  test_zero1(tmp);
   test_refusals(tmp);
   free(tmp);
   return test_summary();

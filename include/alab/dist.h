@@ -48,6 +48,14 @@ void al_dist_bcast(const al_dist *d, void *buf, size_t bytes, int root);
  * succeeded learns why the others must stop). */
 int al_dist_agree(const al_dist *d, int rc, al_err *err);
 
+/* Sharding n elements over the ranks: rank r owns [n r / R, n (r+1) / R). */
+void al_dist_shard(const al_dist *d, size_t n, int rank, size_t *lo, size_t *hi);
+/* x[0..n): each rank holds its own shard; afterwards every rank holds all of x. */
+void al_dist_gather_shards(const al_dist *d, float *x, size_t n);
+/* shard: this rank's shard of an array of n; full (rank 0 only, n floats)
+ * receives the whole array. */
+void al_dist_gather_to_root(const al_dist *d, const float *shard, float *full, size_t n);
+
 /* The job that sweeps on the calling thread spread their runs over
  * (include/alab/sweep.h). Per thread, like the log sink of the run context:
  * the program's main sets it on its own thread; every other thread starts

@@ -62,6 +62,12 @@ typedef struct {
    * gradient buffers and one broadcast per micro-batch. Off: one in-place
    * allreduce per step, equal to one process up to float rounding. */
   const struct al_dist *dist;
+  /* zero1 (ZeRO stage 1): AdamW's moments sharded across ranks; each rank
+   * keeps and updates its 1/R of them and of the parameters, then every rank
+   * receives the others' updated parameters (one allgather per step). The
+   * numbers are those of the unsharded run, bit for bit; rank 0 gathers the
+   * moments for a checkpoint, so any R (sharded or not) resumes it. */
+  int zero1;
   int deterministic_reduce;
 } al_train_cfg;
 

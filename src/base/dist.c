@@ -125,6 +125,71 @@ int al_dist_agree(const al_dist *d, int rc, al_err *err) {
 #endif
 }
 
+void al_dist_shard(const al_dist *d, size_t n, int rank, size_t *lo, size_t *hi) {
+  int R = al_dist_size(d);
+  *lo = (size_t)((unsigned __int128)n * (unsigned)rank / (unsigned)R);
+  *hi = (size_t)((unsigned __int128)n * (unsigned)(rank + 1) / (unsigned)R);
+}
+
+#ifdef ALAB_HAVE_MPI
+/* Counts and displacements of the shards; 0 when one does not fit an int. */
+static int shard_counts(const al_dist *d, size_t n, int *counts, int *displs) {
+  for (int r = 0; r < d->size; r++) {
+    size_t lo, hi;
+    al_dist_shard(d, n, r, &lo, &hi);
+    if (hi > INT_MAX) return 0;
+    counts[r] = (int)(hi - lo), displs[r] = (int)lo;
+  }
+  return 1;
+}
+#endif
+
+void al_dist_gather_shards(const al_dist *d, float *x, size_t n) {
+  if (!d || d->size == 1) return;
+#ifdef ALAB_HAVE_MPI
+  int *counts = al_malloc(sizeof(int) * d->size), *displs = al_malloc(sizeof(int) * d->size);
+  if (shard_counts(d, n, counts, displs)) {
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, x, counts, displs, MPI_FLOAT, MPI_COMM_WORLD);
+  } else { /* past 2^31 floats: each shard broadcast by its owner, in chunks */
+    for (int r = 0; r < d->size; r++) {
+      size_t lo, hi;
+      al_dist_shard(d, n, r, &lo, &hi);
+      al_dist_bcast(d, x + lo, (hi - lo) * sizeof(float), r);
+    }
+  }
+  free(counts), free(displs);
+#else
+  (void)x, (void)n;
+#endif
+}
+
+void al_dist_gather_to_root(const al_dist *d, const float *shard, float *full, size_t n) {
+  if (!d || d->size == 1) {
+    if (full != shard) memcpy(full, shard, n * sizeof(float));
+    return;
+  }
+#ifdef ALAB_HAVE_MPI
+  int *counts = al_malloc(sizeof(int) * d->size), *displs = al_malloc(sizeof(int) * d->size);
+  size_t lo, hi;
+  al_dist_shard(d, n, d->rank, &lo, &hi);
+  if (shard_counts(d, n, counts, displs)) {
+    MPI_Gatherv(shard, (int)(hi - lo), MPI_FLOAT, full, counts, displs, MPI_FLOAT, 0, MPI_COMM_WORLD);
+  } else { /* past 2^31 floats: the shards in chunks, one rank after another */
+    if (d->rank == 0) memcpy(full, shard, (hi - lo) * sizeof(float));
+    for (int r = 1; r < d->size; r++) {
+      size_t a, b;
+      al_dist_shard(d, n, r, &a, &b);
+      for (size_t i = a; i < b; i += CHUNK) {
+        int cnt = (int)(b - i < CHUNK ? b - i : CHUNK);
+        if (d->rank == r) MPI_Send(shard + (i - a), cnt, MPI_FLOAT, 0, 0, MPI_COMM_WORLD);
+        if (d->rank == 0) MPI_Recv(full + i, cnt, MPI_FLOAT, r, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      }
+    }
+  }
+  free(counts), free(displs);
+#endif
+}
+
 static _Thread_local const al_dist *current;
 void al_dist_set_current(const al_dist *d) { current = d; }
 const al_dist *al_dist_current(void) { return current; }

@@ -18,9 +18,13 @@
  * not compute it), the slots are summed over ranks (exact: one nonzero
  * term each), then over k in order, as one process does.
  *
- * Every rank keeps the same parameters and AdamW moments: rank 0 alone
- * opens out_dir (resume, refusals) and sends where it starts to the others;
- * after that every rank applies the same update to the same gradient. */
+ * Every rank keeps the same parameters: rank 0 alone opens out_dir (resume,
+ * refusals) and sends where it starts to the others; after that every rank
+ * applies the same update to the same gradient. With zero1 (ZeRO stage 1)
+ * rank r keeps only the AdamW moments of parameters [n r / R, n (r+1) / R),
+ * updates those parameters alone (AdamW is elementwise: the same bits as
+ * the whole update) and the updated shards are gathered on every rank;
+ * rank 0 gathers the moments to write a checkpoint. */
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dist.h"
@@ -68,11 +72,23 @@ static int sync_objective(train_run *r, al_err *err) {
   return al_dist_agree(d, rc, err);
 }
 
+/* Keeps this rank's shard of the moments (every rank holds all of them after a resume). */
+static void shard_moments(train_run *r) {
+  size_t lo, hi;
+  al_dist_shard(r->cfg->dist, r->m->nparams, al_dist_rank(r->cfg->dist), &lo, &hi);
+  float *mom = al_alloc_floats(hi - lo), *var = al_alloc_floats(hi - lo);
+  memcpy(mom, r->mom + lo, (hi - lo) * sizeof(float));
+  memcpy(var, r->var + lo, (hi - lo) * sizeof(float));
+  free(r->mom), free(r->var);
+  r->mom = mom, r->var = var, r->shard_lo = lo, r->shard_hi = hi;
+}
+
 int train_dp_open(train_run *r, al_err *err) {
   const al_train_cfg *c = r->cfg;
   const al_dist *d = c->dist;
   int R = al_dist_size(d), me = al_dist_rank(d);
   int rc = 0;
+  r->shard_lo = 0, r->shard_hi = r->m->nparams;
   if (c->out_dir && me == 0) rc = train_dir_open(r, err);
   if (al_dist_agree(d, rc, err)) return -1;
   if (R > 1) {
@@ -82,6 +98,7 @@ int train_dp_open(train_run *r, al_err *err) {
     al_dist_bcast(d, r->mom, n * sizeof(float), 0);
     al_dist_bcast(d, r->var, n * sizeof(float), 0);
     if (sync_objective(r, err)) return -1;
+    if (c->zero1) shard_moments(r);
   }
   r->dp_slots = al_calloc((size_t)c->grad_accum * (1 + r->obj->nmetrics), sizeof(double));
   if (c->deterministic_reduce) {
@@ -149,4 +166,34 @@ int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
   for (int i = 0; i < nm; i++)
     if (!o->metrics[i].is_count) metrics[i] /= G;
   return 0;
+}
+
+void train_dp_update(train_run *r, int i, const nn_adamw_cfg *ac) {
+  al_model *m = r->m;
+  const al_tensor *t = &m->tensors[i];
+  size_t lo = r->shard_lo, hi = r->shard_hi;
+  size_t a = t->offset > lo ? t->offset : lo, b = t->offset + t->numel < hi ? t->offset + t->numel : hi;
+  if (a < b)
+    nn_adamw_update(m->params + a, m->grads + a, r->mom + (a - lo), r->var + (a - lo), (long)(b - a), (int)r->step + 1, ac,
+                    t->decay);
+  if (i == m->ntensors - 1 && hi - lo < m->nparams) al_dist_gather_shards(r->cfg->dist, m->params, m->nparams);
+}
+
+int train_dp_checkpoint(train_run *r, int with_model, al_err *err) {
+  const al_dist *d = r->cfg->dist;
+  size_t n = r->m->nparams;
+  int me = al_dist_rank(d), sharded = r->shard_hi - r->shard_lo < n, rc = 0;
+  float *mom = r->mom, *var = r->var;
+  if (sharded) { /* the whole moments on rank 0 for the write, then let go */
+    float *all_m = me == 0 ? al_alloc_floats(n) : NULL, *all_v = me == 0 ? al_alloc_floats(n) : NULL;
+    al_dist_gather_to_root(d, mom, all_m, n);
+    al_dist_gather_to_root(d, var, all_v, n);
+    if (me == 0) r->mom = all_m, r->var = all_v;
+  }
+  if (me == 0) rc = train_checkpoint_save(r, with_model, err);
+  if (sharded && me == 0) {
+    free(r->mom), free(r->var);
+    r->mom = mom, r->var = var;
+  }
+  return al_dist_agree(d, rc, err);
 }

@@ -143,9 +143,7 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     }
     nn_adamw_cfg ac = {(float)lr, (float)cfg->beta1, (float)cfg->beta2, (float)cfg->eps, (float)cfg->weight_decay};
     for (int i = 0; i < m->ntensors; i++) {
-      const al_tensor *t = &m->tensors[i];
-      nn_adamw_update(m->params + t->offset, m->grads + t->offset, r.mom + t->offset, r.var + t->offset, (long)t->numel,
-                      (int)r.step + 1, &ac, t->decay);
+      train_dp_update(&r, i, &ac); /* tensor i's part in this rank's shard (all of it unless zero1) */
     }
     r.step++;
     last_loss = loss;
@@ -170,12 +168,12 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     else snprintf(prog.extra, sizeof prog.extra, "loss %.4f", loss);
     al_progress_update(&prog, r.step);
     if (cfg->out_dir && cfg->ckpt_every > 0 && r.step % cfg->ckpt_every == 0 && r.step < cfg->steps)
-      rc = al_dist_agree(dist, rank == 0 ? train_checkpoint_save(&r, 1, err) : 0, err);
+      rc = train_dp_checkpoint(&r, 1, err);
   }
   if (!rc) al_progress_finish(&prog);
   /* the final checkpoint, unless a resumed run had already written it */
   if (!rc && cfg->out_dir && r.step > start_step)
-    rc = al_dist_agree(dist, rank == 0 ? train_checkpoint_save(&r, cfg->save_final, err) : 0, err);
+    rc = train_dp_checkpoint(&r, cfg->save_final, err);
   double secs = al_now() - t0;
   if (res) {
     res->start_step = start_step;

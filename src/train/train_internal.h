@@ -3,6 +3,7 @@
 #define ALAB_TRAIN_INTERNAL_H
 #include <stdio.h>
 #include <jansson.h>
+#include "alab/nn.h"
 #include "alab/train.h"
 
 typedef struct {
@@ -11,7 +12,8 @@ typedef struct {
   const al_tok *tok;     /* saved with the model (may be NULL) */
   json_t *settings;      /* recorded in the state; a resume must match them */
   al_objective *obj;     /* the loss and its data */
-  float *mom, *var;      /* AdamW moments, nparams each */
+  float *mom, *var;      /* AdamW moments of params [shard_lo, shard_hi) */
+  size_t shard_lo, shard_hi; /* [0, nparams) unless zero1 shards them across ranks */
   long step;             /* optimizer steps completed */
   long saved_step;       /* step of the last checkpoint on disk (-1: none) */
   FILE *metrics;
@@ -49,6 +51,12 @@ int train_dp_check(const al_train_cfg *c, const al_objective *o, al_err *err);
 int train_dp_open(train_run *r, al_err *err);
 int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err);
 void train_dp_close(train_run *r);
+/* AdamW on tensor i's part in this rank's shard of the parameters; after
+ * the last tensor (zero1) every rank's updated shard goes to every rank. */
+void train_dp_update(train_run *r, int i, const nn_adamw_cfg *ac);
+/* train_checkpoint_save on rank 0 (with the moments gathered from every
+ * rank under zero1), agreed by every rank. */
+int train_dp_checkpoint(train_run *r, int with_model, al_err *err);
 /* One line: the loop's numbers, the objective's metrics (obj->nmetrics of
  * them), and val_loss with the held-out metrics when val_loss is not NaN. */
 void train_metrics_write(train_run *r, long step, double loss, double lr, double gnorm, double tps, double elapsed,
