@@ -107,6 +107,14 @@ int main(void) {
     CHECK(json_is_object(json_object_get(cv, "empirical_peak")) && json_is_boolean(json_object_get(cv, "proxy_rises")) &&
           json_array_size(json_object_get(json_object_get(cv, "gold_agreement"), "seeds")) == 2 &&
           json_integer_value(json_object_get(cv, "params")) > 0, "curve %zu: peak, agreement, size", i);
+    /* what the proxy picks: shares in [0, 1], the pool's share of stories the policy's */
+    json_t *tp = json_object_get(cv, "top_picks");
+    double top = json_number_value(json_object_get(json_object_get(tp, "top_story"), "mean")),
+           pool = json_number_value(json_object_get(json_object_get(tp, "pool_story"), "mean")),
+           share = json_number_value(json_object_get(json_object_get(tp, "pool_share"), "mean"));
+    CHECK(top >= 0 && top <= 1 && share >= 0 && share <= pool &&
+          fabs(pool - json_number_value(json_object_get(json_object_get(info, "complete_stories"), "mean"))) < 1e-9,
+          "curve %zu: top picks %g, pool %g (share %g) as the policy's", i, top, pool, share);
   }
   /* metrics.jsonl: one line per proxy and seed */
   char p[700];

@@ -191,7 +191,7 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
   int rc = ov_train_proxy(&j, &rm, &tr, err);
   double agree = NAN;
   if (!rc) {
-    rc = ov_bon_curve(&rm, w->tok, &w->bon[s], w->ns, w->nn, gg, pg, &agree, err);
+    rc = ov_bon_curve(&rm, w->tok, &w->bon[s], w->ns, w->nn, gg, pg, &agree, &w->picks[p * S + s], err);
     if (s == 0) /* one writer: the same for every seed */
       for (int q = p; q < w->ncurves; q += ov_nproxies(c)) w->curves[q].params = (long)rm.nparams;
     if (!rc && w->ncurves > ov_nproxies(c)) rc = run_rl(w, &j, &rm, p, s, err);
@@ -232,7 +232,7 @@ static void world_free(ov_world *w) {
     free(w->curves[q].d), free(w->curves[q].gold), free(w->curves[q].proxy_r), free(w->curves[q].x);
   for (int p = 0; w->names && p < ov_nproxies(c); p++) free(w->names[p]);
   free(w->pairs), free(w->bon), free(w->ns), free(w->curves), free(w->names), free(w->agree), free(w->rm_loss), free(w->secs);
-  free(w->rl_start_gold), free(w->rl_secs);
+  free(w->rl_start_gold), free(w->rl_secs), free(w->picks);
 }
 
 static void world_alloc(ov_world *w) {
@@ -250,6 +250,7 @@ static void world_alloc(ov_world *w) {
   w->agree = al_malloc(sizeof(double) * (size_t)P * S), w->rm_loss = al_malloc(sizeof(double) * (size_t)P * S);
   w->secs = al_malloc(sizeof(double) * (size_t)P * S);
   w->rl_start_gold = al_calloc((size_t)P * S, sizeof(double)), w->rl_secs = al_calloc((size_t)P * S, sizeof(double));
+  w->picks = al_calloc((size_t)P * S, sizeof *w->picks);
   for (int q = 0; q < w->ncurves; q++) {
     al_overopt_curve *cv = &w->curves[q];
     int p = q % P, rl = q >= P, npts = rl ? c->rl_iters / c->rl_window - 1 : w->nn;

@@ -33,11 +33,19 @@ typedef struct {
 
 /* Trains the job's proxy into rm (allocated here; freed on failure). */
 int ov_train_proxy(const ov_job *j, al_model *rm, al_train_result *tr, al_err *err);
+/* What a proxy picks: over the N / 16 samples it scores highest (at
+ * least one), the share that are stories of the world (gold > -0.5) and
+ * that are "share" stories (gold > 0.5: a story's second term is in about
+ * [-0.1, 0]); over all N, the same shares (the policy's). */
+typedef struct {
+  double top_story, top_share, pool_story, pool_share;
+} ov_picks;
 /* Best-of-n of the proxy rm on the samples s for n = ns[0..nn) (ns[0] = 1):
  * the expected gold and proxy reward of the pick minus their values at
- * n = 1, and the share of sample pairs the proxy orders as gold does. */
+ * n = 1, the share of sample pairs the proxy orders as gold does, and what
+ * it picks. */
 int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int *ns, int nn, double *gold_gain,
-                 double *proxy_gain, double *agreement, al_err *err);
+                 double *proxy_gain, double *agreement, ov_picks *picks, al_err *err);
 /* RL (RLOO, include/alab/rl.h) from the policy against the proxy rm for
  * c->rl_iters batches of rollouts, random streams from seed; the curve's
  * K = rl_iters / rl_window - 1 points: d[k] = sqrt(KL to the initial
@@ -57,6 +65,7 @@ typedef struct {
   char **names;
   double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
   double *rl_start_gold, *rl_secs; /* with RL: [proxy * seeds + s] */
+  ov_picks *picks;                 /* [proxy * seeds + s] */
   int quiet;                      /* the caller's thread was muted: no per-job lines */
   double t0;
 } ov_world;

@@ -129,8 +129,28 @@ int ov_train_proxy(const ov_job *j, al_model *rm, al_train_result *tr, al_err *e
   return rc;
 }
 
+/* picks of the proxy scores pd over the samples' gold (include: overopt_internal.h) */
+static void top_picks(const double *pd, const double *gold, int N, ov_picks *pk) {
+  int m = N / 16 > 0 ? N / 16 : 1, *idx = al_malloc(sizeof(int) * (size_t)N);
+  for (int i = 0; i < N; i++) idx[i] = i;
+  for (int i = 0; i < m; i++) { /* partial selection sort: the m highest first, ties to the lower index */
+    int b = i;
+    for (int k = i + 1; k < N; k++)
+      if (pd[idx[k]] > pd[idx[b]] || (pd[idx[k]] == pd[idx[b]] && idx[k] < idx[b])) b = k;
+    int t = idx[i];
+    idx[i] = idx[b], idx[b] = t;
+  }
+  *pk = (ov_picks){0};
+  for (int i = 0; i < N; i++) {
+    double g = gold[idx[i]];
+    pk->pool_story += (g > -0.5) / (double)N, pk->pool_share += (g > 0.5) / (double)N;
+    if (i < m) pk->top_story += (g > -0.5) / (double)m, pk->top_share += (g > 0.5) / (double)m;
+  }
+  free(idx);
+}
+
 int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int *ns, int nn, double *gold_gain,
-                 double *proxy_gain, double *agreement, al_err *err) {
+                 double *proxy_gain, double *agreement, ov_picks *picks, al_err *err) {
   int N = s->n, rc;
   float *pr = al_malloc(sizeof(float) * (size_t)N);
   double *pd = al_malloc(sizeof(double) * (size_t)N);
@@ -154,6 +174,7 @@ int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int
       pairs++;
     }
   *agreement = pairs > 0 ? agree / pairs : NAN;
+  if (!rc) top_picks(pd, s->gold, N, picks);
   free(pr), free(pd);
   return rc;
 }

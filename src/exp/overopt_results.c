@@ -25,6 +25,25 @@ static const char *ci_text(const json_t *st, const char *fmt, char *buf, size_t 
 }
 
 /* results.json: the policy's samples, every curve, and the headline. */
+/* share of stories and of share stories among a proxy's top picks and the pool, over seeds */
+static json_t *picks_json(const ov_picks *pk, int S) {
+  double *v = al_malloc(sizeof(double) * 4 * (size_t)S);
+  for (int s = 0; s < S; s++)
+    v[s] = pk[s].top_story, v[S + s] = pk[s].top_share, v[2 * S + s] = pk[s].pool_story, v[3 * S + s] = pk[s].pool_share;
+  json_t *j = json_pack("{s:o, s:o, s:o, s:o}", "top_story", seeds_stat(v, S), "top_share", seeds_stat(v + S, S),
+                        "pool_story", seeds_stat(v + 2 * S, S), "pool_share", seeds_stat(v + 3 * S, S));
+  free(v);
+  return j;
+}
+
+static const char *picks_text(const ov_picks *pk, int S, char *buf, size_t n) {
+  double ts = 0, th = 0, ps = 0, ph = 0;
+  for (int s = 0; s < S; s++) ts += pk[s].top_story / S, th += pk[s].top_share / S, ps += pk[s].pool_story / S, ph += pk[s].pool_share / S;
+  snprintf(buf, n, "; its top 1/16 of the samples: %.1f%% stories, %.1f%% share stories (all samples: %.1f%%, %.1f%%)",
+           100 * ts, 100 * th, 100 * ps, 100 * ph);
+  return buf;
+}
+
 json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
   const al_overopt_cfg *c = w->c;
   int S = c->seeds, P = ov_nproxies(c);
@@ -51,16 +70,17 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
     else {
       json_object_set_new(j, "gold_agreement", seeds_stat(w->agree + (size_t)p * S, S));
       json_object_set_new(j, "rm_final_loss", seeds_stat(w->rm_loss + (size_t)p * S, S));
+      json_object_set_new(j, "top_picks", picks_json(w->picks + (size_t)p * S, S));
     }
     json_t *pk = json_object_get(j, "empirical_peak"), *fit = json_object_get(j, "fit");
     json_t *a = json_object_get(fit, "alpha"), *b = json_object_get(fit, "beta"), *dp = json_object_get(fit, "d_peak");
     json_t *last = json_array_get(json_object_get(j, "points"), (size_t)cv->npts - 1);
     double top = json_number_value(json_object_get(json_object_get(last, "gold"), "mean"));
     all_rise &= json_is_true(json_object_get(j, "proxy_rises"));
-    char ta[64], tb[64], td[64], tg[64];
+    char ta[64], tb[64], td[64], tg[64], tp[160];
     json_array_append_new(head, json_sprintf(
         "%s %s (%ld params, %d comparisons): gold peaks at %s = %.0f (d = %.2f, %+.3f, %s), %+.3f at %s = %.0f (d = %.2f); "
-        "fit alpha %s, beta %s, d* %s; %s %s",
+        "fit alpha %s, beta %s, d* %s; %s %s%s",
         rl ? "RL against" : "best-of-n against", w->names[p], cv->params, cv->pairs, xn,
         json_number_value(json_object_get(pk, xn)), json_number_value(json_object_get(pk, "d")),
         json_number_value(json_object_get(pk, "gold")),
@@ -69,7 +89,8 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
         ci_text(a, "%.3f [%.3f, %.3f]", ta, sizeof ta), ci_text(b, "%.3f [%.3f, %.3f]", tb, sizeof tb),
         ci_text(dp, "%.2f [%.2f, %.2f]", td, sizeof td),
         rl ? "gold of the first window of rollouts:" : "sample pairs ordered as gold orders them:",
-        ci_text(json_object_get(j, rl ? "start_gold" : "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg)));
+        ci_text(json_object_get(j, rl ? "start_gold" : "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg),
+        rl ? "" : picks_text(w->picks + (size_t)p * S, S, tp, sizeof tp)));
     json_array_append_new(curves, j);
   }
   json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n%s for %s proxy", w->ncurves > P ? " and over RL" : "", all_rise ? "every" : "not every"));
