@@ -69,6 +69,11 @@ typedef struct {
    * moments for a checkpoint, so any R (sharded or not) resumes it. */
   int zero1;
   int deterministic_reduce;
+  /* NN_FP32 (0, the default) or NN_BF16 (include/alab/nn.h): mixed
+   * precision, the model's matrix products on bf16 inputs with fp32
+   * accumulation; master weights, gradients and AdamW's moments stay fp32,
+   * and the bf16 copy of the weights is refreshed after every update. */
+  int precision;
 } al_train_cfg;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* alab sample: generate text from a model directory with the KV cache. */
 #include <stdlib.h>
 #include <string.h>
+#include "alab/nn.h"
 #include "cli/flags.h"
 #include "cli/model_io.h"
 
@@ -20,6 +21,7 @@ int cmd_sample(int argc, char **argv) {
   int ntok = 200, nsamples = 1, top_k = 0, threads = 0, stop_eot = 1;
   double temperature = 1.0, top_p = 1.0;
   int64_t seed = 1;
+  const char *precision = "fp32";
   flag_def f[] = {
       {"model", FLAG_STRING, &model, "model directory, or a llama2.c checkpoint file (model.bin)"},
       {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); default: the model's, or tokenizer.bin beside a llama2.c file"},
@@ -32,11 +34,17 @@ int cmd_sample(int argc, char **argv) {
       {"stop-at-eot", FLAG_BOOL, &stop_eot, "stop a sample at <|endoftext|>"},
       {"seed", FLAG_I64, &seed, "sampling seed"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
+      {"precision", FLAG_STRING, &precision, FLAG_PRECISION_HELP},
   };
   flag_cmd cmd = {"alab sample [flags]", "Generates text from a model directory, printing it as it is produced.", f,
                   sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
+  int prec = nn_precision_parse(precision);
+  if (prec < 0) {
+    fprintf(stderr, "alab sample: --precision '%s' is not fp32 or bf16\n", precision);
+    return 2;
+  }
   al_set_threads(threads);
   al_err err;
   al_model m;
@@ -52,6 +60,12 @@ int cmd_sample(int argc, char **argv) {
     fprintf(stderr, "alab sample: %s\n", np < 1 ? "the prompt is empty" : err.msg);
     rc = 1;
   }
+  nn_bf16 *bf = NULL; /* bf16: the decoder reads a bf16 copy of the weights */
+  if (!rc && prec == NN_BF16 && !(bf = nn_bf16_new(m.params, m.nparams, err.msg, sizeof err.msg))) {
+    fprintf(stderr, "alab sample: %s\n", err.msg);
+    rc = 1;
+  }
+  nn_bf16 *prev_bf = nn_bf16_use(bf);
   al_decoder *d = al_decoder_new(&m);
   al_sample_cfg sc = {(float)temperature, (float)top_p, top_k};
   print_ctx pc = {tok};
@@ -72,6 +86,8 @@ int cmd_sample(int argc, char **argv) {
   double dt = al_now() - t0;
   if (!rc) al_log("%ld tokens in %.2f s (%.1f tokens/s)", produced, dt, dt > 0 ? produced / dt : 0);
   al_decoder_free(d);
+  nn_bf16_use(prev_bf);
+  nn_bf16_free(bf);
   free(ids);
   free(out);
   al_tok_free(tok);

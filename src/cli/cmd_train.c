@@ -3,6 +3,7 @@
 #include <string.h>
 #include "alab/dataset.h"
 #include "alab/dist.h"
+#include "alab/nn.h"
 #include "alab/synth.h"
 #include "alab/train.h"
 #include "cli/commands.h"
@@ -21,6 +22,7 @@ int cmd_train(int argc, char **argv) {
   al_train_defaults(&tc);
   tc.ckpt_every = 200;
   int threads = 0, skip_bad = 0, quiet = 0, vocab = 0;
+  const char *precision = "fp32";
   double val_frac = 0.05;
   int64_t seed = 1, steps = tc.steps, warmup = tc.warmup_steps;
   flag_def f[] = {
@@ -64,6 +66,7 @@ int cmd_train(int argc, char **argv) {
                                            "too few documents", "[0, 1)"},
       {"seed", FLAG_I64, &seed, "seed of the initial weights and the data order"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
+      {"precision", FLAG_STRING, &precision, FLAG_PRECISION_HELP},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
       {"deterministic-reduce", FLAG_BOOL, &tc.deterministic_reduce,
        "under mpirun: sum the micro-batches' gradients in a fixed order, so any number of ranks (1 included) gives "
@@ -86,6 +89,10 @@ int cmd_train(int argc, char **argv) {
     return 2;
   }
   snprintf(mc.arch, sizeof mc.arch, "%s", arch);
+  if ((tc.precision = nn_precision_parse(precision)) < 0) {
+    fprintf(stderr, "alab train: --precision '%s' is not fp32 or bf16\n", precision);
+    return 2;
+  }
   if ((kv_heads || tie) && strcmp(arch, "llama") != 0) {
     fprintf(stderr, "alab train: --kv-heads and --tie-embeddings are for --arch llama\n");
     return 2;

@@ -55,6 +55,11 @@ json_t *flags_to_json(const flag_cmd *cmd, const char *const *skip);
   {"eval-every", FLAG_INT, &(tc).eval_every, W "held-out evaluation every N steps (and after the last)", "[1, inf)"}, \
   {"ckpt-every", FLAG_INT, &(tc).ckpt_every, W "checkpoint every N steps (0: only at the end)", "[0, inf)"}
 
+/* The --precision flag of the commands that train or decode (include/alab/nn.h). */
+#define FLAG_PRECISION_HELP                                                                                       \
+  "fp32, or bf16: matrix products on bf16 inputs with fp32 accumulation (training keeps fp32 master weights and " \
+  "AdamW state; decoding reads half the bytes per token); needs oneDNN and a CPU with AVX-512 BF16"
+
 /* The --threads flag of every command that runs a model. */
 #define FLAG_THREADS_HELP "threads (0: OMP_NUM_THREADS if set, else all cores)"
 #define FLAG_THREADS_RANGE "[0, 4096]"

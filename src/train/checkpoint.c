@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "alab/json.h"
+#include "alab/nn.h"
 #include "alab/safetensors.h"
 #include "train/train_internal.h"
 
@@ -41,12 +42,14 @@
 /* The settings of a library caller that passes none: every field of the
  * config that shapes the numbers. */
 static json_t *settings_of_cfg(const al_train_cfg *c) {
-  return json_pack("{s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:o, s:b}", "batch", c->batch,
+  json_t *j = json_pack("{s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:o, s:b}", "batch", c->batch,
                    "seq_len", c->seq_len, "grad_accum", c->grad_accum, "steps", (json_int_t)c->steps, "warmup_steps",
                    (json_int_t)c->warmup_steps, "lr", c->lr, "min_lr_frac", c->min_lr_frac, "weight_decay",
                    c->weight_decay, "beta1", c->beta1, "beta2", c->beta2, "eps", c->eps, "grad_clip", c->grad_clip,
                    "eval_every", c->eval_every, "eval_batches", c->eval_batches, "seed", al_json_u64(c->seed),
                    "shuffle", c->shuffle);
+  if (c->precision != NN_FP32) json_object_set_new(j, "precision", json_string(nn_precision_name(c->precision)));
+  return j;
 }
 
 json_t *train_settings(const al_train_cfg *c) {

@@ -69,6 +69,9 @@ int train_check_cfg(const al_model *m, const al_train_cfg *c, al_err *err) {
   if (!(c->grad_clip >= 0 && isfinite(c->grad_clip)))
     return al_fail(err, "grad_clip must be finite and >= 0 (0: off; got %g)", c->grad_clip);
   if ((c->resume || c->overwrite) && !c->out_dir) return al_fail(err, "resume and overwrite need an output directory");
+  char why[512];
+  if (c->precision != NN_FP32 && c->precision != NN_BF16) return al_fail(err, "precision %d is neither fp32 nor bf16", c->precision);
+  if (c->precision == NN_BF16 && nn_bf16_available(why, sizeof why)) return al_fail(err, "%s", why);
   if (c->resume && c->overwrite) return al_fail(err, "resume continues the run in the directory and overwrite replaces it: give one");
   return check_memory(m, c, err);
 }
@@ -119,6 +122,14 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
   const al_dist *dist = cfg->dist;
   int rank = al_dist_rank(dist);
   int rc = train_dp_open(&r, err); /* rank 0 opens out_dir; every rank starts where it does */
+  /* bf16: the products read a bf16 copy of params, taken now (after a
+   * resume's load) and after every update */
+  nn_bf16 *bf = NULL, *prev_bf = NULL;
+  char why[512];
+  if (!rc && cfg->precision == NN_BF16) {
+    if (!(bf = nn_bf16_new(m->params, m->nparams, why, sizeof why))) rc = al_fail(err, "%s", why);
+    else prev_bf = nn_bf16_use(bf);
+  }
   al_model_zero_grad(m);
   double rows = obj->rows_per_item > 0 ? obj->rows_per_item : 1;
   double tokens_per_step = (double)cfg->batch * rows * cfg->seq_len * cfg->grad_accum, t0 = al_now(), last_loss = NAN,
@@ -145,6 +156,7 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     for (int i = 0; i < m->ntensors; i++) {
       train_dp_update(&r, i, &ac); /* tensor i's part in this rank's shard (all of it unless zero1) */
     }
+    if (bf) nn_bf16_sync(bf);
     r.step++;
     last_loss = loss;
     double step_secs = al_now() - ts;
@@ -183,6 +195,8 @@ int al_train_objective(al_model *m, const al_train_cfg *cfg, al_objective *obj, 
     res->seconds = secs;
     res->tokens_per_s = timed_secs > 0 ? timed_steps * tokens_per_step / timed_secs : 0;
   }
+  if (bf) nn_bf16_use(prev_bf);
+  nn_bf16_free(bf);
   if (r.metrics) fclose(r.metrics);
   train_dp_close(&r);
   json_decref(r.settings);
