@@ -13,6 +13,8 @@ static void tiny(al_ilf_cfg *c) {
   c->seeds = 2, c->n_policy = 400, c->n_refiner = 400;
   c->policy_steps = 40, c->refiner_steps = 40, c->ilf_steps = 10;
   c->n_ilf = 24, c->n_eval = 8, c->samples = 2, c->workers = 4;
+  c->sum.seeds = 2, c->sum.n_policy = 150, c->sum.n_refiner = 150, c->sum.policy_steps = 15, c->sum.refiner_steps = 15;
+  c->sum.ilf_steps = 3, c->sum.n_ilf = 8, c->sum.n_eval = 4, c->sum.samples = 2;
 }
 
 /* Lines of dir/name parsed as JSON objects; -1 if one is not. */
@@ -51,6 +53,12 @@ int main(void) {
       for (int v = 0; v < 3; v++)
         CHECK(a.s[s].pass1[v] == b.s[s].pass1[v] && a.s[s].refined_passed == b.s[s].refined_passed,
               "seed %d policy %d: 1 thread %.4f, 2 threads %.4f", s + 1, v, a.s[s].pass1[v], b.s[s].pass1[v]);
+  if (a.sum.s && b.sum.s)
+    for (int s = 0; s < 2; s++)
+      for (int v = 0; v < 3; v++)
+        CHECK(a.sum.s[s].acc[v] == b.sum.s[s].acc[v] && a.sum.s[s].selected == b.sum.s[s].selected,
+              "summaries seed %d policy %d: 1 thread %.4f, 2 threads %.4f", s + 1, v, a.sum.s[s].acc[v], b.sum.s[s].acc[v]);
+  CHECK(a.sum.seeds == 2 && b.sum.seeds == 2, "the summaries loop ran (%d seeds)", a.sum.seeds);
 
   /* ilf.jsonl: one line per task; kept exactly when the refinement passed */
   json_t **rows;
@@ -92,7 +100,8 @@ int main(void) {
   }
   const char *must[] = {"config.json", "results.json", "metrics.jsonl", "pass1.svg", "seed1/policy/model.safetensors",
                         "seed1/refiner/config.json", "seed1/policy_ilf/model.safetensors", "seed1/policy_data.jsonl",
-                        "seed1/refiner_data.jsonl", "report.html"};
+                        "seed1/refiner_data.jsonl", "report.html", "summaries/results.json",
+                        "summaries/accuracy.svg", "summaries/seed1/ilf.jsonl", "summaries/seed1/policy_ilf/config.json"};
   for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
     char *p = al_path_join(d1, must[i]);
     CHECK(al_file_exists(p), "%s is written", must[i]);
@@ -101,7 +110,11 @@ int main(void) {
   json_t *res;
   char *rp = al_path_join(d1, "results.json");
   CHECK_OK(al_json_load_file(rp, &res, &e), e);
-  CHECK(res && json_array_size(json_object_get(res, "headline")) == 4 &&
+  json_t *sr = json_object_get(res, "summaries");
+  CHECK(json_array_size(json_object_get(json_object_get(sr, "acc_ilf"), "seeds")) == 2 &&
+            json_array_size(json_object_get(sr, "per_seed")) == 2,
+        "results.json: the summaries loop's every seed");
+  CHECK(res && json_array_size(json_object_get(res, "headline")) == 7 &&
             json_array_size(json_object_get(json_object_get(res, "gain_ilf"), "seeds")) == 2,
         "results.json: headline and every seed");
   json_decref(res), free(rp);
@@ -114,6 +127,9 @@ int main(void) {
   tiny(&c);
   c.p_wrong[1] = 1.5;
   CHECK_FAILS_WITH(al_ilf_run(&c, d1, NULL, &e), e, "p_wrong[1]");
+  tiny(&c);
+  c.sum.p_wrong[2] = -1;
+  CHECK_FAILS_WITH(al_ilf_run(&c, d1, NULL, &e), e, "summaries: p_wrong[2]");
   tiny(&c);
   c.sandbox.bwrap = "/nonexistent/bwrap";
   CHECK_FAILS_WITH(al_ilf_run(&c, d1, NULL, &e), e, "--unsafe-no-sandbox");

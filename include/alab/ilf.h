@@ -36,6 +36,42 @@
 #define ALAB_ILF_H
 #include "alab/sandbox.h"
 
+/* The summaries loop on the story world (Scheurer et al. 2023's setting),
+ * run by al_ilf_run after the code loop into DIR/summaries when seeds > 0.
+ * Per seed: a summariser (story -> "hero: Lily; buddy: Tom; object: kite;
+ * place: park; plot: lost") is trained on demonstrations that drop the
+ * place, or name another object or plot, with p_wrong; a refiner on
+ * (summary, feedback) -> the summary with the named fact fixed; the
+ * summariser summarises n_ilf stories (temperature 1), the exact critic
+ * names the first missing, wrong or extra fact, the refiner refines, the
+ * exact selector keeps the refinements that incorporate the feedback; ILF
+ * finetunes on those, the ablation on every refinement; fact accuracy
+ * (facts right / facts in the story) of the three summarisers on n_eval
+ * fresh stories, `samples` summaries each. Byte-pair tokens (a vocab-sized
+ * BPE trained per seed on the training sets), so a story fits 320 tokens. */
+typedef struct {
+  int seeds;                 /* 0: no summaries loop */
+  int n_policy, n_refiner;
+  double p_wrong[3];         /* place dropped, object replaced, plot replaced */
+  long policy_steps, refiner_steps, ilf_steps;
+  double lr, ilf_lr;
+  int n_ilf, n_eval, samples;
+  int vocab, layers, heads, embd, batch;
+  int names;                 /* 1: summaries list the hero and the buddy too (0 by default: see docs/ilf.md) */
+} al_ilf_sum_cfg;
+void al_ilf_sum_defaults(al_ilf_sum_cfg *c, int quick);
+
+typedef struct {
+  double acc[3], exact[3];   /* base, ilf, untested: mean fact accuracy, share of summaries exactly right */
+  int attempted, with_feedback, selected, improved, selected_improved;
+} al_ilf_sum_seed;
+
+typedef struct {
+  int seeds;
+  al_ilf_sum_seed *s;
+  al_stat acc[3], gain_ilf, gain_untested, ilf_vs_untested;
+} al_ilf_sum_result;
+
 typedef struct {
   int seeds;
   int n_policy, n_refiner;   /* training examples of the policy and of the refiner */
@@ -49,6 +85,7 @@ typedef struct {
   int threads;               /* seeds at once (0: al_default_threads()) */
   int workers;               /* sandboxed programs at once per seed */
   al_sandbox_config sandbox;
+  al_ilf_sum_cfg sum;        /* the summaries loop */
 } al_ilf_cfg;
 
 /* Full scale; quick: fewer seeds, steps and tasks (minutes on 2 cores). */
@@ -63,7 +100,10 @@ typedef struct {
   int seeds;
   al_ilf_seed *s;            /* seeds of them */
   al_stat pass1[3], gain_ilf, gain_untested, ilf_vs_untested;
+  al_ilf_sum_result sum;     /* seeds 0 when the summaries loop did not run */
 } al_ilf_result;
+/* The summaries loop alone into dir (threads: seeds at once). */
+int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf_sum_result *res, al_err *err);
 
 /* Runs the experiment into dir; res (may be NULL) gets the numbers (free
  * with al_ilf_result_free). */
@@ -92,4 +132,25 @@ typedef struct {
   al_sandbox_config sandbox;
 } al_ilf_eval_cfg;
 int al_ilf_eval_run(const al_ilf_eval_cfg *c, const char *dir, al_err *err);
+
+/* `alab ilf summaries`: the summaries loop with each role a model directory
+ * or an endpoint URL (http://...), one round on n_ilf stories of the story
+ * world; the critic and the judge may be NULL (the exact critic, the exact
+ * selector). The judge reads "Summary: S / Feedback: F / Refinement: R /
+ * Does the refinement incorporate the feedback? Answer:" and is scored
+ * " Yes" against " No" (include/alab/judge.h). A policy that is a model
+ * directory is finetuned on the kept refinements and measured again. */
+typedef struct {
+  const char *policy, *refiner, *critic, *judge; /* model directories or endpoint URLs; critic, judge NULL: exact;
+                                                    judge "all": every refinement kept (the untested ablation) */
+  const al_http_cfg *http;   /* settings shared by the endpoints (each role's URL replaces base_url) */
+  int n_ilf, n_eval, samples;
+  double temperature;        /* the policy's */
+  long ilf_steps;
+  double ilf_lr;
+  int batch, threads;
+  int names;                 /* 1: summaries list the hero and the buddy (the story world's five facts); 0: three */
+  uint64_t seed;
+} al_ilf_sum_ep_cfg;
+int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err);
 #endif

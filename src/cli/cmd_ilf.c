@@ -6,14 +6,17 @@
 #include "cli/flags.h"
 
 int cmd_ilf_eval(int argc, char **argv); /* src/cli/cmd_ilf_eval.c */
+int cmd_ilf_sum(int argc, char **argv);  /* src/cli/cmd_ilf_sum.c */
 
 int cmd_ilf(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "eval")) return cmd_ilf_eval(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "summaries")) return cmd_ilf_sum(argc - 1, argv + 1);
   const char *out = NULL;
   al_ilf_cfg c;
   al_ilf_defaults(&c, 0);
   int quick = 0, quiet = 0, seeds = 0, threads = 0, unsafe = 0, n_ilf = 0, n_eval = 0, samples = 0;
-  int64_t policy_steps = 0, refiner_steps = 0, ilf_steps = 0;
+  int64_t policy_steps = 0, refiner_steps = 0, ilf_steps = 0, sum_steps[3] = {0, 0, 0};
+  int sum_seeds = 0, no_summaries = 0;
   double wall = c.sandbox.wall_s;
   flag_def f[] = {
       {"out", FLAG_STRING, &out, "the run directory"},
@@ -32,14 +35,25 @@ int cmd_ilf(int argc, char **argv) {
       {"timeout", FLAG_DOUBLE, &wall, "wall-clock limit per program, seconds", "(0, 3600]"},
       {"unsafe-no-sandbox", FLAG_BOOL, &unsafe, "run the generated programs without namespaces where bubblewrap cannot "
                                                 "create them (resource limits only: the programs see the machine)"},
+      {"summary-seeds", FLAG_INT, &sum_seeds, "seeds of the summaries loop (0: the scale's default, 5; --quick 3)", "[0, 99]"},
+      {"summary-policy-steps", FLAG_I64, &sum_steps[0], "steps training the summariser (0: default, 600; --quick 300)", "[0, inf)"},
+      {"summary-refiner-steps", FLAG_I64, &sum_steps[1], "steps training the summaries' refiner (0: default, 300; --quick 200)",
+       "[0, inf)"},
+      {"summary-ilf-steps", FLAG_I64, &sum_steps[2], "finetuning steps on the selected summaries (0: default, 80; --quick 40)",
+       "[0, inf)"},
+      {"no-summaries", FLAG_BOOL, &no_summaries, "only the code loop"},
       {"threads", FLAG_INT, &threads, "seeds trained at once (0: every core)", "[0, 1024]"},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
-  flag_cmd cmd = {"alab ilf --out DIR [flags]\n       alab ilf eval --mbpp FILE (--model DIR | --api-base URL) --out DIR: pass@k on MBPP",
+  flag_cmd cmd = {"alab ilf --out DIR [flags]\n       alab ilf eval --mbpp FILE (--model DIR | --api-base URL) --out DIR: pass@k on MBPP\n"
+                  "       alab ilf summaries --policy DIR|URL --refiner DIR|URL --out DIR: the summaries loop through providers",
                   "Imitation learning from language feedback (Scheurer et al. 2023; Chen et al. 2023) on a toy code world: "
                   "a policy writes one-line Python programs, an exact critic writes feedback on the failures, a refiner "
                   "model fixes them, the refinements that pass their tests in the sandbox are kept, the policy is "
-                  "finetuned on them; pass@1 before and after, and against keeping every refinement untested.",
+                  "finetuned on them; pass@1 before and after, and against keeping every refinement untested. Then the same "
+                  "loop on summaries of the story world (OUT/summaries): a summariser lists a story's key facts, the exact "
+                  "critic names a missing or wrong one, a refiner model fixes it, the refinements that incorporate the "
+                  "feedback are kept; fact accuracy before and after.",
                   f, sizeof f / sizeof f[0]};
   int pr = flags_parse(&cmd, argc, argv, NULL, 0, NULL);
   if (pr) return pr > 0 ? 0 : 2;
@@ -56,6 +70,11 @@ int cmd_ilf(int argc, char **argv) {
   if (n_ilf) c.n_ilf = n_ilf;
   if (n_eval) c.n_eval = n_eval;
   if (samples) c.samples = samples;
+  if (sum_seeds) c.sum.seeds = sum_seeds;
+  if (no_summaries) c.sum.seeds = 0;
+  if (sum_steps[0]) c.sum.policy_steps = sum_steps[0];
+  if (sum_steps[1]) c.sum.refiner_steps = sum_steps[1];
+  if (sum_steps[2]) c.sum.ilf_steps = sum_steps[2];
   al_quiet = quiet;
   al_err err;
   if (al_ilf_run(&c, out, NULL, &err)) return fprintf(stderr, "alab ilf: %s\n", err.msg), 1;

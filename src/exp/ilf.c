@@ -23,6 +23,7 @@ void al_ilf_defaults(al_ilf_cfg *c, int quick) {
   c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
   c->workers = 8;
   c->sandbox = al_sandbox_defaults();
+  al_ilf_sum_defaults(&c->sum, quick);
 }
 
 static const char *POLICY_NAMES[3] = {"base", "ilf", "untested"};
@@ -42,21 +43,23 @@ static json_t *config_json(const al_ilf_cfg *c) {
   return j;
 }
 
-static json_t *stat_json(const al_stat *st, const double *x, int n) {
+json_t *ilf_stat_json(const al_stat *st, const double *x, int n) {
   json_t *seeds = json_array();
   for (int i = 0; i < n; i++) json_array_append_new(seeds, al_json_real_or_null(x[i]));
   return json_pack("{s:o, s:o, s:o, s:o}", "mean", al_json_real_or_null(st->mean), "lo", al_json_real_or_null(st->lo), "hi",
                    al_json_real_or_null(st->hi), "seeds", seeds);
 }
 
-static int plot(const char *dir, const al_ilf_result *r, al_err *err) {
+int ilf_plot3(const char *dir, const char *name, const char *title, const char *ylabel, const char *const labels[3],
+              const al_stat st[3], al_err *err) {
   double x[3] = {0, 1, 2}, m[3], lo[3], hi[3];
-  for (int v = 0; v < 3; v++) m[v] = r->pass1[v].mean, lo[v] = r->pass1[v].lo, hi[v] = r->pass1[v].hi;
-  al_plot_series s = {.title = "pass@1 (95% CI over seeds): 0 base, 1 ILF (tested refinements), 2 untested refinements",
-                      .style = AL_PLOT_BAND, .n = 3, .x = x, .y = m, .lo = lo, .hi = hi};
-  al_plot p = {.title = "ILF on the toy code world: pass@1 on held-out tasks", .xlabel = "policy (0 base, 1 ILF, 2 untested)",
-               .ylabel = "pass@1"};
-  return al_plot_svg(dir, "pass1", &p, &s, 1, err) < 0 ? -1 : 0;
+  for (int v = 0; v < 3; v++) m[v] = st[v].mean, lo[v] = st[v].lo, hi[v] = st[v].hi;
+  char stitle[300], xlabel[200];
+  snprintf(stitle, sizeof stitle, "%s (95%% CI over seeds): 0 %s, 1 %s, 2 %s", ylabel, labels[0], labels[1], labels[2]);
+  snprintf(xlabel, sizeof xlabel, "policy (0 %s, 1 %s, 2 %s)", labels[0], labels[1], labels[2]);
+  al_plot_series s = {.title = stitle, .style = AL_PLOT_BAND, .n = 3, .x = x, .y = m, .lo = lo, .hi = hi};
+  al_plot p = {.title = title, .xlabel = xlabel, .ylabel = ylabel};
+  return al_plot_svg(dir, name, &p, &s, 1, err) < 0 ? -1 : 0;
 }
 
 static int check(const al_ilf_cfg *c, al_err *err) {
@@ -68,7 +71,7 @@ static int check(const al_ilf_cfg *c, al_err *err) {
     if (!(c->p_wrong[i] >= 0 && c->p_wrong[i] <= 1)) return al_fail(err, "ilf: p_wrong[%d] = %g is outside [0, 1]", i, c->p_wrong[i]);
   if (c->layers < 1 || c->heads < 1 || c->embd < c->heads || c->embd % c->heads || c->batch < 1 || c->workers < 1)
     return al_fail(err, "ilf: layers, heads, batch and workers must be positive and embd a multiple of heads");
-  return 0;
+  return c->sum.seeds > 0 ? ilf_sum_check(&c->sum, err) : 0;
 }
 
 int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err *err) {
@@ -102,6 +105,12 @@ int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err 
   free(files);
   al_sandbox_close(sb);
   if (!rc && first.failed) *err = first.err, rc = -1;
+  json_t *sum_res = NULL; /* the summaries loop's results.json, into ours */
+  if (!rc && c->sum.seeds > 0) {
+    char *sd = al_path_join(dir, "summaries"), *sp = al_path_join(sd, "results.json");
+    rc = al_ilf_sum_run(&c->sum, threads, sd, &r.sum, err) || al_json_load_file(sp, &sum_res, err);
+    free(sd), free(sp);
+  }
   double v[3][100], g[3][100];
   for (int s = 0; s < S && !rc; s++) {
     const al_ilf_seed *x = &r.s[s];
@@ -135,29 +144,36 @@ int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err 
                                                 "refinements_parsed", x->parsed, "refinements_passed", x->refined_passed));
     }
     json_t *out = json_pack("{s:s, s:[s,s,s], s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[s,s,s,s], s:f}", "experiment", "ilf",
-                            "policies", "base", "ilf", "untested", "pass1_base", stat_json(&r.pass1[0], v[0], S), "pass1_ilf",
-                            stat_json(&r.pass1[1], v[1], S), "pass1_untested", stat_json(&r.pass1[2], v[2], S), "gain_ilf",
-                            stat_json(&r.gain_ilf, g[0], S), "gain_untested", stat_json(&r.gain_untested, g[1], S),
-                            "ilf_minus_untested", stat_json(&r.ilf_vs_untested, g[2], S), "per_seed", per_seed, "headline",
+                            "policies", "base", "ilf", "untested", "pass1_base", ilf_stat_json(&r.pass1[0], v[0], S), "pass1_ilf",
+                            ilf_stat_json(&r.pass1[1], v[1], S), "pass1_untested", ilf_stat_json(&r.pass1[2], v[2], S), "gain_ilf",
+                            ilf_stat_json(&r.gain_ilf, g[0], S), "gain_untested", ilf_stat_json(&r.gain_untested, g[1], S),
+                            "ilf_minus_untested", ilf_stat_json(&r.ilf_vs_untested, g[2], S), "per_seed", per_seed, "headline",
                             h[0], h[1], h[2], h[3], "seconds", al_now() - t0);
+    if (sum_res) {
+      json_t *hl = json_object_get(out, "headline"), *sh = json_object_get(sum_res, "headline");
+      for (size_t i = 0; i < json_array_size(sh); i++) json_array_append(hl, json_array_get(sh, i));
+      json_object_set(out, "summaries", sum_res);
+    }
     rc = al_run_save_json(&run, "results.json", out, err);
     json_decref(out);
-    if (!rc) rc = plot(dir, &r, err);
+    static const char *const labels[3] = {"base", "ILF (tested refinements)", "untested refinements"};
+    if (!rc) rc = ilf_plot3(dir, "pass1", "ILF on the toy code world: pass@1 on held-out tasks", "pass@1", labels, r.pass1, err);
     if (!rc) {
       al_index_entry e = {.name = "ilf", .subdir = "."};
       rc = al_report_index(dir, "alab ilf", &e, 1, err);
     }
   }
+  json_decref(sum_res);
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
   if (!rc) rc = al_report_finish(dir, err);
   if (res && !rc) *res = r;
-  else free(r.s);
+  else free(r.s), free(r.sum.s);
   return rc;
 }
 
 void al_ilf_result_free(al_ilf_result *r) {
-  if (r) free(r->s), r->s = NULL;
+  if (r) free(r->s), free(r->sum.s), r->s = NULL, r->sum.s = NULL;
 }
 
 int al_ilf_reproduce(const char *dir, int quick, al_err *err) {

@@ -40,6 +40,58 @@ int ilf_facts_count(const ilf_facts *f);                  /* facts present */
 int ilf_summary_score(const ilf_facts *truth, const char *summary); /* the story's facts it gets right */
 char *ilf_summary_feedback(const ilf_facts *truth, const char *summary); /* NULL when every fact is right and none extra */
 char *ilf_summary_refine(const char *summary, const char *feedback);    /* the exact refinement, or NULL */
+/* Training sets of the summaries loop (ilf_summary_data.c), SFT JSONL: the
+ * summariser's demonstrations (story -> summary, place dropped with
+ * p_wrong[0], object replaced with p_wrong[1], plot with p_wrong[2]) and the
+ * refiner's (summary, feedback -> the summary with the named fact fixed). */
+char *ilf_sum_policy_prompt(const char *story);                          /* story + "\nSummary:" */
+char *ilf_sum_refiner_prompt(const char *summary, const char *feedback); /* "Summary: ...\nFeedback: ...\nFixed:" */
+char *ilf_sum_policy_data(uint64_t seed, int n, int names, const double p_wrong[3]);
+char *ilf_sum_refiner_data(uint64_t seed, int n, int names);
+/* n stories of seed's stream: texts[i] (fresh) and their facts (names 0:
+ * without the hero and the buddy, whose names only copying gets right). */
+void ilf_sum_stories(uint64_t seed, uint64_t stream, int n, int names, char **texts, ilf_facts *facts);
+
+int ilf_sum_check(const al_ilf_sum_cfg *c, al_err *err); /* settings of the summaries loop, by name */
+/* One round of the summaries loop and its evaluation (ilf_summary_loop.c). */
+#include "alab/provider.h"
+typedef struct {
+  al_provider *policy, *refiner;
+  al_provider *critic; /* NULL: the exact critic */
+  al_provider *judge;  /* NULL: the exact selector */
+  int keep_all;        /* 1: every refinement is kept (the untested ablation; no selector) */
+  double temperature;  /* the policy's */
+  int max_tokens;
+} ilf_sum_roles;
+typedef struct {
+  int attempted, with_feedback, selected, improved, selected_improved; /* improved: the refinement scores higher */
+  double score_before; /* the policy's mean fact accuracy on these stories */
+  al_buf records, keep, all; /* ilf.jsonl lines; SFT sets: selected refinements, every refinement */
+} ilf_sum_round;
+int ilf_sum_collect(const ilf_sum_roles *r, char *const *stories, const ilf_facts *facts, int n, uint64_t seed,
+                    ilf_sum_round *out, al_err *err);
+void ilf_sum_round_free(ilf_sum_round *r);
+/* samples summaries of each story by policy: mean fact accuracy and share exact. */
+int ilf_sum_evaluate(al_provider *policy, const ilf_sum_roles *r, char *const *stories, const ilf_facts *facts, int n,
+                     int samples, uint64_t seed, double *acc, double *exact, al_buf *records, al_err *err);
+
+/* Shared by both loops (ilf.c): a statistic with its seeds as JSON, and a
+ * plot of three policies' means with their intervals. */
+json_t *ilf_stat_json(const al_stat *st, const double *x, int n);
+int ilf_plot3(const char *dir, const char *name, const char *title, const char *ylabel, const char *const labels[3],
+              const al_stat st[3], al_err *err);
+/* Shared by both loops (ilf_loop.c): SFT of m on JSONL prompt/completion
+ * lines (loss on the completions), and a text file written into dir (a no-op
+ * when dir is NULL). */
+int ilf_sft(al_model *m, const al_tok *tok, const char *jsonl, const char *what, int T, long steps, double lr, int batch,
+            uint64_t seed, al_err *err);
+int ilf_write_text(const char *dir, const char *name, const char *text, al_err *err);
+void ilf_free_strs(char **s, size_t n);
+/* dir/policy, dir/refiner and dir/policy_ilf (the finetuned policy). */
+int ilf_save_models(const char *dir, const al_tok *tok, const al_model *policy, const al_model *refiner,
+                    const al_model *tuned, al_err *err);
+/* The worlds are ASCII: any other byte a model writes becomes '?', so every record is valid JSON. */
+void ilf_ascii(char *s);
 
 /* One seed end to end (seed is 1-based); files_dir (may be NULL) gets the
  * intermediates. */

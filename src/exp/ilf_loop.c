@@ -13,7 +13,7 @@
 enum { CONTEXT = 192, POLICY_T = 80, MAX_NEW = 72 };
 
 /* SFT of m on JSONL prompt/completion lines (loss on completions). */
-static int sft(al_model *m, const al_tok *tok, const char *jsonl, const char *what, int T, long steps, double lr,
+int ilf_sft(al_model *m, const al_tok *tok, const char *jsonl, const char *what, int T, long steps, double lr,
                int batch, uint64_t seed, al_err *err) {
   al_sft_data d = {0};
   if (al_sft_read_buf(jsonl, strlen(jsonl), what, NULL, tok, 0, &d, err)) return -1;
@@ -51,9 +51,7 @@ static int sample(const al_model *m, const al_tok *tok, char *const *prompts, in
       int len = lens[j] - (lens[j] > 0 && y[lens[j] - 1] == eot);
       size_t tl;
       rc = al_tok_decode(tok, y, (size_t)len, &outs[(size_t)i * N + j], &tl, err);
-      /* the world is ASCII: any other byte a byte-level model writes becomes '?', so every record is valid JSON */
-      for (char *q = rc ? NULL : outs[(size_t)i * N + j]; q && *q; q++)
-        if ((unsigned char)*q >= 0x7F || ((unsigned char)*q < 0x20 && *q != '\n' && *q != '\t')) *q = '?';
+      if (!rc) ilf_ascii(outs[(size_t)i * N + j]);
     }
   }
   free(out), free(lens), free(ids);
@@ -105,12 +103,26 @@ static void tasks_free(task_set *t) {
   free(t->spec), free(t->prompt), free(t->tests);
 }
 
-static void free_strs(char **s, size_t n) {
+int ilf_save_models(const char *dir, const al_tok *tok, const al_model *policy, const al_model *refiner,
+                    const al_model *tuned, al_err *err) {
+  char *p[3] = {al_path_join(dir, "policy"), al_path_join(dir, "refiner"), al_path_join(dir, "policy_ilf")};
+  int rc = al_model_save_dir(policy, tok, p[0], err) || al_model_save_dir(refiner, tok, p[1], err) ||
+           al_model_save_dir(tuned, tok, p[2], err);
+  free(p[0]), free(p[1]), free(p[2]);
+  return rc;
+}
+
+void ilf_ascii(char *s) {
+  for (char *q = s; q && *q; q++)
+    if ((unsigned char)*q >= 0x7F || ((unsigned char)*q < 0x20 && *q != '\n' && *q != '\t')) *q = '?';
+}
+
+void ilf_free_strs(char **s, size_t n) {
   for (size_t i = 0; s && i < n; i++) free(s[i]);
   free(s);
 }
 
-static int write_text(const char *dir, const char *name, const char *text, al_err *err) {
+int ilf_write_text(const char *dir, const char *name, const char *text, al_err *err) {
   if (!dir) return 0;
   char *p = al_path_join(dir, name);
   int rc = al_write_file_atomic(p, text, strlen(text), err);
@@ -144,7 +156,7 @@ static int evaluate(const al_ilf_cfg *c, al_sandbox *sb, const al_model *m, cons
     s1 += al_pass_at_k(N, passed, 1), sk += al_pass_at_k(N, passed, N);
   }
   *pass1 = s1 / t->n, *passk = sk / t->n;
-  free_strs(outs, total), free(st);
+  ilf_free_strs(outs, total), free(st);
   return rc;
 }
 
@@ -163,10 +175,10 @@ int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char 
   char **rprompt = al_calloc((size_t)c->n_ilf, sizeof(char *)), **refined = al_calloc((size_t)c->n_ilf, sizeof(char *));
   al_sb_status *st = al_malloc(sizeof *st * (size_t)c->n_ilf), *rst = al_malloc(sizeof *rst * (size_t)c->n_ilf);
   al_buf rec = {0}, keep = {0}, all = {0};
-  int rc = write_text(dir, "policy_data.jsonl", pdata, err) || write_text(dir, "refiner_data.jsonl", rdata, err) ||
+  int rc = ilf_write_text(dir, "policy_data.jsonl", pdata, err) || ilf_write_text(dir, "refiner_data.jsonl", rdata, err) ||
            al_model_init(&policy, &mc, seed, err) || al_model_init(&refiner, &mc, seed + 7777, err) ||
-           sft(&policy, tok, pdata, "the policy's demonstrations", POLICY_T, c->policy_steps, c->lr, c->batch, seed, err) ||
-           sft(&refiner, tok, rdata, "the refiner's examples", CONTEXT, c->refiner_steps, c->lr, c->batch, seed + 1, err);
+           ilf_sft(&policy, tok, pdata, "the policy's demonstrations", POLICY_T, c->policy_steps, c->lr, c->batch, seed, err) ||
+           ilf_sft(&refiner, tok, rdata, "the refiner's examples", CONTEXT, c->refiner_steps, c->lr, c->batch, seed + 1, err);
   /* the policy attempts the ILF tasks once each; the failures get feedback and a refinement */
   if (!rc) rc = sample(&policy, tok, ilf.prompt, ilf.n, 1, 1.0f, seed + 11, prog, err) ||
                 run_tests(sb, c->workers, prog, ilf.tests, 1, ilf.n, st, err);
@@ -210,31 +222,26 @@ int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char 
     al_buf_printf(&rec, "%s\n", line);
     free(line), json_decref(o);
   }
-  if (!rc) rc = write_text(dir, "ilf.jsonl", rec.data ? rec.data : "", err);
+  if (!rc) rc = ilf_write_text(dir, "ilf.jsonl", rec.data ? rec.data : "", err);
   /* finetune copies of the policy: ILF on the refinements that pass; untested on all of them */
   const char *sets[2] = {keep.data, all.data}, *names[2] = {"the refinements that pass", "every refinement"};
   for (int v = 0; v < 2 && !rc; v++) {
     rc = al_model_alloc(&tuned[v], &policy.cfg, err);
     if (rc) break;
     memcpy(tuned[v].params, policy.params, sizeof(float) * policy.nparams);
-    if (sets[v]) rc = sft(&tuned[v], tok, sets[v], names[v], POLICY_T, c->ilf_steps, c->ilf_lr, c->batch, seed + 21 + v, err);
+    if (sets[v]) rc = ilf_sft(&tuned[v], tok, sets[v], names[v], POLICY_T, c->ilf_steps, c->ilf_lr, c->batch, seed + 21 + v, err);
   }
   const al_model *ms[3] = {&policy, &tuned[0], &tuned[1]};
   const char *files[3] = {"eval_base.jsonl", "eval_ilf.jsonl", "eval_untested.jsonl"};
   for (int v = 0; v < 3 && !rc; v++) {
     al_buf er = {0};
     rc = evaluate(c, sb, ms[v], tok, &ev, seed + 31, &out->pass1[v], &out->passk[v], dir ? &er : NULL, err) ||
-         write_text(dir, files[v], er.data ? er.data : "", err);
+         ilf_write_text(dir, files[v], er.data ? er.data : "", err);
     al_buf_free(&er);
   }
-  if (!rc && dir) {
-    char *p[3] = {al_path_join(dir, "policy"), al_path_join(dir, "refiner"), al_path_join(dir, "policy_ilf")};
-    rc = al_model_save_dir(&policy, tok, p[0], err) || al_model_save_dir(&refiner, tok, p[1], err) ||
-         al_model_save_dir(&tuned[0], tok, p[2], err);
-    free(p[0]), free(p[1]), free(p[2]);
-  }
-  free_strs(prog, (size_t)c->n_ilf), free_strs(fb, (size_t)c->n_ilf), free_strs(rprompt, (size_t)c->n_ilf);
-  free_strs(refined, (size_t)c->n_ilf), free_strs(rout, (size_t)nref), free(rtests), free(which);
+  if (!rc && dir) rc = ilf_save_models(dir, tok, &policy, &refiner, &tuned[0], err);
+  ilf_free_strs(prog, (size_t)c->n_ilf), ilf_free_strs(fb, (size_t)c->n_ilf), ilf_free_strs(rprompt, (size_t)c->n_ilf);
+  ilf_free_strs(refined, (size_t)c->n_ilf), ilf_free_strs(rout, (size_t)nref), free(rtests), free(which);
   free(st), free(rst);
   al_buf_free(&rec), al_buf_free(&keep), al_buf_free(&all);
   tasks_free(&ilf), tasks_free(&ev);
