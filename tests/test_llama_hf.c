@@ -6,11 +6,17 @@
  * its torch Llama computes; alab loads it and must give the same logits,
  * from the full forward and from the KV-cache decoder. alab then writes the
  * model back and reads it again (the oracle reading alab's writing is
- * test_llama_torch). Malformed configs and indexes are refused with errors
- * that name the problem; the index parser gets a fuzz-style pass. */
+ * test_llama_torch). `alab export --dtype bf16 --max-shard-mb` writes a
+ * random float32 Llama in BF16 shards: the oracle (read-dir) finds every
+ * tensor in the shard the index names, total_size right, and each value
+ * torch's own bfloat16 rounding of alab's float32 save; alab reads the shards
+ * back to the oracle's logits. Malformed configs and indexes are refused with
+ * errors that name the problem; the index parser gets a fuzz-style pass. */
 #include <jansson.h>
 #include <unistd.h>
 #include "alab/json.h"
+#include "alab/tok.h"
+#include "model/llama.h"
 #include "oracle_compare.h"
 
 static char *g_dir; /* the oracle's directory */
@@ -77,6 +83,50 @@ static void check_logits(al_model *m, const al_st_file *ex, const char *what) {
   free(fin), free(logits), free(in);
 }
 
+/* A random float32 Llama (GQA, untied, theta 50000) saved by alab, exported
+ * in BF16 shards, read by the oracle and by alab. */
+static void check_bf16_shards(void) {
+  al_err err;
+  char *f32 = test_tmpdir("llama_hf_f32"), *sh = test_tmpdir("llama_hf_bf16"), cmd[8192];
+  al_model_config c = {.arch = "llama", .vocab_size = 300, .n_positions = 64, .n_layer = 2, .n_head = 4, .n_embd = 32};
+  llama_hparams hp = {.rope_theta = 50000.0f, .n_kv_head = 2, .intermediate_size = 40};
+  llama_hparams_set(&c, &hp);
+  al_model m, back;
+  CHECK_OK(al_model_init(&m, &c, 11, &err), err);
+  al_tok *tok = al_tok_byte();
+  CHECK_OK(al_model_save_dir(&m, tok, f32, &err), err);
+  al_tok_free(tok);
+  al_model_free(&m);
+  /* 24 KiB shards: the 300x32 embedding and head (18.75 KiB each) and the layers' matrices spread over several */
+  snprintf(cmd, sizeof cmd, "'%s' export --model '%s' --out '%s' --dtype bf16 --max-shard-mb 0.0234375 "
+           "2>&1 && /usr/bin/python3 '%s/tests/oracle/llama_torch.py' read-dir '%s' '%s' '%s/oracle.safetensors'",
+           getenv("ALAB_BIN"), f32, sh, getenv("ALAB_SRC"), sh, f32, sh);
+  char *out = NULL;
+  int rc = test_sh(cmd, &out);
+  CHECK(rc == 0, "export in BF16 shards read by the oracle (index, dtype, torch's rounding): %s", out);
+  free(out);
+  char *ip = al_path_join(sh, "model.safetensors.index.json"), *single = al_path_join(sh, "model.safetensors");
+  json_t *index = NULL, *files = json_object();
+  CHECK_OK(al_json_load_file(ip, &index, &err), err);
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(index, "weight_map"), k, v) json_object_set(files, json_string_value(v), v);
+  CHECK(json_object_size(files) >= 3 && !al_file_exists(single), "%zu shards of 24 KiB at most, no model.safetensors",
+        json_object_size(files));
+  json_decref(index), json_decref(files);
+  CHECK_OK(al_model_load_dir(&back, sh, &err), err);
+  if (!err.msg[0]) {
+    char *op = al_path_join(sh, "oracle.safetensors");
+    al_st_file ex;
+    CHECK_OK(al_st_open(&ex, op, &err), err);
+    if (!err.msg[0]) check_logits(&back, &ex, "alab's BF16 shards");
+    al_st_close(&ex);
+    al_model_free(&back);
+    free(op);
+  }
+  free(ip), free(single), free(f32), free(sh);
+}
+
 int main(void) {
   al_err err;
   g_dir = test_tmpdir("llama_hf_oracle");
@@ -118,6 +168,8 @@ int main(void) {
   json_decref(j);
   al_model_free(&back);
   al_model_free(&m);
+
+  check_bf16_shards();
 
   /* malformed configs */
   refused("llama_bad_heads", "num_attention_heads", json_integer(5), "not divisible by num_attention_heads 5");

@@ -11,7 +11,9 @@
  * - the CLI on a llama2.c checkpoint + tokenizer.bin: `alab score` prints the
  *   library's log-prob of the oracle's ids, `alab sample` continues the
  *   prompt, `alab serve` answers an echo request with the library's
- *   log-probs, and --tokenizer finds a tokenizer.bin elsewhere. */
+ *   log-probs, --tokenizer finds a tokenizer.bin elsewhere, and `alab export`
+ *   turns it into a directory that scores the same and back into the same
+ *   bytes. */
 #include <jansson.h>
 #include <unistd.h>
 #include "alab/json.h"
@@ -204,6 +206,17 @@ static void check_cli(const char *dir, const json_t *exp) {
   CHECK(j && fabs(json_number_value(json_object_get(j, "logprob")) - sum) <= 1e-6 * fabs(sum) &&
             json_integer_value(json_object_get(j, "continuation_tokens")) == (json_int_t)nc,
         "alab score --tokenizer prints the library's log-prob %.8f of run.c's ids: %s", sum, out);
+  json_decref(j);
+  free(out);
+  /* exported as a Hugging Face directory (tokenizer.bin inside) it scores the same; exported back, the same bytes */
+  snprintf(cmd, sizeof cmd, "'%s' export --model '%s' --out '%s/hf' 2>/dev/null && '%s' export --model '%s/hf' --format "
+           "llama2c --out '%s/again.bin' 2>/dev/null && cmp '%s' '%s/again.bin' && '%s' score --model '%s/hf' --prompt "
+           "'Once upon a time' --continuation 'the cat sat on the mat.' --threads 1", bin, mp, dir, bin, dir, dir, mp, dir,
+           bin, dir);
+  rc = test_sh(cmd, &out);
+  j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+  CHECK(j && fabs(json_number_value(json_object_get(j, "logprob")) - sum) <= 1e-6 * fabs(sum),
+        "export to a directory and back to llama2.c (identical bytes); the directory scores %.8f: %s", sum, out);
   json_decref(j);
   free(out);
   snprintf(cmd, sizeof cmd, "'%s' sample --model '%s' --prompt 'Once upon a time' --tokens 8 --temperature 0 "

@@ -198,6 +198,19 @@ struct json_t;
 int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *dir, al_err *err);
 int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const struct json_t *extra_config,
                            const char *dir, al_err *err);
+/* How the weights are written (src/io/model_weights.c): dtype "F32" (NULL
+ * too) or "BF16" (rounded to nearest even); max_shard_bytes > 0 splits them
+ * into model-0000k-of-0000n.safetensors shards of at most that many bytes (a
+ * larger tensor alone) with model.safetensors.index.json, as transformers'
+ * save_pretrained does; 0 writes one model.safetensors. NULL: F32, one file. */
+typedef struct {
+  const char *dtype;
+  int64_t max_shard_bytes;
+} al_save_opts;
+int al_model_save_dir_opts(const al_model *m, const struct al_tok *tok, const struct json_t *extra_config,
+                           const al_save_opts *opts, const char *dir, al_err *err);
+/* The weights alone, into an existing directory. */
+int al_model_save_weights(const al_model *m, const char *dir, const al_save_opts *opts, al_err *err);
 int al_model_load_dir(al_model *m, const char *dir, al_err *err);
 /* The model and its tokenizer from one directory, with one policy for every
  * caller (CLI, local provider, server): a tokenizer with more tokens than the

@@ -23,8 +23,8 @@ int cmd_sample(int argc, char **argv) {
   int64_t seed = 1;
   const char *precision = "fp32";
   flag_def f[] = {
-      {"model", FLAG_STRING, &model, "model directory, or a llama2.c checkpoint file (model.bin)"},
-      {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); default: the model's, or tokenizer.bin beside a llama2.c file"},
+      CLI_FLAG_MODEL(model),
+      CLI_FLAG_TOKENIZER(tokenizer),
       {"prompt", FLAG_STRING, &prompt, "prompt text (<|endoftext|> is the special token)"},
       {"tokens", FLAG_INT, &ntok, "maximum new tokens per sample", "[1, inf)"},
       {"samples", FLAG_INT, &nsamples, "number of samples", "[1, inf)"},
@@ -49,7 +49,7 @@ int cmd_sample(int argc, char **argv) {
   al_err err;
   al_model m;
   al_tok *tok;
-  if (cli_load_model(model, &m, &tok, &err)) {
+  if (cli_load_model_tok(model, tokenizer, &m, &tok, &err)) {
     fprintf(stderr, "alab sample: %s\n", err.msg);
     return 1;
   }

@@ -91,8 +91,8 @@ int cmd_score(int argc, char **argv) {
   const char *model = "runs/train", *tokenizer = NULL, *prompt = NULL, *cont = NULL, *text = NULL, *input = NULL;
   int threads = 0;
   flag_def f[] = {
-      {"model", FLAG_STRING, &model, "model directory, or a llama2.c checkpoint file (model.bin)"},
-      {"tokenizer", FLAG_STRING, &tokenizer, "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); default: the model's, or tokenizer.bin beside a llama2.c file"},
+      CLI_FLAG_MODEL(model),
+      CLI_FLAG_TOKENIZER(tokenizer),
       {"prompt", FLAG_STRING, &prompt, "prompt text (with --continuation)"},
       {"continuation", FLAG_STRING, &cont, "continuation whose log-probability given the prompt is printed"},
       {"input", FLAG_STRING, &input, "JSONL file of {\"prompt\", \"continuation\"} lines"},

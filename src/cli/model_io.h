@@ -5,6 +5,11 @@
 #include "alab/model.h"
 #include "alab/tok.h"
 
+/* The --model and --tokenizer rows of the commands that open a model with cli_load_model_tok. */
+#define CLI_FLAG_MODEL(ptr) {"model", FLAG_STRING, &(ptr), "model directory, or a llama2.c checkpoint file (model.bin)"}
+#define CLI_FLAG_TOKENIZER(ptr)                                                                                    \
+  {"tokenizer", FLAG_STRING, &(ptr), "tokenizer directory or file (tokenizer.json, llama2.c's tokenizer.bin); "   \
+                                     "default: the model's, or tokenizer.bin beside a llama2.c file"}
 int cli_load_model(const char *dir, al_model *m, al_tok **tok, al_err *err);
 /* The same from a model directory or a llama2.c checkpoint file, with the
  * tokenizer from `tokenizer` (NULL: the model's own; al_model_load_tok). */

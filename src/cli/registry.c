@@ -9,6 +9,7 @@ struct al_dist *alab_dist = NULL;
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_tok(int argc, char **argv);
@@ -29,6 +30,7 @@ const cmd_entry alab_commands[] = {
     {"train", cmd_train, "train a GPT-2 or Llama model from scratch (or resume) on a text corpus; data-parallel under mpirun"},
     {"sample", cmd_sample, "generate text from a model directory"},
     {"score", cmd_score, "log-probabilities of continuations given prompts"},
+    {"export", cmd_export, "write a model as a Hugging Face directory (f32 or bf16, shards) or a llama2.c checkpoint"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (completions with echo/log-probs, chat, tokenizer endpoints)"},
     {"data", cmd_data, "corpora and token shards: tokenize, info, synth (the built-in story world)"},
     {"tok", cmd_tok, "byte-level BPE tokenizers: train on a corpus, encode, decode"},

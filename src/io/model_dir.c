@@ -139,39 +139,23 @@ int al_model_save_dir(const al_model *m, const struct al_tok *tok, const char *d
   return al_model_save_dir_with(m, tok, NULL, dir, err);
 }
 
-/* The parameters are checked finite first: a diverged model is never written. */
 int al_model_save_dir_with(const al_model *m, const struct al_tok *tok, const json_t *extra_config, const char *dir,
                            al_err *err) {
+  return al_model_save_dir_opts(m, tok, extra_config, NULL, dir, err);
+}
+
+/* The parameters are checked finite first: a diverged model is never written. */
+int al_model_save_dir_opts(const al_model *m, const struct al_tok *tok, const json_t *extra_config,
+                           const al_save_opts *opts, const char *dir, al_err *err) {
   if (tok && al_tok_vocab_size(tok) > m->cfg.vocab_size)
     return al_fail(err, "%s: the tokenizer has %d tokens but the model's vocab_size is %d", dir, al_tok_vocab_size(tok),
                    m->cfg.vocab_size);
   if (al_mkdir_p(dir, err)) return -1;
-  al_st_tensor *t = al_calloc((size_t)m->ntensors, sizeof *t);
-  char (*names)[80] = al_calloc((size_t)m->ntensors, sizeof *names);
-  for (int i = 0; i < m->ntensors; i++) {
-    const al_tensor *x = &m->tensors[i];
-    /* a sequence classifier's trunk is "transformer.*" beside "score.weight" (GPT-2) */
-    int prefixed = m->cfg.scalar_head && m->arch->seq_cls_prefix && strcmp(x->name, AL_SCORE_TENSOR) != 0;
-    snprintf(names[i], sizeof names[i], "%s%s", prefixed ? m->arch->seq_cls_prefix : "", x->name);
-    t[i].name = names[i];
-    t[i].dtype = "F32";
-    t[i].ndim = x->ndim;
-    for (int d = 0; d < x->ndim; d++) t[i].shape[d] = x->shape[d];
-    t[i].data = m->params + x->offset;
-  }
-  json_t *meta = json_pack("{s:s}", "format", "pt"); /* transformers refuses files without it */
-  char *st = al_path_join(dir, "model.safetensors"), *cfg = al_path_join(dir, "config.json");
-  int rc = 0;
-  for (int i = 0; i < m->ntensors && !rc; i++)
-    rc = al_check_finite(m->params + m->tensors[i].offset, m->tensors[i].numel, st, m->tensors[i].name, err);
-  if (!rc) rc = al_st_write(st, t, m->ntensors, meta, err);
+  char *cfg = al_path_join(dir, "config.json");
+  int rc = al_model_save_weights(m, dir, opts, err);
   if (!rc) rc = config_save(&m->cfg, tok ? al_tok_eot(tok) : -1, extra_config, cfg, err);
   if (!rc && tok) rc = al_tok_save(tok, dir, err);
   if (!rc && tok) rc = save_tokenizer_config(tok, m->cfg.n_positions, dir, err);
-  json_decref(meta);
-  free(names);
-  free(t);
-  free(st);
   free(cfg);
   return rc;
 }

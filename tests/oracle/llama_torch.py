@@ -25,6 +25,13 @@ attention/MLP biases. Three modes:
       shared) and FILE.expected.safetensors with inputs and logits computed
       with llama2.c's own rotary convention (pairs 2i, 2i+1), so the
       conversion alab does on load is checked against an independent rope.
+  llama_torch.py read-dir DIR F32DIR OUT
+      reads a directory alab wrote in shards (model.safetensors.index.json:
+      every tensor in the shard its weight_map names, total_size the sum of
+      the tensors' bytes, every tensor BF16) and checks each tensor is
+      torch's .to(bfloat16) of the same tensor in F32DIR (alab's float32
+      save of the same model), bit for bit; writes OUT with inputs and the
+      logits of DIR's weights.
 """
 import json, math, struct, sys
 import torch
@@ -231,6 +238,38 @@ def hf_dir_mode(d, seed):
     write_safetensors(f"{d}/expected.safetensors", {"inputs": idx.float(), "logits": logits.detach()})
 
 
+def read_sharded(d):
+    index = json.load(open(f"{d}/model.safetensors.index.json"))
+    P, total = {}, 0
+    for fname in sorted(set(index["weight_map"].values())):
+        with open(f"{d}/{fname}", "rb") as f:
+            raw = f.read()
+        header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            assert index["weight_map"][name] == fname, (name, fname)
+            assert info["dtype"] == "BF16", (name, info["dtype"])
+            total += info["data_offsets"][1] - info["data_offsets"][0]
+        P.update(read_safetensors(f"{d}/{fname}"))
+    assert sorted(P) == sorted(index["weight_map"]), "the map names the tensors the shards hold"
+    assert index["metadata"]["total_size"] == total, (index["metadata"]["total_size"], total)
+    return P
+
+
+def read_dir_mode(d, f32dir, out_path):
+    cfg = json.load(open(f"{d}/config.json"))
+    P = read_sharded(d)
+    ref = read_safetensors(f"{f32dir}/model.safetensors")
+    assert sorted(P) == sorted(ref)
+    for k in ref:
+        want = ref[k].to(torch.bfloat16).view(torch.int16)
+        got = P[k].to(torch.bfloat16).view(torch.int16)
+        assert torch.equal(want, got), f"{k}: alab's bf16 is not torch's rounding"
+    idx = torch.randint(0, cfg["vocab_size"], (1, 9), generator=torch.Generator().manual_seed(5))
+    write_safetensors(out_path, {"inputs": idx.float(), "logits": llama(P, cfg, idx).detach()})
+
+
 def llama2c_mode(path, seed, shared):
     cfg = {"vocab_size": 41, "hidden_size": 32, "intermediate_size": 56, "num_hidden_layers": 2,
            "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
@@ -263,6 +302,8 @@ if __name__ == "__main__":
         grad_mode(*sys.argv[2:5])
     elif mode == "hf-dir":
         hf_dir_mode(sys.argv[2], int(sys.argv[3]))
+    elif mode == "read-dir":
+        read_dir_mode(*sys.argv[2:5])
     elif mode == "llama2c":
         llama2c_mode(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1")
     else:
