@@ -16,6 +16,7 @@
  * killed ladder resumes where it stopped. */
 typedef struct {
   const char *out_dir, *data, *tokenizer;
+  const char *arch; /* gpt2 or llama (al_model_config_set_arch) */
   int nsizes, batch, seq_len;
   double tokens_per_param;
   long min_tokens;

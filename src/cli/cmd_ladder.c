@@ -11,6 +11,7 @@ int cmd_ladder(int argc, char **argv) {
       {"out", FLAG_STRING, &c.out_dir, "the family folder: one model directory per size, ladder.json"},
       {"data", FLAG_STRING, &c.data, "dataset: story:N[:SEED] (the story world), token shards, or a text/JSONL corpus"},
       {"tokenizer", FLAG_STRING, &c.tokenizer, "byte, bpe:N (trained on --data) or a tokenizer directory"},
+      FLAG_ARCH(c.arch),
       {"sizes", FLAG_INT, &c.nsizes, "how many sizes of the built-in ladder (1..6; 5 span ~50x parameters)"},
       {"tokens-per-param", FLAG_DOUBLE, &c.tokens_per_param, "token budget per parameter (20 = Chinchilla)"},
       {"min-tokens", FLAG_I64, &min_tokens, "token budget at least this for every size"},
@@ -21,7 +22,7 @@ int cmd_ladder(int argc, char **argv) {
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
   const flag_cmd cmd = {"alab ladder [--out DIR] [flags]",
-                        "Trains a family of GPT-2 models of increasing size (same corpus, tokenizer and recipe; "
+                        "Trains a family of GPT-2 (or --arch llama) models of increasing size (same corpus, tokenizer and recipe; "
                         "token budget proportional to parameters) into one folder, for `alab scaling --family DIR`. "
                         "Sizes already trained are skipped, so a killed ladder resumes.",
                         flags, sizeof flags / sizeof flags[0]};

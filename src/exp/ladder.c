@@ -14,7 +14,7 @@ static const struct { int L, C, H; } SIZES[] = {{1, 24, 2}, {2, 40, 2}, {2, 64, 
 enum { NSIZES = sizeof SIZES / sizeof SIZES[0] };
 
 al_ladder_cfg al_ladder_cfg_default(void) {
-  al_ladder_cfg c = {.out_dir = "ladder", .data = "story:20000", .tokenizer = "byte", .nsizes = 5, .batch = 16,
+  al_ladder_cfg c = {.out_dir = "ladder", .data = "story:20000", .tokenizer = "byte", .arch = "gpt2", .nsizes = 5, .batch = 16,
                      .seq_len = 128, .tokens_per_param = 20, .min_tokens = 200000, .seed = 1};
   return c;
 }
@@ -36,7 +36,7 @@ static int train_size(const al_ladder_cfg *c, int k, const al_dataset *ds, const
   al_model_config mc = {.vocab_size = al_tok_vocab_size(tok), .n_positions = c->seq_len, .n_layer = SIZES[k].L,
                        .n_head = SIZES[k].H, .n_embd = SIZES[k].C, .init_std = 0.02f};
   al_model m = {0};
-  if (al_model_init(&m, &mc, c->seed + (uint64_t)k, err)) goto out;
+  if (al_model_config_set_arch(&mc, c->arch, err) || al_model_init(&m, &mc, c->seed + (uint64_t)k, err)) goto out;
   double tokens = fmax(c->tokens_per_param * (double)m.nparams, (double)c->min_tokens);
   al_train_cfg tc;
   al_train_defaults(&tc);
