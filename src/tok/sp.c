@@ -51,13 +51,15 @@ static int32_t sp_lookup(const tok_sp *sp, const char *s, size_t n) {
   return e ? (int32_t)e->v0 : -1;
 }
 
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* "<0xXX>" (two upper- or lower-case hex digits) -> XX, else -1. */
 static int byte_piece(const char *s, size_t n) {
-  unsigned v;
-  char tail;
   if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>') return -1;
-  if (sscanf(s + 3, "%2x%c", &v, &tail) != 2 || tail != '>') return -1;
-  return (int)v;
+  int hi = hex_digit(s[3]), lo = hex_digit(s[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 static int le32(const unsigned char *p) { return (int)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24); }
