@@ -2,8 +2,11 @@
 """PyTorch peer for bench/bench_train.sh: trains the same GPT-2 (fp32,
 AdamW, same batch and context) on random tokens and prints tokens/s.
 
-usage: train_torch.py LAYERS HEADS EMBD CONTEXT VOCAB BATCH STEPS THREADS [decode]
+usage: train_torch.py LAYERS HEADS EMBD CONTEXT VOCAB BATCH STEPS THREADS [decode] [bf16]
 With 'decode' it instead times one-token-at-a-time generation with a KV cache.
+With 'bf16' training runs its forward and loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's mixed precision:
+bf16 matrix products through oneDNN, fp32 weights and optimizer).
 """
 import math, sys, time
 import torch
@@ -59,7 +62,8 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = GPT(L, H, C, T, V)
-    if len(sys.argv) > 9 and sys.argv[9] == "decode":
+    modes = sys.argv[9:]
+    if "decode" in modes:
         model.eval()
         with torch.no_grad():
             caches = [[None, None] for _ in range(L)]
@@ -80,7 +84,8 @@ def main():
     times = []
     for s in range(steps):
         t0 = time.time()
-        loss = F.cross_entropy(model(x).view(B * T, V), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled="bf16" in modes):
+            loss = F.cross_entropy(model(x).view(B * T, V), y.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

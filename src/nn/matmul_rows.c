@@ -80,19 +80,25 @@ void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b
   else rows(out, inp, W, 0, b, n, IC, OC);
 }
 
+/* E[e0 .. e0+C) . x[0 .. C): 16 lanes of partial sums, then the lanes in
+ * order, then the tail */
+static inline __attribute__((always_inline)) float dot(const void *E, int bf16, long e0, const float *x, int C) {
+  vf16 acc = {0};
+  int c = 0;
+  for (; c + 16 <= C; c += 16) acc += load16(E, bf16, e0 + c) * load16(x, 0, c);
+  float s = 0.0f;
+  for (int k = 0; k < 16; k++) s += acc[k];
+  for (; c < C; c++) s += weight_at(E, bf16, e0 + c) * x[c];
+  return s;
+}
+
 /* logits[n, v] = x[n,:] . E[v,:]: one pass over E, each vocabulary row
- * dotted with every x row */
+ * dotted with every x row while it is in cache */
 static inline __attribute__((always_inline)) void lmhead_rows(float *logits, const float *x, const void *E, int bf16,
                                                               int N, int C, int V) {
 #pragma omp parallel for schedule(static)
   for (int v = 0; v < V; v++)
-    for (int n = 0; n < N; n++) {
-      const float *xr = x + (long)n * C;
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int c = 0; c < C; c++) s += weight_at(E, bf16, (long)v * C + c) * xr[c];
-      logits[(long)n * V + v] = s;
-    }
+    for (int n = 0; n < N; n++) logits[(long)n * V + v] = dot(E, bf16, (long)v * C, x + (long)n * C, C);
 }
 
 void nn_lmhead_rows(float *logits, const float *x, const float *E, int N, int C, int V) {
