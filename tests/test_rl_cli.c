@@ -123,7 +123,7 @@ static void user_models(void) {
 
 static void experiment(void) {
   char args[4096], *out, *dir = al_path_join(root, "exp");
-  snprintf(args, sizeof args, "--out '%s' --seeds 2 --exp-iters 8 --window 2 --proxy-pairs 16", dir);
+  snprintf(args, sizeof args, "--out '%s' --seeds 2 --exp-iters 8 --window 2 --proxy-pairs 16 --proxy-steps 20", dir);
   int rc = alab(args, &out);
   CHECK(rc == 0, "the built-in experiment at a tiny scale: exit %d: %s", rc, out);
   free(out);
@@ -137,6 +137,12 @@ static void experiment(void) {
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     CHECK(json_array_size(json_object_get(json_object_get(r, keys[i]), "seeds")) == 2, "%s: every seed", keys[i]);
   CHECK(json_array_size(json_object_get(json_object_get(r, "ppo"), "gold")) == 8, "a gold series per batch");
+  /* the proxy described on held-out samples and normalised to sd 1 (Ziegler et al.'s gain) */
+  const json_t *ph = json_object_get(r, "proxy_heldout");
+  double corr = json_number_value(json_object_get(ph, "gold_correlation")), sd = json_number_value(json_object_get(ph, "raw_sd"));
+  double gain = json_number_value(json_object_get(ph, "gain")), g0 = json_number_value(json_object_get(r, "initial_policy_gold"));
+  CHECK(fabs(corr) <= 1 && sd > 0 && fabs(gain * sd - 1) < 1e-9 && g0 > -0.84 && g0 < 0.5,
+        "proxy: correlation %g, raw sd %g, gain %g; initial gold %g", corr, sd, gain, g0);
   const json_t *cv = json_object_get(r, "proxy_curve");
   CHECK(json_array_size(json_object_get(cv, "points")) == 3 && json_is_object(json_object_get(cv, "fit")),
         "the proxy run as Gao et al.'s curve: 3 windows after the first, fitted");

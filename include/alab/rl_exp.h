@@ -6,15 +6,15 @@
  *   ppo_beta_hi   PPO against the gold, beta_hi
  *   ppo_proxy     PPO against a small proxy reward model (trained on
  *                 proxy_pairs pairs of the pretrained policy's samples,
- *                 labelled by the gold, its scores scaled to the gold's
- *                 standard deviation on held-out samples), beta_lo; the
- *                 gold is measured
+ *                 labelled by the gold, its scores normalised to sd 1 on
+ *                 held-out samples as Ziegler et al. 2019 do), beta_lo;
+ *                 the gold is measured
  * each for iters batches of rollouts; per batch the gold, proxy score and
  * KL of the rollouts are recorded. Findings, each over seeds with a 95%
  * t-interval: RLOO and PPO raise the gold (last W batches' mean minus the
  * first W's); a larger beta_kl gives a smaller final KL (paired); against
- * the proxy, the gold's peak (W-batch moving mean) above its start and above
- * its end (rises, then falls), as measured. */
+ * the proxy, the gold's peak (W-batch moving mean) above the initial
+ * policy's gold and above its end (rises, then falls), as measured. */
 #ifndef ALAB_RL_EXP_H
 #define ALAB_RL_EXP_H
 #include <stdint.h>

@@ -20,7 +20,7 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   c->iters = 300;
   c->prompts_per_iter = 8, c->k = 4;
   c->lr = 1e-3, c->beta_lo = 0.05, c->beta_hi = 0.5;
-  c->proxy_pairs = 128, c->proxy_steps = 40;
+  c->proxy_pairs = 512, c->proxy_steps = 200;
   c->window = 10;
 }
 
@@ -112,7 +112,7 @@ static json_t *stat_json(const double *v, int n) {
 }
 
 /* The findings into results (and their headline lines). */
-static void findings(const al_rl_exp_cfg *c, rlx_series *S, json_t *results) {
+static void findings(const al_rl_exp_cfg *c, rlx_series *S, double base_gold, json_t *results) {
   int n = c->seeds, W = c->window, I = c->iters;
   double rise[2][100], kl_lo[100], kl_hi[100], up[100], down[100], peak_at[100], prox[100];
   json_t *head = json_object_get(results, "headline");
@@ -142,8 +142,10 @@ static void findings(const al_rl_exp_cfg *c, rlx_series *S, json_t *results) {
   json_array_append_new(head, json_string(line));
   /* Against the proxy: where the gold peaks is chosen on the even batches
    * (the W-batch window whose even batches' mean is highest) and measured on
-   * the odd ones, as are the start and end windows, so that the peak's
-   * height is not the maximum of noise (a flat curve gives 0 on average). */
+   * the odd ones, as is the end window, so that the peak's height is not the
+   * maximum of noise (a flat curve gives 0 on average). The start is the
+   * initial policy's mean gold over the proxy's thousands of samples
+   * (base_gold): the first W batches already climb. */
   for (int s = 0; s < n; s++) {
     const al_series_stats *g = &S->gold[C_PROXY];
     double best = -INFINITY;
@@ -153,7 +155,7 @@ static void findings(const al_rl_exp_cfg *c, rlx_series *S, json_t *results) {
       if (m > best) best = m, at = i;
     }
     double peak = parity_mean(g, at, at + W, s, 1);
-    up[s] = peak - parity_mean(g, 0, W, s, 1), down[s] = peak - parity_mean(g, I - W, I, s, 1);
+    up[s] = peak - base_gold, down[s] = peak - parity_mean(g, I - W, I, s, 1);
     peak_at[s] = at + W / 2.0;
     prox[s] = window_mean(&S->score[C_PROXY], I - W, I, s) - window_mean(&S->score[C_PROXY], 0, W, s);
   }
@@ -249,17 +251,27 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   }
   al_model base = {0}, rm = {0};
   al_tok *tok = NULL;
-  double t0 = al_now(), acc = NAN, scale = NAN;
+  double t0 = al_now();
+  rlx_proxy_info pi = {0};
   int rc = al_run_save_json(&run, "config.json", config, err);
   if (!rc) rc = al_rlw_pretrain(&base, &tok, c->layers, c->heads, c->embd, c->pretrain_steps, (uint64_t)c->seed, err);
-  if (!rc) rc = rlx_train_proxy(&base, tok, c, &rm, &acc, &scale, err);
-  if (!rc) al_log("rl: pretrained in %.1f s; proxy reward model held-out accuracy %.3f, scaled by %.3f", al_now() - t0, acc, scale);
+  if (!rc) rc = rlx_train_proxy(&base, tok, c, &rm, &pi, err);
+  if (!rc)
+    al_log("rl: pretrained in %.1f s; proxy reward model: held-out accuracy %.3f, correlation with gold %.3f, raw sd %.4f "
+           "(IQR %.4f; gold's %.4f, %.4f), gain %.3f; initial policy's gold %.4f", al_now() - t0, pi.accuracy, pi.corr,
+           pi.sd_raw, pi.iqr_raw, pi.gold_sd, pi.gold_iqr, pi.gain, pi.base_gold);
   for (int s = 0; s < c->seeds && !rc; s++)
     for (int k = 0; k < NCOND && !rc; k++) rc = run_one(c, &base, tok, &rm, k, s, &S, &run, err);
   if (!rc) {
-    findings(c, &S, results);
-    json_object_set_new(results, "proxy_heldout_accuracy", al_json_real_or_null(acc));
-    json_object_set_new(results, "proxy_scale", al_json_real_or_null(scale));
+    findings(c, &S, pi.base_gold, results);
+    json_object_set_new(results, "proxy_heldout_accuracy", al_json_real_or_null(pi.accuracy));
+    json_object_set_new(results, "proxy_scale", al_json_real_or_null(pi.gain));
+    json_object_set_new(results, "proxy_heldout", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "gold_correlation",
+                        al_json_real_or_null(pi.corr), "raw_mean", al_json_real_or_null(pi.mean_raw), "raw_sd",
+                        al_json_real_or_null(pi.sd_raw), "raw_iqr", al_json_real_or_null(pi.iqr_raw), "gold_sd",
+                        al_json_real_or_null(pi.gold_sd), "gold_iqr", al_json_real_or_null(pi.gold_iqr), "gain",
+                        al_json_real_or_null(pi.gain)));
+    json_object_set_new(results, "initial_policy_gold", al_json_real_or_null(pi.base_gold));
     json_object_set_new(results, "gold_of_world", json_real(al_rlw_gold_base()));
     for (int k = 0; k < NCOND; k++) {
       json_t *o = json_object();
