@@ -34,7 +34,7 @@ int rp_rl_findings(const json_t *r, rp_finding *f, int max) {
       {"final_kl_beta_lo_minus_hi", "A larger KL penalty (beta_kl) ends at a smaller KL from the reference",
        "PPO's KL over the last W batches at the smaller beta_kl minus at the larger, paired by seed"},
       {"proxy_gold_peak_minus_start", "Optimising a small proxy reward model first raises the gold",
-       "gold at its peak window (chosen on even batches, measured on odd) minus the first window"},
+       "gold at its peak window (chosen on even batches, measured on odd) minus the initial policy's mean gold"},
       {"proxy_gold_peak_minus_end", "... and then lowers it again (overoptimisation, Gao et al. 2022)",
        "gold at its peak window (chosen on even batches, measured on odd) minus the last window"},
   };
