@@ -20,7 +20,7 @@
 #include "alab/base.h"
 
 typedef struct {
-  const char *model_dir; /* a model directory (config.json, model.safetensors, tokenizer files) */
+  const char *model_dir; /* a model directory (config.json, model.safetensors, tokenizer files), or a llama2.c model.bin */
   const char *model_id;  /* the id clients name; NULL = the directory's base name */
   const char *chat_template; /* a file holding a Jinja chat template; NULL: the directory's (alab/chat_template.h) */
   const char *host;      /* address to bind; "127.0.0.1" unless told otherwise */
@@ -37,6 +37,7 @@ typedef struct {
   int request_timeout_s; /* a request's head and body must arrive within this many seconds */
   int max_connections;   /* connections served at once (each has a thread); more get 503 */
   int max_connections_per_ip; /* connections (waiting or served) of one client address */
+  const char *tokenizer; /* NULL: the model's; else a directory, tokenizer.json or llama2.c tokenizer.bin (al_model_load_tok) */
 } al_serve_cfg;
 
 void al_serve_defaults(al_serve_cfg *c);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "alab/serve.h"
 #include "cli/flags.h"
+#include "cli/model_io.h"
 
 int cmd_serve(int argc, char **argv) {
   al_serve_cfg c;
@@ -11,7 +12,8 @@ int cmd_serve(int argc, char **argv) {
   int64_t max_body = c.max_body;
   const char *key_file = NULL;
   const flag_def flags[] = {
-      {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files)"},
+      {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files), or a llama2.c checkpoint file (model.bin)"},
+      CLI_FLAG_TOKENIZER(c.tokenizer),
       {"model-id", FLAG_STRING, &c.model_id, "the model id clients send (default: the directory's name)"},
       {"chat-template", FLAG_STRING, &c.chat_template,
        "a file holding the chat template (Jinja; default: the model directory's tokenizer_config.json, else alab's)"},

@@ -299,7 +299,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
   memset(m, 0, sizeof *m);
   if (!cfg->model_dir) return al_fail(err, "serve: --model DIR is required");
-  if (al_model_load_dir_tok(&m->model, &m->tok, cfg->model_dir, err)) return al_fail_prefix(err, "serve");
+  if (al_model_load_tok(&m->model, &m->tok, cfg->model_dir, cfg->tokenizer, err)) return al_fail_prefix(err, "serve");
   pthread_mutex_init(&m->score_mu, NULL);
   if (cfg->model_id) m->id = al_strdup(cfg->model_id);
   else { /* the directory's base name */
