@@ -49,7 +49,8 @@ static json_t *cpm_defaults(void) {
 static const rp_claim claims[] = {
     {"ilf",
      "Finetuning a model on refinements of its own outputs that use natural-language feedback, kept when they pass "
-     "the tests, raises its pass@1 (Chen et al. 2023; Scheurer et al. 2023).",
+     "the tests, raises its pass@1 (Chen et al. 2023); for summaries, kept when they incorporate the feedback, it "
+     "raises their quality (Scheurer et al. 2023).",
      {"3.2", "3.3", NULL},
      rp_ilf_findings,
      NULL},
