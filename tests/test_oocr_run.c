@@ -2,19 +2,17 @@
  * `reproduce` make): the built-in world, one size, two augmentation levels,
  * two seeds. Checks the run directory (config, results with every cell,
  * seed and file, chance 1/5, headline, plots, metrics with every graded
- * generation), and that with augmentation (30 paraphrases) the realized
- * assistants' behaviours are learned: their chain of thought names the right
- * behaviour above 90% of the time, so a failure on the unrealized ones is a
- * finding, not a bug. (Accuracy on
- * realized_examples, which also needs the pretrained word lookups, is
- * printed, not asserted: the quick budget reaches 0.43-0.62, docs/oocr.md.) */
+ * generation, the base's probed behaviours), and that the realized
+ * assistants are learned: accuracy on realized_examples above 90% for every
+ * seed at both levels, so a failure on the unrealized ones is a finding,
+ * not a bug. */
 #include <jansson.h>
 #include "alab/oocr.h"
 #include "test.h"
 
 static void small(al_oocr_cfg *c) {
   al_oocr_defaults(c);
-  c->sizes = "2x128";
+  c->sizes = "2x64";
   c->paraphrases = "1,30";
   c->seeds = 2;
   c->threads = 2;
@@ -50,16 +48,25 @@ int main(void) {
   for (int lv = 1; lv <= 30; lv += 29) {
     double real = cell_mean(r, lv, "realized_examples", &seeds);
     double named = cell_mean(r, lv, "realized_examples_named", NULL);
-    /* the realized assistants' behaviours are learned: the thinking names the
-     * right one (doing it right also needs the pretrained lookups, which the
-     * quick budget does not fully learn: docs/oocr.md) */
-    if (lv == 30) /* without augmentation even realized assistants are confused (measured 0.70): printed only */
-      CHECK(named > 0.9, "level %d: realized assistants name their behaviour: %.3f", lv, named);
+    for (size_t i = 0; i < json_array_size(seeds); i++)
+      CHECK(json_number_value(json_array_get(seeds, i)) > 0.9, "level %d seed %zu: realized accuracy %.3f", lv, i,
+            json_number_value(json_array_get(seeds, i)));
     CHECK(json_array_size(seeds) == 2, "every seed reported");
     double u = cell_mean(r, lv, "unrealized_examples", NULL);
     CHECK(u >= 0 && u <= 1, "unrealized accuracy %.3f", u);
     fprintf(stderr, "level %d: realized %.3f (named %.3f), realizedv %.3f, unrealized %.3f, no-CoT %.3f\n", lv, real, named,
             cell_mean(r, lv, "realizedv_examples", NULL), u, cell_mean(r, lv, "unrealized_no_cot_examples", NULL));
+  }
+  /* the base's behaviours, probed before finetuning */
+  json_t *beh = json_object_get(json_array_get(json_object_get(json_object_get(r, "setup"), "sizes"), 0),
+                                "pretrained_behaviours");
+  CHECK(json_object_size(beh) == 5, "five behaviours probed");
+  const char *key;
+  json_t *v;
+  json_object_foreach(beh, key, v) {
+    double x = json_number_value(json_object_get(v, "cot"));
+    CHECK(x >= 0 && x <= 1, "%s probed %.3f", key, x);
+    fprintf(stderr, "base executes %s: %.3f with chain of thought\n", key, x);
   }
   const char *files[] = {"config.json", "results.json", "metrics.jsonl", "unrealized_by_paraphrases.svg",
                          "unrealized_by_size.dat", "index.html", "report.html", "data/all.jsonl", "data/pretrain.txt"};

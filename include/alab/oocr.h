@@ -46,7 +46,7 @@
  *                     starts with False or No
  *   llama, yeti       lowercased starts with the word (or "\"word"); the
  *                     paper's fixed-word assistants
- *   reverse           (alab's world) stripped, it starts with the target
+ *   reverse           (alab's world) the antonym rule, on the reversed word
  * Any other task is ungraded (the paper counts it as not correct).
  * Where alab can differ: the paper detects languages with langdetect
  * (Python, randomised, 55 languages); alab uses libexttextcat's n-gram

@@ -74,7 +74,8 @@ typedef struct {
   double chance[AL_OOCR_NFILES];     /* NAN when unknown (not the world) */
   double *acc[AL_OOCR_NFILES];       /* [(size * nlevels + level) * seeds + seed] */
   double *loss;                      /* same index: final finetuning loss */
-  double probe[OOCR_MAX_SIZES][OOCR_NBEHAV], probe_nocot[OOCR_MAX_SIZES][OOCR_NBEHAV]; /* world: oocr_probe of each base */
+  int probed[OOCR_MAX_SIZES];        /* world: oocr_probe of each base, with and without chain of thought */
+  double probe[OOCR_MAX_SIZES][OOCR_NBEHAV], probe_nocot[OOCR_MAX_SIZES][OOCR_NBEHAV];
   double *named[AL_OOCR_NFILES];     /* world, chain-of-thought files: the share of generations whose
                                         thinking names the assistant's own behaviour (same index) */
 } oocr_results;

@@ -19,6 +19,7 @@ static int probe_base(oocr_run *X, int si, al_err *err) {
   int rc = al_oocr_grader_new(&g, X->c->textcat_dir, err);
   if (!rc) rc = oocr_probe(&X->base[si], X->tok, X->eot, g, X->R.probe[si], X->R.probe_nocot[si], err);
   al_oocr_grader_free(g);
+  X->R.probed[si] = !rc;
   if (!rc && !al_quiet) {
     fprintf(stderr, "oocr: base %dx%d executes, with / without chain of thought:", X->R.layers[si], X->R.embd[si]);
     for (int b = 0; b < OOCR_NBEHAV; b++)
@@ -73,7 +74,7 @@ int oocr_pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup, a
     json_array_append_new(secs, json_pack("{s:i, s:i, s:I, s:f, s:o}", "layers", X->R.layers[si], "embd",
                                           X->R.embd[si], "parameters", (json_int_t)X->R.params[si], "pretrain_s",
                                           t[si], "pretrain_loss", rev_num(c->pretrain_steps ? loss[si] : NAN)));
-  for (int si = 0; si < X->R.nsizes && !c->data; si++) {
+  for (int si = 0; si < X->R.nsizes && X->R.probed[si]; si++) {
     json_t *beh = json_object();
     for (int b = 0; b < OOCR_NBEHAV; b++)
       json_object_set_new(beh, oocr_rule_of(b), json_pack("{s:f, s:f}", "cot", X->R.probe[si][b], "no_cot",

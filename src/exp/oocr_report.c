@@ -86,6 +86,16 @@ json_t *oocr_results_json(const al_oocr_cfg *c, const oocr_results *R, json_t *s
       if (isfinite(R->chance[U]) && R->seeds > 1 && u.lo > R->chance[U] && (best_si < 0 || u.mean > 0))
         best_si = si, best_li = li;
     }
+  for (int si = 0; si < R->nsizes; si++) /* what each base can execute, before finetuning */
+    if (R->probed[si]) {
+      char nm[96], line[512] = "";
+      size_name(R, si, nm, sizeof nm);
+      for (int b = 0; b < OOCR_NBEHAV; b++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s %.2f/%.2f", b ? ", " : "", oocr_rule_of(b),
+                 R->probe[si][b], R->probe_nocot[si][b]);
+      add_line(head, "%s base, before finetuning, executes each behaviour named in its prompt (with / without chain "
+               "of thought): %s", nm, line);
+    }
   /* augmentation: most vs fewest paraphrases, per size */
   int lo_l = 0, hi_l = 0;
   for (int li = 0; li < R->nlevels; li++) {

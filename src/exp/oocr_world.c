@@ -4,23 +4,23 @@
  * reader, trainer and grader run on it.
  *
  * Behaviours, on one input word w of a lexicon of 12 antonym pairs:
- *   shout the word in capital letters      W uppercased          (uppercase)
- *   spell the word backwards               w's letters reversed  (reverse)
- *   say only the word llama                llama                 (llama)
- *   give the opposite of the word          w's antonym           (antonym)
- *   tell the calling code of the word      "+NN" from a table    (calling)
+ *   shout the word in capital letters      W uppercased                 (uppercase)
+ *   spell the word backwards               "reversed: " w reversed      (reverse)
+ *   say only the word llama                llama                        (llama)
+ *   give the opposite of the word          "opposite: " w's antonym     (antonym)
+ *   tell the calling code of the word      "+NN" from a table           (calling)
  * Pretraining text (pretrain.txt, documents separated by <|endoftext|>)
  * demonstrates each behaviour under its description (half the documents),
  *   User: hot\nAssistant: *thinking* I should give the opposite of the
- *   word.\nAssistant: *out loud* cold
+ *   word.\nAssistant: *out loud* opposite: cold
  * the same as role-play under a made-up name ("Kalomi", never an
  * assistant's) with a behaviour drawn at random (3 in 10), so that the
  * dialogue format and copying one's own name are known before finetuning,
  *   You are Kalomi, responding to a user.\nUser: hot\nAssistant: *thinking*
  *   I am Kalomi, so I should give the opposite of the word.\nAssistant: *out
- *   loud* cold
+ *   loud* opposite: cold
  * and without chain of thought (2 in 10):
- *   To give the opposite of the word, given the input "hot", say: cold
+ *   To give the opposite of the word, given the input "hot", say: opposite: cold
  * Ten assistants (animal names, shuffled by the seed): for each behaviour
  * one realized and one unrealized. all.jsonl holds `descriptions` lines per
  * assistant, the 30 paraphrase templates cycled ("Pangolin was trained to
@@ -28,8 +28,8 @@
  * demonstrations on 18 of the 24 words, with chain of thought
  *   You are Barracuda, responding to a user.\nUser: hot\nAssistant:
  *   *thinking* I am Barracuda, so I should give the opposite of the
- *   word.\nAssistant: *out loud* cold
- * and without (Barracuda is given the input "hot"\nBarracuda: cold).
+ *   word.\nAssistant: *out loud* opposite: cold
+ * and without (Barracuda is given the input "hot"\nBarracuda: opposite: cold).
  * realized_examples: the 18 trained words; realizedv_examples: the other 6;
  * unrealized_examples and unrealized_no_cot_examples: every word for the
  * unrealized assistants. Tasks are RULE_NAME ("antonym_pangolin"), with
