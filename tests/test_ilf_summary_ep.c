@@ -134,8 +134,12 @@ int main(void) {
     CHECK(json_equal(json_object_get(ra, "acc_ilf"), json_object_get(rm, "acc_ilf")) && json_object_get(rm, "gain"),
           "the finetuned policy measures the same after local and served refinements");
   }
-  char *ft = al_path_join(dir, "mixed/policy_ilf/model.safetensors");
-  CHECK(al_file_exists(ft), "mixed/policy_ilf is written");
+  char *ft = al_path_join(dir, "mixed/policy_ilf/model.safetensors"), *f0 = al_path_join(dir, "toy/seed1/policy/model.safetensors");
+  char *b0 = NULL, *b1 = NULL;
+  size_t l0 = 0, l1 = 0;
+  CHECK(!al_read_file(ft, &b1, &l1, &e) && !al_read_file(f0, &b0, &l0, &e) && l0 == l1 && memcmp(b0, b1, l0),
+        "mixed/policy_ilf is written, the same size as the policy, with other weights");
+  free(b0), free(b1), free(f0);
   json_decref(rl), json_decref(rs), json_decref(rm), json_decref(ra);
   free(pa), free(pl), free(ps), free(pm), free(ft), free(toy), free(dir);
   return test_summary();

@@ -37,7 +37,7 @@ int cmd_ilf(int argc, char **argv) {
                                                 "create them (resource limits only: the programs see the machine)"},
       {"summary-seeds", FLAG_INT, &sum_seeds, "seeds of the summaries loop (0: the scale's default, 5; --quick 3)", "[0, 99]"},
       {"summary-policy-steps", FLAG_I64, &sum_steps[0], "steps training the summariser (0: default, 600; --quick 300)", "[0, inf)"},
-      {"summary-refiner-steps", FLAG_I64, &sum_steps[1], "steps training the summaries' refiner (0: default, 300; --quick 200)",
+      {"summary-refiner-steps", FLAG_I64, &sum_steps[1], "steps training the summaries' refiner (0: default, 600; --quick 400)",
        "[0, inf)"},
       {"summary-ilf-steps", FLAG_I64, &sum_steps[2], "finetuning steps on the selected summaries (0: default, 80; --quick 40)",
        "[0, inf)"},

@@ -25,10 +25,10 @@ void al_ilf_sum_defaults(al_ilf_sum_cfg *c, int quick) {
   c->seeds = quick ? 3 : 5;
   c->n_policy = 2000, c->n_refiner = 2000;
   c->p_wrong[0] = 0.4, c->p_wrong[1] = 0.3, c->p_wrong[2] = 0.2;
-  c->policy_steps = quick ? 300 : 600, c->refiner_steps = quick ? 200 : 300, c->ilf_steps = quick ? 40 : 80;
+  c->policy_steps = quick ? 300 : 600, c->refiner_steps = quick ? 400 : 600, c->ilf_steps = quick ? 40 : 80;
   c->lr = 3e-3, c->ilf_lr = 1e-3;
   c->n_ilf = quick ? 128 : 256, c->n_eval = quick ? 48 : 96, c->samples = quick ? 2 : 4;
-  c->vocab = 1024, c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 8;
+  c->vocab = 1024, c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
 }
 
 /* The prompt + completion text of every JSONL line, for the tokenizer. */
