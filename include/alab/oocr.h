@@ -131,6 +131,7 @@ typedef struct {
   const char *data;        /* a folder in the paper's layout, or NULL: the built-in world */
   const char *base;        /* a model directory to finetune (one size), or NULL: pretrain per size */
   const char *sizes;       /* the ladder: "LAYERSxEMBD,..." (heads: EMBD / 32, at least 2) */
+  const char *arch;        /* gpt2 or llama (al_model_config_set_arch) */
   const char *paraphrases; /* augmentation levels: distinct descriptions per assistant, "1,30" */
   int descriptions;        /* world: description lines per assistant */
   int pretrain_docs;       /* world: pretraining documents */

@@ -24,6 +24,7 @@
 typedef struct {
   int seeds;             /* RL seeds (each condition of a seed shares its random streams) */
   int64_t seed;          /* pretraining, the proxy's data, and the first RL seed */
+  const char *arch;      /* the policy: gpt2 or llama (al_model_config_set_arch) */
   int layers, heads, embd, pretrain_steps;
   int iters;             /* batches of rollouts per run */
   int prompts_per_iter, k;

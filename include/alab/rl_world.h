@@ -36,4 +36,7 @@ void al_rlw_document(uint64_t seed, uint64_t index, int eot, int32_t *ids);
  * rounded up to 32) initialised from seed and pretrained for steps steps
  * of batch 32 documents (AdamW, lr 3e-3), with the byte tokenizer in *tok. */
 int al_rlw_pretrain(al_model *m, al_tok **tok, int layers, int heads, int embd, int steps, uint64_t seed, al_err *err);
+/* The same with the policy's architecture (gpt2 or llama; al_model_config_set_arch). */
+int al_rlw_pretrain_arch(al_model *m, al_tok **tok, const char *arch, int layers, int heads, int embd, int steps,
+                         uint64_t seed, al_err *err);
 #endif

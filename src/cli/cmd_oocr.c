@@ -78,6 +78,7 @@ static int run_cmd(int argc, char **argv, int eval) {
       {"data", FLAG_STRING, &c.data, "a folder of the paper's layout (all.jsonl, realized_examples.jsonl, unrealized_examples.jsonl, ...); default: the built-in world, into OUT/data"},
       {"base", FLAG_STRING, &c.base, "finetune this model directory (with its tokenizer) instead of pretraining the ladder"},
       {"sizes", FLAG_STRING, &c.sizes, "the ladder of model sizes, LAYERSxEMBD,... (heads: EMBD/32, at least 2)"},
+      FLAG_ARCH(c.arch),
       {"paraphrases", FLAG_STRING, &c.paraphrases, "augmentation levels: distinct descriptions per assistant, comma list (1: no augmentation; 0: all.jsonl as is)"},
       {"descriptions", FLAG_INT, &c.descriptions, "built-in world: description lines per assistant", "[1, 100000]"},
       {"pretrain-docs", FLAG_INT, &c.pretrain_docs, "built-in world: pretraining documents", "[10, 100000000]"},

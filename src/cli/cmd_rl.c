@@ -146,6 +146,7 @@ int cmd_rl(int argc, char **argv) {
       {"overwrite", FLAG_BOOL, &tc.overwrite, "with --policy: start anew in an --out holding another run"},
       {"quick", FLAG_BOOL, &quick, "experiment: the quick scale (3 seeds, 100 batches)"},
       {"seeds", FLAG_INT, &ec.seeds, "experiment: RL seeds", "[2, 99]"},
+      FLAG_ARCH(ec.arch),
       {"exp-iters", FLAG_INT, &ec.iters, "experiment: batches of rollouts per run (--quick: 100)", "[4, 100000]"},
       {"beta-lo", FLAG_DOUBLE, &ec.beta_lo, "experiment: the smaller beta_kl", "[0, inf)"},
       {"beta-hi", FLAG_DOUBLE, &ec.beta_hi, "experiment: the larger beta_kl", "(0, inf)"},

@@ -26,6 +26,7 @@ const int oocr_eval_files[5] = {AL_OOCR_REALIZED, AL_OOCR_REALIZEDV, AL_OOCR_UNR
 void al_oocr_defaults(al_oocr_cfg *c) {
   memset(c, 0, sizeof *c);
   c->sizes = "2x64,2x128";
+  c->arch = "gpt2";
   c->paraphrases = "1,30";
   c->descriptions = 30;
   c->pretrain_docs = 6000;
@@ -108,6 +109,7 @@ static json_t *config_json(const al_oocr_cfg *c, const char *data_dir) {
   json_object_set_new(j, "nocot_tokens", json_integer(c->nocot_tokens));
   json_object_set_new(j, "eval_max", json_integer(c->eval_max));
   json_object_set_new(j, "quick", json_boolean(c->quick));
+  json_object_set_new(j, "arch", json_string(c->arch));
   if (c->data) { /* the folder fixes the world's settings: they do not apply */
     json_object_set_new(j, "descriptions", json_null());
     json_object_set_new(j, "pretrain_docs", json_null());

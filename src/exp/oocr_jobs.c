@@ -47,7 +47,7 @@ int oocr_pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup, a
     al_train_result tr = {0};
     double t0 = al_now();
     if (al_first_err_failed(&first)) continue;
-    int bad = al_model_config_check(&g, &e);
+    int bad = al_model_config_set_arch(&g, c->arch, &e) || al_model_config_check(&g, &e);
     if (!bad && X->pre.n) { /* pretrain.txt: one document per row, pretrain_steps steps at pretrain_lr */
       rev_ft_cfg f = {(double)c->pretrain_steps * c->batch / X->pre.n, c->pretrain_lr, 0, c->batch, (uint64_t)c->seed};
       bad = al_model_init(&X->base[si], &g, (uint64_t)c->seed, &e);

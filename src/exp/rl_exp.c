@@ -16,6 +16,7 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   memset(c, 0, sizeof *c);
   c->seeds = 5;
   c->seed = 1;
+  c->arch = "gpt2";
   c->layers = 2, c->heads = 2, c->embd = 32, c->pretrain_steps = 150;
   c->iters = 300;
   c->prompts_per_iter = 8, c->k = 4;
@@ -31,8 +32,10 @@ json_t *al_rl_exp_config_json(const al_rl_exp_cfg *c, al_err *err) {
                    c->window), NULL;
   if (c->proxy_pairs < 16 || c->proxy_steps < 1) return al_fail(err, "--proxy-pairs must be >= 16 and --proxy-steps >= 1"), NULL;
   if (!(c->beta_hi > c->beta_lo && c->beta_lo >= 0)) return al_fail(err, "need 0 <= --beta-lo < --beta-hi"), NULL;
-  return json_pack("{s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:b}", "command", "rl",
-                   "seeds", c->seeds, "seed", (json_int_t)c->seed, "layers", c->layers, "heads", c->heads, "embd",
+  al_model_config arch;
+  if (al_model_config_set_arch(&arch, c->arch, err)) return NULL;
+  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:b}", "command", "rl",
+                   "arch", c->arch, "seeds", c->seeds, "seed", (json_int_t)c->seed, "layers", c->layers, "heads", c->heads, "embd",
                    c->embd, "pretrain_steps", c->pretrain_steps, "iters", c->iters, "prompts_per_iter",
                    c->prompts_per_iter, "k", c->k, "lr", c->lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
                    "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "window", c->window, "quick", c->quick);
@@ -254,7 +257,7 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   double t0 = al_now();
   rlx_proxy_info pi = {0};
   int rc = al_run_save_json(&run, "config.json", config, err);
-  if (!rc) rc = al_rlw_pretrain(&base, &tok, c->layers, c->heads, c->embd, c->pretrain_steps, (uint64_t)c->seed, err);
+  if (!rc) rc = al_rlw_pretrain_arch(&base, &tok, c->arch, c->layers, c->heads, c->embd, c->pretrain_steps, (uint64_t)c->seed, err);
   if (!rc) rc = rlx_train_proxy(&base, tok, c, &rm, &pi, err);
   if (!rc)
     al_log("rl: pretrained in %.1f s; proxy reward model: held-out accuracy %.3f, correlation with gold %.3f, raw sd %.4f "

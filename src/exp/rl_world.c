@@ -65,11 +65,19 @@ static void world_batch(void *ctx, uint64_t index, int32_t *inputs, int32_t *tar
 }
 
 int al_rlw_pretrain(al_model *m, al_tok **tok, int layers, int heads, int embd, int steps, uint64_t seed, al_err *err) {
+  return al_rlw_pretrain_arch(m, tok, "gpt2", layers, heads, embd, steps, seed, err);
+}
+
+int al_rlw_pretrain_arch(al_model *m, al_tok **tok, const char *arch, int layers, int heads, int embd, int steps,
+                         uint64_t seed, al_err *err) {
   *tok = al_tok_byte();
   memset(m, 0, sizeof *m);
   al_model_config mc = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = 32, .n_layer = layers, .n_head = heads,
                         .n_embd = embd};
-  if (al_model_init(m, &mc, seed, err)) return -1;
+  if (al_model_config_set_arch(&mc, arch, err) || al_model_init(m, &mc, seed, err)) {
+    al_tok_free(*tok), *tok = NULL;
+    return -1;
+  }
   if (steps < 1) return 0;
   al_train_cfg tc;
   al_train_defaults(&tc);
