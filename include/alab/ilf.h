@@ -56,6 +56,7 @@ typedef struct {
   long policy_steps, refiner_steps, ilf_steps;
   double lr, ilf_lr;
   int n_ilf, n_eval, samples;
+  const char *arch;          /* the summariser and refiner: gpt2 or llama (al_model_config_set_arch) */
   int vocab, layers, heads, embd, batch;
   int names;                 /* 1: summaries list the hero and the buddy too (0 by default: see docs/ilf.md) */
 } al_ilf_sum_cfg;
@@ -81,6 +82,7 @@ typedef struct {
   int n_ilf;                 /* tasks the policy attempts for ILF */
   int n_eval, samples;       /* evaluation tasks and programs per task */
   int ntests;                /* asserts per task */
+  const char *arch; /* the policy and the refiner: gpt2 or llama (al_model_config_set_arch) */
   int layers, heads, embd, batch;
   int threads;               /* seeds at once (0: al_default_threads()) */
   int workers;               /* sandboxed programs at once per seed */

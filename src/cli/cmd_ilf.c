@@ -14,6 +14,7 @@ int cmd_ilf(int argc, char **argv) {
   const char *out = NULL;
   al_ilf_cfg c;
   al_ilf_defaults(&c, 0);
+  const char *arch = c.arch;
   int quick = 0, quiet = 0, seeds = 0, threads = 0, unsafe = 0, n_ilf = 0, n_eval = 0, samples = 0;
   int64_t policy_steps = 0, refiner_steps = 0, ilf_steps = 0, sum_steps[3] = {0, 0, 0};
   int sum_seeds = 0, no_summaries = 0;
@@ -22,6 +23,7 @@ int cmd_ilf(int argc, char **argv) {
       {"out", FLAG_STRING, &out, "the run directory"},
       {"quick", FLAG_BOOL, &quick, "the quick scale (3 seeds, fewer steps and tasks)"},
       {"seeds", FLAG_INT, &seeds, "seeds (0: the scale's default, 5; --quick 3)", "[0, 99]"},
+      FLAG_ARCH(arch),
       {"policy-steps", FLAG_I64, &policy_steps, "steps training the policy (0: the scale's default, 500; --quick 300)", "[0, inf)"},
       {"refiner-steps", FLAG_I64, &refiner_steps, "steps training the refiner (0: the scale's default, 500; --quick 300)", "[0, inf)"},
       {"ilf-steps", FLAG_I64, &ilf_steps, "finetuning steps on the refinements (0: the scale's default, 100; --quick 60)", "[0, inf)"},
@@ -63,6 +65,7 @@ int cmd_ilf(int argc, char **argv) {
   al_ilf_defaults(&c, quick);
   for (int i = 0; i < 3; i++) c.p_wrong[i] = pw[i];
   c.workers = workers, c.threads = threads, c.sandbox.wall_s = wall, c.sandbox.unsafe_no_sandbox = unsafe;
+  c.arch = c.sum.arch = arch;
   if (seeds) c.seeds = seeds;
   if (policy_steps) c.policy_steps = policy_steps;
   if (refiner_steps) c.refiner_steps = refiner_steps;

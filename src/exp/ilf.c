@@ -20,6 +20,7 @@ void al_ilf_defaults(al_ilf_cfg *c, int quick) {
   c->n_ilf = quick ? 160 : 320;
   c->n_eval = quick ? 48 : 96, c->samples = quick ? 4 : 8;
   c->ntests = 3;
+  c->arch = "gpt2";
   c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
   c->workers = 8;
   c->sandbox = al_sandbox_defaults();
@@ -40,6 +41,7 @@ static json_t *config_json(const al_ilf_cfg *c) {
                                               c->sandbox.cpu_s, "mem_mb", c->sandbox.mem_mb, "max_procs", c->sandbox.max_procs,
                                               "max_output", (json_int_t)c->sandbox.max_output, "max_file_mb",
                                               c->sandbox.max_file_mb, "unsafe_no_sandbox", c->sandbox.unsafe_no_sandbox));
+  json_object_set_new(j, "arch", json_string(c->arch));
   return j;
 }
 

@@ -176,7 +176,8 @@ int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char 
   al_sb_status *st = al_malloc(sizeof *st * (size_t)c->n_ilf), *rst = al_malloc(sizeof *rst * (size_t)c->n_ilf);
   al_buf rec = {0}, keep = {0}, all = {0};
   int rc = ilf_write_text(dir, "policy_data.jsonl", pdata, err) || ilf_write_text(dir, "refiner_data.jsonl", rdata, err) ||
-           al_model_init(&policy, &mc, seed, err) || al_model_init(&refiner, &mc, seed + 7777, err) ||
+           al_model_config_set_arch(&mc, c->arch, err) || al_model_init(&policy, &mc, seed, err) ||
+           al_model_init(&refiner, &mc, seed + 7777, err) ||
            ilf_sft(&policy, tok, pdata, "the policy's demonstrations", POLICY_T, c->policy_steps, c->lr, c->batch, seed, err) ||
            ilf_sft(&refiner, tok, rdata, "the refiner's examples", CONTEXT, c->refiner_steps, c->lr, c->batch, seed + 1, err);
   /* the policy attempts the ILF tasks once each; the failures get feedback and a refinement */

@@ -28,6 +28,7 @@ void al_ilf_sum_defaults(al_ilf_sum_cfg *c, int quick) {
   c->policy_steps = quick ? 300 : 600, c->refiner_steps = quick ? 400 : 600, c->ilf_steps = quick ? 40 : 80;
   c->lr = 3e-3, c->ilf_lr = 1e-3;
   c->n_ilf = quick ? 128 : 256, c->n_eval = quick ? 48 : 96, c->samples = quick ? 2 : 4;
+  c->arch = "gpt2";
   c->vocab = 1024, c->layers = 2, c->heads = 4, c->embd = 64, c->batch = 16;
 }
 
@@ -80,7 +81,8 @@ static int run_seed(const al_ilf_sum_cfg *c, uint64_t seed, const char *dir, al_
   al_model_config mc = {.vocab_size = rc ? 0 : al_tok_vocab_size(tok), .n_positions = CONTEXT, .n_layer = c->layers,
                         .n_head = c->heads, .n_embd = c->embd};
   rc = rc || ilf_write_text(dir, "policy_data.jsonl", pdata, err) || ilf_write_text(dir, "refiner_data.jsonl", rdata, err) ||
-       al_model_init(&policy, &mc, seed, err) || al_model_init(&refiner, &mc, seed + 7777, err) ||
+       al_model_config_set_arch(&mc, c->arch, err) || al_model_init(&policy, &mc, seed, err) ||
+       al_model_init(&refiner, &mc, seed + 7777, err) ||
        ilf_sft(&policy, tok, pdata, "the summariser's demonstrations", CONTEXT, c->policy_steps, c->lr, c->batch, seed, err) ||
        ilf_sft(&refiner, tok, rdata, "the refiner's examples", REFINER_T, c->refiner_steps, c->lr, c->batch, seed + 1, err) ||
        al_provider_local_wrap(&pp, &policy, tok, "policy", &lc, err) || al_provider_local_wrap(&rp, &refiner, tok, "refiner", &lc, err);
@@ -119,12 +121,14 @@ static int run_seed(const al_ilf_sum_cfg *c, uint64_t seed, const char *dir, al_
 }
 
 static json_t *config_json(const al_ilf_sum_cfg *c) {
-  return json_pack("{s:s, s:i, s:i, s:i, s:[f,f,f], s:I, s:I, s:I, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b}",
+  json_t *j = json_pack("{s:s, s:i, s:i, s:i, s:[f,f,f], s:I, s:I, s:I, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b}",
                    "experiment", "ilf summaries", "seeds", c->seeds, "n_policy", c->n_policy, "n_refiner", c->n_refiner,
                    "p_wrong", c->p_wrong[0], c->p_wrong[1], c->p_wrong[2], "policy_steps", (json_int_t)c->policy_steps,
                    "refiner_steps", (json_int_t)c->refiner_steps, "ilf_steps", (json_int_t)c->ilf_steps, "lr", c->lr,
                    "ilf_lr", c->ilf_lr, "n_ilf", c->n_ilf, "n_eval", c->n_eval, "samples", c->samples, "vocab", c->vocab,
                    "layers", c->layers, "heads", c->heads, "embd", c->embd, "batch", c->batch, "context", CONTEXT, "names", c->names);
+  json_object_set_new(j, "arch", json_string(c->arch));
+  return j;
 }
 
 int ilf_sum_check(const al_ilf_sum_cfg *c, al_err *err) {
