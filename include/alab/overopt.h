@@ -95,6 +95,7 @@ typedef struct {
   const char *policy;     /* a model directory with its tokenizer; NULL: train one */
   const char *tokenizer;  /* bpe:N trained on the stories */
   long stories;           /* story:N, the policy's training data */
+  const char *arch; /* the policy and its proxies: gpt2 or llama (al_model_config_set_arch) */
   int layers, heads, embd, context, batch;
   long policy_steps;
   double policy_lr;

@@ -18,6 +18,7 @@ int cmd_overopt(int argc, char **argv) {
       {"policy", FLAG_STRING, &c.policy, "a language model directory (with its tokenizer) as the policy, instead of training one"},
       {"tokenizer", FLAG_STRING, &c.tokenizer, "the policy's tokenizer: bpe:N learnt from its stories, or byte"},
       {"stories", FLAG_I64, &stories, "story-world stories the policy trains on", "[10, inf)"},
+      FLAG_ARCH(c.arch),
       {"layers", FLAG_INT, &c.layers, "policy: transformer blocks", "[1, 64]"},
       {"heads", FLAG_INT, &c.heads, "policy: attention heads", "[1, 64]"},
       {"embd", FLAG_INT, &c.embd, "policy: channels", "[1, 4096]"},

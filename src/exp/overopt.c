@@ -29,6 +29,7 @@ void al_overopt_defaults(al_overopt_cfg *c) {
   c->seed = 1;
   c->tokenizer = "bpe:512";
   c->stories = 20000;
+  c->arch = "gpt2"; /* the proxies copy the policy's architecture */
   c->layers = 4, c->heads = 4, c->embd = 128, c->context = 320, c->batch = 8;
   c->policy_steps = 1500; /* 600 wrote no complete story (docs/overopt.md) */
   c->policy_lr = 2e-3;
@@ -95,7 +96,8 @@ static int make_policy(const al_overopt_cfg *c, al_model *m, al_tok **tok, json_
   free(text);
   al_model_config mc = {.vocab_size = al_tok_vocab_size(*tok), .n_positions = c->context, .n_layer = c->layers,
                         .n_head = c->heads, .n_embd = c->embd};
-  if (!rc) rc = al_model_config_check(&mc, err) || al_model_init(m, &mc, derive(c->seed, TAG_POLICY, 0, 0), err);
+  if (!rc) rc = al_model_config_set_arch(&mc, c->arch, err) || al_model_config_check(&mc, err) ||
+                al_model_init(m, &mc, derive(c->seed, TAG_POLICY, 0, 0), err);
   if (!rc) {
     al_train_cfg tc;
     al_train_defaults(&tc);
@@ -127,6 +129,7 @@ static json_t *config_json(const al_overopt_cfg *c) {
                         "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads",
                         c->heads, "embd", c->embd, "context", c->context, "batch", c->batch, "policy_steps",
                         (json_int_t)c->policy_steps, "policy_lr", c->policy_lr);
+  json_object_set_new(j, "arch", json_string(c->arch));
   json_object_set_new(j, "rm_layers", L);
   json_object_set_new(j, "pairs", P);
   json_t *k = json_pack("{s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:i, s:b}", "bt_scale", c->bt_scale, "rm_epochs",
