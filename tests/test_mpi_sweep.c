@@ -1,7 +1,8 @@
 /* Sweeps across MPI ranks (include/alab/sweep.h) under a real launcher:
- *   - collapse (lm), reversal, sycophancy and ladder, small, without mpirun
- *     and under mpirun -n 2 and -n 3: results.json (ladder.json) equal in
- *     every value but wall-clock times, and metrics.jsonl the same records;
+ *   - collapse (lm), reversal, sycophancy, ladder and dpo, small, without
+ *     mpirun and under mpirun -n 2 and -n 3 (dpo's 2 seeds leave rank 2
+ *     idle): results.json (ladder.json) equal in every value but wall-clock
+ *     times, and metrics.jsonl the same records;
  *   - a job that fails on rank 1 fails the whole run with its message,
  *     "rank 1: ...", and leaves no results.json;
  *   - rank 1 killed mid-sweep: the job stops within seconds, the launcher's
@@ -22,6 +23,7 @@ static char mpirun_cmd[512];
                  "--pretrain-steps 0 --embd 32 --layers 1 --heads 2 --epochs 1 --eval-max 10 --tokenizer byte --quiet"
 #define SYCO "sycophancy --facts 16 --pairs 64 --n 4 --prompts 8 --seeds 3 --layers 1 --heads 2 --embd 16 --steps 5 " \
              "--batch 8 --rl-iters 0 --threads 1 --quiet"
+#define DPO "dpo --seeds 2 --sft-steps 5 --dpo-steps 8 --threads 1 --quiet"
 #define LADDER "ladder --data story:200 --sizes 3 --min-tokens 3000 --tokens-per-param 0.01 --batch 4 --seq-len 32 --quiet"
 
 /* `[mpirun -n R] alab ARGS --out dir`; R = 0: no launcher. Returns the exit status; *out its output. */
@@ -184,6 +186,10 @@ static void test_refused(const char *tmp) {
   int rc = run(2, "reversal --api-base http://127.0.0.1:9/v1 --api-model m", dir, &o);
   CHECK(rc != 0 && strstr(o, "alab reversal: does not run across MPI ranks (2 were started): evaluating"),
         "reversal --api-base under mpirun: rc %d, %s", rc, o);
+  free(o);
+  rc = run(2, "dpo --data pairs.jsonl --policy p", dir, &o);
+  CHECK(rc != 0 && strstr(o, "alab dpo: does not run across MPI ranks (2 were started): with this flag it trains one model"),
+        "dpo --data under mpirun: rc %d, %s", rc, o);
   free(o), free(dir);
 }
 
@@ -199,6 +205,7 @@ int main(void) {
   test_same_results(tmp, "reversal", REVERSAL, "results.json", 1);
   test_same_results(tmp, "sycophancy", SYCO, "results.json", 1);
   test_same_results(tmp, "ladder", LADDER, "ladder.json", 0);
+  test_same_results(tmp, "dpo", DPO, "results.json", 1);
   test_rank_fails(tmp);
   test_rank_killed(tmp);
   test_refused(tmp);

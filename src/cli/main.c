@@ -32,17 +32,22 @@ static void passive_openmp(char **argv) {
  * standard error). alab train splits each batch across ranks; the
  * experiments below spread their independent models across ranks
  * (include/alab/sweep.h). Any other command, or an experiment evaluating a
- * served model, would run R times over, so it is refused. */
-static const char *const sweep_commands[] = {"collapse", "reversal", "sycophancy", "ladder", NULL};
+ * given or served model (or dpo training one model on --data), would run R
+ * times over, so it is refused. */
+static const struct { const char *name, *alone; } sweeps[] = {
+    {"collapse", NULL}, {"reversal", NULL}, {"sycophancy", NULL}, {"ladder", NULL}, {"dpo", "--data"}, {NULL, NULL}};
 
 static const char *not_across_ranks(const cmd_entry *cmd, int argc, char **argv) {
   if (!strcmp(cmd->name, "train")) return NULL;
-  int sweeps = 0;
-  for (int i = 0; sweep_commands[i]; i++) sweeps |= !strcmp(cmd->name, sweep_commands[i]);
-  if (!sweeps) return "only alab train and the sweeps of collapse, reversal, sycophancy and ladder run across ranks";
-  for (int i = 2; i < argc; i++)
+  int k = 0;
+  while (sweeps[k].name && strcmp(cmd->name, sweeps[k].name)) k++;
+  if (!sweeps[k].name) return "only alab train and the sweeps of collapse, reversal, sycophancy, ladder and dpo run across ranks";
+  for (int i = 2; i < argc; i++) {
     if ((i == 2 && !strcmp(argv[i], "eval")) || !strncmp(argv[i], "--api-base", 10) || !strncmp(argv[i], "--model", 7))
       return "evaluating a given or served model trains nothing to spread across ranks";
+    if (sweeps[k].alone && !strncmp(argv[i], sweeps[k].alone, strlen(sweeps[k].alone)))
+      return "with this flag it trains one model";
+  }
   return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include "alab/model_card.h"
 #include "alab/report.h"
 #include "alab/sft.h"
+#include "alab/sweep.h"
 #include "exp/dpo_internal.h"
 
 enum { CONTEXT = 48, MAX_EVALS = 32, ARMS = 2 };
@@ -290,9 +291,12 @@ int al_dpo_exp_run(const al_dpo_exp_cfg *c, const char *dir, al_err *err) {
   al_first_err first = {0};
   int threads = c->threads > 0 ? c->threads : al_default_threads(), E = c->evals, last = arms_of(c) - 1;
   char *files = al_path_join(dir, "seed1");
+  /* under mpirun seed s runs on rank s mod R; every rank then holds every seed's measurements */
+  al_sweep *sw = al_sweep_begin(S, &run);
+  al_sweep_share(sw, R, sizeof *R * (size_t)S);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int s = 0; s < S; s++) {
-    if (rc || al_first_err_failed(&first)) continue;
+    if (rc || !al_sweep_mine(sw, s) || al_first_err_failed(&first)) continue;
     al_err e;
     int was = al_log_mute(1); /* the seeds' training progress: one line per seed instead */
     int failed = run_seed(c, s, s == 0 ? files : NULL, &R[s], &e);
@@ -303,6 +307,7 @@ int al_dpo_exp_run(const al_dpo_exp_cfg *c, const char *dir, al_err *err) {
   }
   free(files);
   if (!rc && first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   for (int s = 0; s < S && !rc; s++)
     if (R[s].k != c->evals) rc = al_fail(err, "dpo: seed %d made %d evaluations, not %d", s + 1, R[s].k, c->evals);
   if (!rc) rc = results(&run, dir, c, R, t0, err);
