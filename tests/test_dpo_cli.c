@@ -108,6 +108,18 @@ int main(void) {
   rc = run("dpo --out x --loss hinge", &out);
   CHECK(rc == 2 && strstr(out, "--loss hinge"), "unknown loss: %d %s", rc, out);
   free(out);
+  rc = run("dpo --out x --rpo-alpha -0.5", &out);
+  CHECK(rc == 2 && strstr(out, "--rpo-alpha -0.5"), "negative rpo_alpha: %d %s", rc, out);
+  free(out);
+  /* TRL's rpo_alpha: nll_loss logged for training and held-out steps */
+  rc = run("dpo --data pairs.jsonl --policy base --out r --steps 2 --batch 4 --seq-len 16 --eval-every 2 --val-frac 0.25 "
+           "--rpo-alpha 1 --quiet", &out);
+  CHECK(rc == 0, "alab dpo --rpo-alpha 1: %s", out);
+  free(out);
+  char *rm = al_path_join(root, "r/metrics.jsonl"), *mt = NULL;
+  CHECK_OK(al_read_file(rm, &mt, NULL, &err), err);
+  CHECK(mt && strstr(mt, "\"nll_loss\"") && strstr(mt, "\"val_nll_loss\""), "nll_loss and val_nll_loss logged: %s", mt ? mt : "");
+  free(mt), free(rm);
   free(pairs), free(bad), free(task), free(root);
   return test_summary();
 }
