@@ -31,7 +31,8 @@
  * sets), ilf.jsonl (per task: prompt, tests, output, verdict, feedback,
  * refinement, its verdict, kept), eval_{base,ilf,untested}.jsonl (per
  * sample: prompt, program, verdict) and the model directories policy/,
- * refiner/, policy_ilf/. */
+ * refiner/, policy_ilf/.
+ * Then the summaries loop (al_ilf_sum_cfg below) into summaries/. */
 #ifndef ALAB_ILF_H
 #define ALAB_ILF_H
 #include "alab/sandbox.h"

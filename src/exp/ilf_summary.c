@@ -7,9 +7,10 @@
  * exact critic names the first missing, wrong or extra fact, in that order,
  * as a sentence ("the summary should say the place is the park", "... should
  * not name a place: the story has none"), and the exact refinement of a summary by such a
- * feedback sets that fact and leaves the others. Built: the world, scorer,
- * critic and refinement (tests/test_ilf_summary.c); not yet: the loop on
- * models and the yes/no judge as the selector. */
+ * feedback sets that fact and leaves the others (tests/test_ilf_summary.c).
+ * The loop on models: ilf_summary_data.c (training sets),
+ * ilf_summary_loop.c (one round through providers), ilf_summary_run.c (the
+ * toy experiment), ilf_summary_ep.c (`alab ilf summaries`). */
 #include <stdlib.h>
 #include <string.h>
 #include "exp/ilf_internal.h"
