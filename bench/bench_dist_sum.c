@@ -2,7 +2,8 @@
  * reduce to rank 0, then broadcast), timed for a buffer of N floats:
  *   mpirun -n R build/tests/bench_dist_sum [N] [reps]
  * Prints the seconds per sum and the effective rate (4N bytes / seconds),
- * the figure the step-time model of bench/README.md takes. */
+ * the figure the step-time model of bench/README.md takes, and the same for
+ * the allgather of parameter shards that --zero1 adds to every step. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "alab/dist.h"
@@ -25,6 +26,10 @@ int main(int argc, char **argv) {
   if (al_dist_rank(d) == 0)
     printf("%d ranks, %zu floats (%.0f MB): %.3f s per sum, %.2f GB/s of gradient\n", al_dist_size(d), n, 4e-6 * n, s,
            4e-9 * n / s);
+  t0 = al_now();
+  for (int r = 0; r < reps; r++) al_dist_gather_shards(d, x, n);
+  s = (al_now() - t0) / reps;
+  if (al_dist_rank(d) == 0) printf("%d ranks: %.3f s per allgather of parameter shards (--zero1)\n", al_dist_size(d), s);
   free(x);
   al_dist_finalize(d);
   return 0;

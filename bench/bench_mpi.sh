@@ -1,26 +1,49 @@
 #!/usr/bin/env bash
 # Data-parallel training against one process, same machine, same run, same
 # global batch: GPT-2 small (12 layers, 768 channels, 12 heads, vocabulary
-# padded to 50,257) on the story world, 2 micro-batches of B x T per step.
-#   one process, 2 threads          vs   mpirun -n 2, 1 thread per rank
-#   (and mpirun -n 2 --deterministic-reduce, which broadcasts each micro-batch's gradient)
-# Prints each run's steady tokens/s (alab's own, after 2 warm-up steps) and
-# the ratio. Usage: bench/bench_mpi.sh [build-dir] [steps] [B] [T]
+# padded to 50,257) on the story world, ACCUM micro-batches of B x T per step.
+#   one process, 1 thread          (the time of one micro-batch on one core: the model's T_c)
+#   one process, 2 threads         (the baseline)
+#   mpirun -n 2, 1 thread per rank (and with --deterministic-reduce, and --zero1)
+#   mpirun -n 3, 1 thread per rank (3 ranks on this machine's 2 cores)
+# Prints each run's steady tokens/s (alab's own, after 2 warm-up steps), its
+# ratio to the baseline, and the step time the model of bench/README.md
+# predicts from the 1-thread run and the measured gradient sums (bench_dist_sum).
+# Usage: bench/bench_mpi.sh [build-dir] [steps] [B] [T] [accum]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-build}/alab; steps=${2:-6}; B=${3:-2}; T=${4:-128}
+build=${1:-build}; bin=$build/alab; steps=${2:-5}; B=${3:-1}; T=${4:-128}; G=${5:-6}
 [ -x "$bin" ] || { echo "build alab first (cmake --build build)" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 args="--data story:3000 --tokenizer bpe:512 --vocab 50257 --layers 12 --heads 12 --embd 768 --context $T --seq-len $T
-      --batch $B --accum 2 --steps $steps --warmup 1 --eval-every 100000 --ckpt-every 0 --quiet"
+      --batch $B --accum $G --steps $steps --warmup 1 --eval-every 100000 --ckpt-every 0 --quiet"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpi="mpirun --oversubscribe --mca btl self,vader"
 rate() { sed -n 's/.*(\([0-9.]*\) tokens\/s).*/\1/p' "$1"; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$bin" train $args --threads 2 --out "$tmp/one" >"$tmp/one.log"
-mpirun --oversubscribe --mca btl self,vader -n 2 "$bin" train $args --threads 1 --out "$tmp/two" >"$tmp/two.log"
-mpirun --oversubscribe --mca btl self,vader -n 2 "$bin" train $args --threads 1 --deterministic-reduce --out "$tmp/det" >"$tmp/det.log"
-one=$(rate "$tmp/one.log"); two=$(rate "$tmp/two.log"); det=$(rate "$tmp/det.log")
+run() { local name=$1; shift; /usr/bin/time -f "%U user %S sys %e wall" "$@" $args --out "$tmp/$name" >"$tmp/$name.log" 2>&1; }
+run one1 "$bin" train --threads 1
+run one2 "$bin" train --threads 2
+run two $mpi -n 2 "$bin" train --threads 1
+run det $mpi -n 2 "$bin" train --threads 1 --deterministic-reduce
+run zero $mpi -n 2 "$bin" train --threads 1 --zero1
+run three $mpi -n 3 "$bin" train --threads 1
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'one process, 2 threads:          %8.1f tokens/s\n' "$one"
-printf 'mpirun -n 2, 1 thread each:      %8.1f tokens/s  (%.3fx)\n' "$two" "$(echo "$two / $one" | bc -l)"
-printf 'mpirun -n 2, deterministic sum:  %8.1f tokens/s  (%.3fx)\n' "$det" "$(echo "$det / $one" | bc -l)"
+base=$(rate "$tmp/one2.log"); tokens=$((B * T * G))
+for r in one1:"one process, 1 thread" one2:"one process, 2 threads" two:"mpirun -n 2, 1 thread each" \
+         det:"mpirun -n 2, deterministic sum" zero:"mpirun -n 2, --zero1" three:"mpirun -n 3, 1 thread each"; do
+  name=${r%%:*}; v=$(rate "$tmp/$name.log")
+  printf '%-32s %8.1f tokens/s  %.3fx  %.2f s/step  (%s)\n' "${r#*:}" "$v" "$(echo "$v / $base" | bc -l)" \
+    "$(echo "$tokens / $v" | bc -l)" "$(tail -1 "$tmp/$name.log")"
+done
+# the model: T(R) = ceil(G/R) micro-batches x t_mb x max(1, R / cores) + T_sum(R)
+if [ -x "$build/tests/bench_dist_sum" ]; then
+  tmb=$(echo "$B * $T / $(rate "$tmp/one1.log")" | bc -l); cores=$(nproc)
+  for R in 2 3; do
+    sum=$($mpi -n $R "$build/tests/bench_dist_sum" | sed -n 's/.*: \([0-9.]*\) s per sum.*/\1/p')
+    g=$(( (G + R - 1) / R ))
+    pred=$(echo "s=$R / $cores; if (s < 1) s=1; $g * $tmb * s + $sum" | bc -l)
+    printf 'model, %d ranks: %d x %.2f s x %.2f + T_sum %.2f s = %.2f s/step\n' "$R" "$g" "$tmb" \
+      "$(echo "s=$R / $cores; if (s < 1) s=1; s" | bc -l)" "$sum" "$pred"
+  done
+fi
