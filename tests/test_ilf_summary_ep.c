@@ -127,6 +127,9 @@ int main(void) {
     CHECK(!strcmp(json_string_value(json_object_get(roles, "policy")), "http") &&
               !strcmp(json_string_value(json_object_get(roles, "selector")), "judge"),
           "served roles are HTTP with the judge as selector");
+    json_t *h = json_object_get(json_object_get(rs, "http"), "selector");
+    CHECK(json_integer_value(json_object_get(h, "requests")) > 0 && !json_object_size(json_object_get(rl, "http")),
+          "the served run accounts for the judge's requests, the local one has none");
     long kept = (long)json_integer_value(json_object_get(ra, "selected"));
     CHECK(kept == 12 && json_is_true(json_object_get(ra, "finetuned")) && json_is_false(json_object_get(rs, "finetuned")) &&
               json_is_true(json_object_get(rm, "finetuned")),

@@ -134,6 +134,17 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err) 
     }
     json_object_set_new(res, "roles", json_pack("{s:s, s:s, s:s, s:s}", "policy", pol->kind, "refiner", ref->kind, "critic",
                                                 cri ? cri->kind : "exact", "selector", all ? "all" : jud ? "judge" : "exact"));
+    al_provider *each[4] = {pol, ref, cri, jud};
+    const char *names[4] = {"policy", "refiner", "critic", "selector"};
+    json_t *http = json_object();
+    for (int i = 0; i < 4; i++) { /* each endpoint's accounting */
+      al_http_stats st;
+      if (each[i] && !al_provider_http_stats(each[i], &st))
+        json_object_set_new(http, names[i], json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)st.requests, "retries",
+                                                      (json_int_t)st.retries, "failures", (json_int_t)st.failures,
+                                                      "cache_hits", (json_int_t)st.cache_hits));
+    }
+    json_object_set_new(res, "http", http);
     json_object_set_new(res, "seconds", json_real(al_now() - t0));
     json_object_set_new(res, "headline", head);
     rc = al_run_save_json(&run, "results.json", res, err);
