@@ -5,14 +5,24 @@
 #define ALAB_TEST_SERVE_ECHO_H
 #include <jansson.h>
 #include <signal.h>
+#include "alab/model.h"
+#include "alab/tok.h"
 #include "serve_proc.h"
 #include "test.h"
 
 /* Starts `alab serve --model model`, asks for model_name's echo of prompt
- * (no quotes in it), and checks that its token_logprobs are lp[1..n) within
- * 1e-5; what names the check. */
-static void check_serve_echo(const char *model, const char *model_name, const char *prompt, const float *lp, size_t n,
-                             const char *what) {
+ * (no quotes in it), and checks that its token_logprobs are the decoder's
+ * per-token log-probs of the prompt encoded as a whole text (the tokenizer's
+ * BOS first, as the server encodes a prompt) within 1e-5; what names the
+ * check. */
+static void check_serve_echo(const char *model, const char *model_name, const char *prompt, const al_tok *tok,
+                             al_decoder *d, const char *what) {
+  al_err err;
+  int32_t *ids = NULL;
+  size_t n = 0, cap = 0;
+  al_tok_encode_start(tok, prompt, strlen(prompt), 1, &ids, &n, &cap, &err);
+  float *lp = al_alloc_floats(n);
+  CHECK_OK(al_sequence_logprobs(d, ids, (int)n, lp, NULL, 0, NULL, NULL, &err), err);
   int port = 0;
   char cmd[4096], *out = NULL;
   pid_t srv = start_server(model, &port);
@@ -29,5 +39,6 @@ static void check_serve_echo(const char *model, const char *model_name, const ch
   if (srv > 0) kill(srv, SIGTERM), waitpid(srv, NULL, 0);
   json_decref(j);
   if (rc == 0) free(out);
+  free(ids), free(lp);
 }
 #endif
