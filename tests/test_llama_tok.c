@@ -7,7 +7,9 @@
  *   same bytes. Malformed files are refused naming the problem.
  * - tokenizer.json's post_processor: TemplateProcessing's BOS (alone and in
  *   a Sequence after ByteLevel) is put first by al_tok_encode_start; an EOS
- *   template, another processor, or an id that is not the token are refused.
+ *   template, another processor, or an id that is not the token are refused;
+ *   tokenizer_config.json's add_bos_token (vocab.json + merges.txt) is read,
+ *   written back by a model save, and refused when bos_token is no token.
  * - the CLI on a llama2.c checkpoint + tokenizer.bin: `alab score` prints the
  *   library's log-prob of the oracle's ids, `alab sample` continues the
  *   prompt, `alab serve` answers an echo request with the library's
@@ -127,6 +129,34 @@ static void post_json(const char *dir, const char *post, al_tok **t, al_err *err
   free(vp), free(vocab), free(jp);
 }
 
+/* vocab.json + merges.txt with tokenizer_config.json's add_bos_token (as
+ * transformers' GPT2Tokenizer reads it): the BOS is applied, kept when alab
+ * saves a model with the tokenizer, and refused when it is no token. */
+static void check_add_bos(const char *dir) {
+  al_err err;
+  char *a = al_path_join(dir, "add_bos"), *b = al_path_join(dir, "add_bos_saved"), *cp = al_path_join(a, "tokenizer_config.json");
+  al_tok *t = al_tok_byte(), *u = NULL, *v = NULL;
+  CHECK_OK(al_tok_save(t, a, &err), err);
+  al_tok_free(t), t = NULL;
+  write_text(cp, "{\"add_bos_token\": true, \"bos_token\": {\"content\": \"<|endoftext|>\"}}");
+  CHECK_OK(al_tok_load(&t, a, &err), err);
+  int32_t *ids = NULL;
+  size_t n = 0, cap = 0;
+  if (t) CHECK_OK(al_tok_encode_start(t, "hi", 2, 1, &ids, &n, &cap, &err) < 0, err);
+  CHECK(t && al_tok_bos(t) == 256 && n == 3 && ids[0] == 256, "add_bos_token puts <|endoftext|> first");
+  al_model_config c = {.arch = "llama", .vocab_size = 257, .n_positions = 16, .n_layer = 1, .n_head = 2, .n_embd = 16};
+  al_model m;
+  CHECK_OK(al_model_init(&m, &c, 1, &err), err);
+  if (t) CHECK_OK(al_model_save_dir(&m, t, b, &err), err);
+  CHECK_OK(al_tok_load(&u, b, &err), err);
+  CHECK(u && al_tok_bos(u) == 256, "the BOS survives alab's save of the model directory");
+  write_text(cp, "{\"add_bos_token\": true, \"bos_token\": \"<bos>\"}");
+  CHECK_FAILS_WITH(al_tok_load(&v, a, &err), err, "bos_token \"<bos>\" is not a token");
+  al_model_free(&m);
+  al_tok_free(t), al_tok_free(u), al_tok_free(v);
+  free(ids), free(a), free(b), free(cp);
+}
+
 #define TEMPLATE(single, id) \
   "{\"type\": \"TemplateProcessing\", \"single\": " single ", \"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [" id "], \"tokens\": [\"<s>\"]}}}"
 #define BOS_A "[{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}]"
@@ -151,6 +181,7 @@ static void check_post_processor(const char *dir) {
     free(ids);
     al_tok_free(t);
   }
+  check_add_bos(dir);
   post_json(dir, "{\"type\": \"ByteLevel\"}", &t, &err);
   CHECK(t && al_tok_bos(t) == -1, "ByteLevel post-processor: no BOS");
   al_tok_free(t);

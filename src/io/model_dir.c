@@ -119,6 +119,27 @@ done:
   return rc;
 }
 
+/* A tokenizer whose texts begin with a BOS (a tokenizer.json's
+ * post-processor) keeps it in the vocab.json + merges.txt alab writes:
+ * "add_bos_token": true and "bos_token" in tokenizer_config.json, which
+ * transformers' GPT2Tokenizer and al_tok_load both apply (a tokenizer.bin
+ * directory is read from tokenizer.bin, whose <s> is its own). */
+static int save_add_bos(const al_tok *tok, const char *dir, al_err *err) {
+  size_t n;
+  const char *s = al_tok_token(tok, al_tok_bos(tok), &n);
+  char *path = al_path_join(dir, "tokenizer_config.json");
+  json_t *j = NULL;
+  int rc = al_json_load_file(path, &j, err);
+  if (!rc) {
+    json_object_set_new(j, "add_bos_token", json_true());
+    json_object_set_new(j, "bos_token", json_stringn(s, n));
+    rc = al_json_save_file(path, j, err);
+  }
+  json_decref(j);
+  free(path);
+  return rc;
+}
+
 /* tokenizer_config.json: the chat template (alab's default) and the
  * special tokens, as transformers writes it for GPT-2. */
 static int save_tokenizer_config(const al_tok *tok, int n_positions, const char *dir, al_err *err) {
@@ -132,6 +153,7 @@ static int save_tokenizer_config(const al_tok *tok, int n_positions, const char 
   }
   int rc = al_tokenizer_config_save(dir, special, n_positions, err);
   free(special);
+  if (!rc && al_tok_bos(tok) >= 0) rc = save_add_bos(tok, dir, err);
   return rc;
 }
 

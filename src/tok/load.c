@@ -273,7 +273,10 @@ int al_tok_load(al_tok **out, const char *dir, al_err *err) {
   for (int k = 0; k < 2; k++) {
     char *v = al_path_join(dir, pairs[k][0]), *m = al_path_join(dir, pairs[k][1]);
     int hv = al_file_exists(v), hm = al_file_exists(m), rc = 0;
-    if (hv && hm) rc = al_tok_load_files(out, v, m, err);
+    if (hv && hm) {
+      rc = al_tok_load_files(out, v, m, err) || tok_read_add_bos(*out, dir, err);
+      if (rc && *out) al_tok_free(*out), *out = NULL;
+    }
     else if (hv || hm) rc = al_fail(err, "%s: has %s but not %s", dir, hv ? pairs[k][0] : pairs[k][1], hv ? pairs[k][1] : pairs[k][0]);
     free(v);
     free(m);

@@ -10,7 +10,12 @@
  *   Sequence of the above ("processors")     Llama 3: ByteLevel + TemplateProcessing
  * Anything else (an EOS appended, Bert/Roberta processing, two specials) is
  * refused by name, so a text is never encoded differently from what the file
- * says. tokenizer.bin's BOS is <s> (id 1), set by its reader (sp.c). */
+ * says. tokenizer.bin's BOS is <s> (id 1), set by its reader (sp.c).
+ *
+ * vocab.json + merges.txt have no post-processor: tokenizer_config.json's
+ * "add_bos_token": true with its "bos_token" says the same, as transformers'
+ * GPT2Tokenizer reads it (alab writes it for a tokenizer that has a BOS). */
+#include <stdlib.h>
 #include <string.h>
 #include "alab/json.h"
 #include "tok/tok_internal.h"
@@ -76,6 +81,28 @@ int tok_read_post_processor(al_tok *t, const void *rootp, const char *path, al_e
     if (one_processor(t, p, where, err)) return -1;
   }
   return 0;
+}
+
+int tok_read_add_bos(al_tok *t, const char *dir, al_err *err) {
+  char *path = al_path_join(dir, "tokenizer_config.json");
+  json_t *j = NULL;
+  int rc = 0;
+  if (al_file_exists(path) && !(rc = al_json_load_file(path, &j, err)) && json_is_true(json_object_get(j, "add_bos_token"))) {
+    const json_t *b = json_object_get(j, "bos_token");
+    if (json_is_object(b)) b = json_object_get(b, "content");
+    const char *s = json_is_string(b) ? json_string_value(b) : NULL;
+    size_t n = s ? json_string_length(b) : 0, len;
+    for (int32_t id = 0; s && id < t->n_ids && t->bos < 0; id++) {
+      const char *tk = al_tok_token(t, id, &len);
+      if (tk && len == n && !memcmp(tk, s, n)) t->bos = id;
+    }
+    if (t->bos < 0)
+      rc = al_fail(err, "%s: add_bos_token is true but bos_token %s%s%s is not a token of the vocabulary", path,
+                   s ? "\"" : "", s ? s : "is missing (or not a string)", s ? "\"" : "");
+  }
+  json_decref(j);
+  free(path);
+  return rc;
 }
 
 long al_tok_encode_start(const al_tok *t, const char *text, size_t len, int allow_special, int32_t **ids, size_t *n,

@@ -173,6 +173,9 @@ int tok_sp_save(const al_tok *t, const char *path, al_err *err);
 long tok_sp_encode(const al_tok *t, const char *text, size_t len, int prefix, int32_t *out, al_err *err);
 /* tokenizer.json's post_processor: sets t->bos when it prepends one (post.c). */
 int tok_read_post_processor(al_tok *t, const void *root, const char *path, al_err *err);
+/* dir/tokenizer_config.json's "add_bos_token": true sets t->bos to its
+ * "bos_token" (a string or {"content": ...}), which must be a token (post.c). */
+int tok_read_add_bos(al_tok *t, const char *dir, al_err *err);
 
 /* ---- pre-tokenizer (the GPT-2 pattern, or the tokenizer's own) ---- */
 typedef struct tok_pretok tok_pretok;
