@@ -1,5 +1,5 @@
 /* Sweeps across MPI ranks (include/alab/sweep.h) under a real launcher:
- *   - collapse (lm), reversal, sycophancy, ladder and dpo, small, without
+ *   - collapse (lm), reversal, sycophancy, ladder, dpo and overopt, small, without
  *     mpirun and under mpirun -n 2 and -n 3 (dpo's 2 seeds leave rank 2
  *     idle): results.json (ladder.json) equal in every value but wall-clock
  *     times, and metrics.jsonl the same records;
@@ -24,6 +24,9 @@ static char mpirun_cmd[512];
 #define SYCO "sycophancy --facts 16 --pairs 64 --n 4 --prompts 8 --seeds 3 --layers 1 --heads 2 --embd 16 --steps 5 " \
              "--batch 8 --rl-iters 0 --threads 1 --quiet"
 #define DPO "dpo --seeds 2 --sft-steps 5 --dpo-steps 8 --threads 1 --quiet"
+#define OVEROPT "overopt --seeds 2 --stories 300 --layers 2 --heads 2 --embd 32 --context 96 --batch 8 " \
+                "--policy-steps 200 --policy-lr 5e-3 --rm-layers 1,2 --pairs 8,16 --n 16 --max-new 40 --threads 1 " \
+                "--temperature 0.6 --rl-iters 6 --rl-window 2 --rl-k 2 --quiet"
 #define LADDER "ladder --data story:200 --sizes 3 --min-tokens 3000 --tokens-per-param 0.01 --batch 4 --seq-len 32 --quiet"
 
 /* `[mpirun -n R] alab ARGS --out dir`; R = 0: no launcher. Returns the exit status; *out its output. */
@@ -33,10 +36,11 @@ static int run(int R, const char *args, const char *dir, char **out) {
   return mpi_run(mpirun_cmd, R, cmd, out);
 }
 
-/* Wall-clock times differ run to run: "seconds", and every key ending in "_s" ("train_s", "tokens_per_s"). */
+/* Wall-clock times differ run to run: "seconds", and every key ending in "_s" ("train_s", "tokens_per_s") or
+ * "_seconds" ("rl_seconds"). */
 static int is_time(const char *key) {
   size_t n = strlen(key);
-  return !strcmp(key, "seconds") || (n > 2 && !strcmp(key + n - 2, "_s"));
+  return !strcmp(key, "seconds") || (n > 2 && !strcmp(key + n - 2, "_s")) || (n > 8 && !strcmp(key + n - 8, "_seconds"));
 }
 
 /* where = head + where, cut to size. */
@@ -206,6 +210,7 @@ int main(void) {
   test_same_results(tmp, "sycophancy", SYCO, "results.json", 1);
   test_same_results(tmp, "ladder", LADDER, "ladder.json", 0);
   test_same_results(tmp, "dpo", DPO, "results.json", 1);
+  test_same_results(tmp, "overopt", OVEROPT, "results.json", 1);
   test_rank_fails(tmp);
   test_rank_killed(tmp);
   test_refused(tmp);

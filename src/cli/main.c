@@ -35,13 +35,15 @@ static void passive_openmp(char **argv) {
  * given or served model (or dpo training one model on --data), would run R
  * times over, so it is refused. */
 static const struct { const char *name, *alone; } sweeps[] = {
-    {"collapse", NULL}, {"reversal", NULL}, {"sycophancy", NULL}, {"ladder", NULL}, {"dpo", "--data"}, {NULL, NULL}};
+    {"collapse", NULL}, {"reversal", NULL}, {"sycophancy", NULL}, {"ladder", NULL}, {"dpo", "--data"}, {"overopt", NULL},
+    {NULL, NULL}};
 
 static const char *not_across_ranks(const cmd_entry *cmd, int argc, char **argv) {
   if (!strcmp(cmd->name, "train")) return NULL;
   int k = 0;
   while (sweeps[k].name && strcmp(cmd->name, sweeps[k].name)) k++;
-  if (!sweeps[k].name) return "only alab train and the sweeps of collapse, reversal, sycophancy, ladder and dpo run across ranks";
+  if (!sweeps[k].name) return "only alab train and the sweeps of collapse, reversal, sycophancy, ladder, dpo and overopt run "
+                                 "across ranks";
   for (int i = 2; i < argc; i++) {
     if ((i == 2 && !strcmp(argv[i], "eval")) || !strncmp(argv[i], "--api-base", 10) || !strncmp(argv[i], "--model", 7))
       return "evaluating a given or served model trains nothing to spread across ranks";

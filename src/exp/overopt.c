@@ -13,6 +13,7 @@
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
+#include "alab/sweep.h"
 #include "exp/overopt_internal.h"
 
 enum { TAG_PAIRS = 1, TAG_BON, TAG_LABEL, TAG_INIT, TAG_ORDER, TAG_POLICY, TAG_RL };
@@ -303,17 +304,32 @@ int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
   }
   int P = ov_nproxies(c), njobs = rc ? 0 : P * S;
   al_first_err first = {0};
+  /* under mpirun job j runs on rank j mod R; every rank then holds every proxy's results */
+  al_sweep *sw = al_sweep_begin(njobs, &run);
+  if (njobs) {
+    size_t PS = (size_t)P * S;
+    al_sweep_share(sw, w.agree, PS * sizeof(double)), al_sweep_share(sw, w.rm_loss, PS * sizeof(double));
+    al_sweep_share(sw, w.secs, PS * sizeof(double)), al_sweep_share(sw, w.picks, PS * sizeof *w.picks);
+    if (w.rl_start_gold) al_sweep_share(sw, w.rl_start_gold, PS * sizeof(double));
+    if (w.rl_secs) al_sweep_share(sw, w.rl_secs, PS * sizeof(double));
+    al_sweep_share(sw, w.curves, sizeof *w.curves * (size_t)w.ncurves);
+    for (int q = 0; q < w.ncurves; q++) {
+      size_t n = sizeof(double) * (size_t)w.curves[q].npts * w.curves[q].seeds;
+      al_sweep_share(sw, w.curves[q].d, n), al_sweep_share(sw, w.curves[q].gold, n), al_sweep_share(sw, w.curves[q].proxy_r, n);
+    }
+  }
   /* the biggest proxies (most layers, most comparisons) first */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int j = 0; j < njobs; j++) {
     int p = P - 1 - j / S, s = j % S;
-    if (al_first_err_failed(&first)) continue;
+    if (!al_sweep_mine(sw, j) || al_first_err_failed(&first)) continue;
     al_err e;
     int was = al_log_mute(1);
     if (run_proxy(&w, &run, p, s, &e)) al_first_err_keep(&first, &e);
     al_log_mute(was);
   }
   if (first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   al_set_threads(saved);
   if (!rc) {
     results = ov_results_json(&w, info, al_now() - t0);
