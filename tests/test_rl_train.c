@@ -2,8 +2,11 @@
  * rl_run.c) in the built-in world of include/alab/rl_world.h, whose gold
  * reward is exact:
  * - RLOO and PPO, each from the same pretrained policy with the gold as the
- *   reward, raise the gold of their rollouts (last 5 batches' mean against
- *   the first batch's, which is the pretrained policy's own);
+ *   reward, raise the gold of their rollouts (last 10 batches' mean against
+ *   the first 10's, by more than 3 standard errors; the first batch is the
+ *   pretrained policy's own);
+ * - PPO with beta_kl 0.5 ends at a smaller KL (last 10 batches) than with
+ *   0.05, by more than 3 standard errors;
  * - a kill -9 at several instants of an RL run's checkpoint writes
  *   (ALAB_TEST_KILL_AT_WRITE), then a resume, ends with the uninterrupted
  *   run's trainer state (policy, value head, AdamW moments) and model byte
@@ -32,7 +35,9 @@ static void setup(al_rl_cfg *r, al_rl_setup *s, al_train_cfg *tc, al_model *ref,
   tc->lr = 1e-3, tc->warmup_steps = 0, tc->min_lr_frac = 1, tc->weight_decay = 0, tc->eval_every = 0;
 }
 
-static void learns(int algo) {
+/* One run of ITERS batches against the gold at beta_kl (0: the default);
+ * checks the gold rises when check_rise. Returns the last 10 batches' KL. */
+static al_stat learns(int algo, double beta_kl, int check_rise) {
   al_err err;
   al_rl_cfg r;
   al_rl_setup s;
@@ -42,7 +47,9 @@ static void learns(int algo) {
   CHECK_OK(al_model_init(&pol, &base.cfg, 0, &err), err);
   memcpy(pol.params, base.params, sizeof(float) * base.nparams);
   setup(&r, &s, &tc, &base, &gold, algo);
+  if (beta_kl > 0) r.beta_kl = beta_kl;
   al_rl_run_cfg rc = {ITERS, 0};
+  al_stat kl = {0};
   al_rl_log log;
   double t0 = al_now();
   CHECK_OK(al_rl_train(&pol, &s, &tc, &rc, NULL, NULL, &log, &err), err);
@@ -50,17 +57,20 @@ static void learns(int algo) {
   if (log.nbatches == ITERS) {
     /* the first and last 10 batches' gold: their difference against 3 standard errors */
     al_stat a = al_stat_of(log.gold, 10), b = al_stat_of(log.gold + ITERS - 10, 10);
+    kl = al_stat_of(log.kl + ITERS - 10, 10);
     double se = sqrt(a.se * a.se + b.se * b.se);
-    printf("%s: gold %.4f (first 10 batches) -> %.4f (last 10), se of the rise %.4f, KL %.3f; %.1f s (rollouts %.1f s, "
-           "updates %.1f s)\n", algo == AL_RL_PPO ? "PPO" : "RLOO", a.mean, b.mean, se, log.kl[ITERS - 1],
+    printf("%s, beta_kl %g: gold %.4f (first 10 batches) -> %.4f (last 10), se of the rise %.4f, KL %.3f (last 10: %.3f); "
+           "%.1f s (rollouts %.1f s, updates %.1f s)\n", algo == AL_RL_PPO ? "PPO" : "RLOO", r.beta_kl, a.mean, b.mean, se,
+           log.kl[ITERS - 1], kl.mean,
            al_now() - t0, log.rollout_s, log.update_s);
     CHECK(fabs(log.gold[0] - al_rlw_gold_base()) < 0.06, "the first batch is the pretrained policy's: gold %.4f, world %.4f",
           log.gold[0], al_rlw_gold_base());
-    CHECK(b.mean - a.mean > 3 * se, "%s raises the gold: %.4f -> %.4f (se %.4f)", algo == AL_RL_PPO ? "PPO" : "RLOO",
+    CHECK(!check_rise || b.mean - a.mean > 3 * se, "%s raises the gold: %.4f -> %.4f (se %.4f)", algo == AL_RL_PPO ? "PPO" : "RLOO",
           a.mean, b.mean, se);
   }
   al_rl_log_free(&log);
   al_model_free(&pol);
+  return kl;
 }
 
 /* One PPO run of 4 batches (a checkpoint after each) into dir, in a child
@@ -186,8 +196,11 @@ int main(void) {
   double t0 = al_now();
   CHECK_OK(al_rlw_pretrain(&base, &tok, 2, 2, 32, 150, 1, &err), err);
   printf("pretrained in %.1f s\n", al_now() - t0);
-  learns(AL_RL_RLOO);
-  learns(AL_RL_PPO);
+  learns(AL_RL_RLOO, 0, 1);
+  al_stat lo = learns(AL_RL_PPO, 0.05, 1), hi = learns(AL_RL_PPO, 0.5, 0);
+  /* the same start, streams and batches: a larger KL penalty ends closer to the reference */
+  CHECK(lo.mean - hi.mean > 3 * sqrt(lo.se * lo.se + hi.se * hi.se), "final KL at beta_kl 0.05: %.3f (se %.3f), at 0.5: "
+        "%.3f (se %.3f)", lo.mean, lo.se, hi.mean, hi.se);
   kill_resume();
   refusals();
   al_model_free(&base);
