@@ -5,5 +5,6 @@ set_tests_properties(test_mpi PROPERTIES PROCESSORS 2)
 add_executable(bench_dist_sum EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/bench/bench_dist_sum.c)
 target_include_directories(bench_dist_sum PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(bench_dist_sum PRIVATE alab_lib)
-# Sweeps across ranks under mpirun (tests/test_mpi_sweep.c): up to 3 ranks, so it runs alone.
-set_tests_properties(test_mpi_sweep PROPERTIES PROCESSORS 2)
+# Sweeps across ranks under mpirun (tests/test_mpi_sweep.c): six experiments' CLIs end to end, each three
+# times (about 70 CPU-s in Release), up to 3 ranks, so it runs alone; end to end, so Release only.
+set_tests_properties(test_mpi_sweep PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
