@@ -44,7 +44,7 @@ void al_overopt_defaults(al_overopt_cfg *c) {
   c->max_new = 300;
   c->temperature = 1;
   c->rl_iters = 0, c->rl_window = 4, c->rl_k = 4;
-  c->rl_lr = 3e-4, c->rl_beta_kl = 0;
+  c->rl_lr = 1e-4, c->rl_beta_kl = 0;
 }
 
 int al_overopt_check(const al_overopt_cfg *c, al_err *err) {
