@@ -112,7 +112,7 @@ static int dpo_step(void *ctx, al_model *m, uint64_t index, float grad_scale, do
   }
   al_model_backward_rows(m, c->w);
   double v[8] = {st.reward_chosen, st.reward_rejected, st.accuracy, st.margin, st.logp_chosen, st.logp_rejected, cut, nll};
-  memcpy(metrics, v, sizeof v);
+  memcpy(metrics, v, sizeof(double) * (alpha > 0 ? 8 : 7)); /* the loop holds nmetrics values */
   return 0;
 }
 
@@ -131,7 +131,7 @@ static int dpo_eval(void *ctx, al_model *m, double *loss, double *metrics, al_er
     v[6] = chosen_nll(lc, c->vntok, n);
     *loss += c->dc.rpo_alpha * v[6];
   }
-  memcpy(metrics, v, sizeof v);
+  memcpy(metrics, v, sizeof(double) * (c->dc.rpo_alpha > 0 ? 7 : 6)); /* neval_metrics values */
   free(lc), free(lr);
   return 0;
 }
