@@ -37,7 +37,7 @@ void al_overopt_defaults(al_overopt_cfg *c) {
   c->rm_layers[0] = 1, c->rm_layers[1] = 4, c->n_rm_layers = 2;
   c->pairs[0] = 100, c->pairs[1] = 400, c->n_pairs = 2;
   c->bt_scale = 4;
-  c->rm_epochs = 2;
+  c->rm_epochs = 1; /* one pass, as InstructGPT trained its reward models (docs/overopt.md) */
   c->rm_lr = 1e-3;
   c->rm_batch = 8;
   c->N = 256;
