@@ -44,7 +44,8 @@ static int filtered_conf(const char *conf, char *tmp, size_t tn, al_err *err) {
   size_t len;
   if (al_read_file(conf, &text, &len, err)) return -1;
   al_buf b = {0};
-  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+  char *save = NULL; /* strtok_r: graders are made on several threads at once */
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char file[256], label[64];
     if (line[0] == '#' || sscanf(line, "%255s %63s", file, label) != 2 || !known_label(label)) continue;
     al_buf_printf(&b, "%s %s\n", file, label);

@@ -31,7 +31,15 @@ int prov_cache_open(prov_cache **out, const char *path, al_err *err) {
   const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                       "CREATE TABLE IF NOT EXISTS responses(key BLOB PRIMARY KEY, endpoint TEXT, model TEXT,"
                       " response TEXT NOT NULL, created REAL);";
-  if (sqlite3_exec(c->db, setup, NULL, NULL, NULL) != SQLITE_OK ||
+  /* Two processes creating the same cache at once: switching a new file to
+   * WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY there without
+   * calling the busy handler, so the setup is retried for the same 30 s. */
+  int rc = sqlite3_exec(c->db, setup, NULL, NULL, NULL);
+  for (double t0 = al_now(); (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && al_now() - t0 < 30;) {
+    nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    rc = sqlite3_exec(c->db, setup, NULL, NULL, NULL);
+  }
+  if (rc != SQLITE_OK ||
       sqlite3_prepare_v2(c->db, "SELECT response FROM responses WHERE key = ?1", -1, &c->get, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO responses VALUES (?1, ?2, ?3, ?4, ?5)", -1, &c->put, NULL) !=
           SQLITE_OK) {
