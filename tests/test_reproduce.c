@@ -1,8 +1,8 @@
 /* The README's main command end to end: `alab reproduce --quick` runs
  * experiments into one run directory whose index links each one's results
  * and plots, and the quick run reaches what the issues ask of it. CI's time
- * budget holds two of the registry's experiments at quick scale (about 8
- * minutes on 2 cores); every other experiment's quick defaults are run by
+ * budget holds two of the registry's experiments at quick scale (267 s
+ * with 2 threads on 2 idle cores); every other experiment's quick defaults are run by
  * its own command in its own test at a smaller scale, and reproduce's
  * dispatch is the same for all. Here:
  *   collapse (language models): replace's test loss rises at every
