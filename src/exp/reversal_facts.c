@@ -116,8 +116,10 @@ int al_rev_names_dir(const char *names_dir, char **out, al_err *err) {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = 0;
-  /* candidates: $ALAB_DATA/names, then walking up from the executable */
-  char cand[6][PATH_MAX + 32];
+  /* candidates: $ALAB_DATA/names, then walking up from the executable (a build
+   * folder inside the source tree, or bin/ beside an installed share/alab), then
+   * the source tree alab was configured from (a build folder elsewhere) */
+  char cand[7][PATH_MAX + 32];
   int nc = 0;
   if (env) snprintf(cand[nc++], sizeof cand[0], "%s/names", env);
   char dir[PATH_MAX];
@@ -129,6 +131,9 @@ int al_rev_names_dir(const char *names_dir, char **out, al_err *err) {
     snprintf(cand[nc++], sizeof cand[0], "%s/data/names", dir);
     if (up == 0 && nc < 6) snprintf(cand[nc++], sizeof cand[0], "%s/../share/alab/names", dir);
   }
+#ifdef ALAB_SOURCE_DATA
+  snprintf(cand[nc++], sizeof cand[0], "%s/names", ALAB_SOURCE_DATA);
+#endif
   for (int i = 0; i < nc; i++) {
     char *p = al_path_join(cand[i], "first.txt");
     int ok = al_file_exists(p);
