@@ -4,10 +4,12 @@
  * keys and finite numbers, the SVG plots, index.html, report.html); d is
  * sqrt(log n - (n-1)/n) at each n; gains are 0 at n = 1; a second run with
  * the same settings gives the same numbers; settings outside their ranges
- * are refused naming the flag. With RL (6 batches of rollouts in windows
- * of 2): one RL curve per proxy after best-of-n's, its points at steps 3 and
- * 5 with d = sqrt(KL) >= 0, the fit per seed, the gold of its first window,
- * and the RL numbers reproduced by the rerun too. */
+ * are refused naming the flag. With RL (6 batches of rollouts, a first
+ * window of 2): one RL curve per proxy after best-of-n's, its points the
+ * start (batch 0: d = 0 and gains 0 exactly, the policy not yet updated),
+ * batches [1, 3) and [3, 6) (the second window, 4 long, cut at 6) at steps
+ * 0, 1.5 and 4 with d = sqrt(KL) >= 0, the fit per seed, the gold of the
+ * start, and the RL numbers reproduced by the rerun too. */
 #include <jansson.h>
 #include <unistd.h>
 #include "alab/bon.h"
@@ -65,18 +67,23 @@ int main(void) {
   json_array_foreach(curves, i, cv) {
     json_t *pts = json_object_get(cv, "points");
     if (i >= 4) { /* RL */
-      CHECK(!strcmp(json_string_value(json_object_get(cv, "optimiser")), "rl") && json_array_size(pts) == 2 &&
+      CHECK(!strcmp(json_string_value(json_object_get(cv, "optimiser")), "rl") && json_array_size(pts) == 3 &&
             !strcmp(json_string_value(json_object_get(cv, "proxy")),
                     json_string_value(json_object_get(json_array_get(curves, i - 4), "proxy"))),
-            "curve %zu: RL against the proxy of curve %zu, 2 points", i, i - 4);
+            "curve %zu: RL against the proxy of curve %zu, 3 points", i, i - 4);
       size_t k;
       json_t *pt;
       json_array_foreach(pts, k, pt) {
         json_t *d = json_object_get(pt, "d");
-        CHECK(json_number_value(json_object_get(pt, "step")) == 3 + 2 * k && finite_num(json_object_get(d, "mean")) &&
+        const double step[3] = {0, 1.5, 4};
+        CHECK(json_number_value(json_object_get(pt, "step")) == step[k] && finite_num(json_object_get(d, "mean")) &&
               json_number_value(json_object_get(d, "mean")) >= 0 &&
               finite_num(json_object_get(json_object_get(pt, "gold"), "mean")) &&
               finite_num(json_object_get(json_object_get(pt, "proxy"), "mean")), "RL curve %zu point %zu", i, k);
+        if (k == 0) /* the initial policy: KL 0 to itself, gains 0 */
+          CHECK(json_number_value(json_object_get(d, "hi")) == 0 &&
+                json_number_value(json_object_get(json_object_get(pt, "gold"), "hi")) == 0 &&
+                json_number_value(json_object_get(json_object_get(pt, "proxy"), "lo")) == 0, "RL curve %zu starts at d = 0", i);
       }
       CHECK(json_array_size(json_object_get(json_object_get(cv, "fit"), "per_seed")) == 2 &&
             json_array_size(json_object_get(json_object_get(cv, "start_gold"), "seeds")) == 2 &&
@@ -143,7 +150,7 @@ int main(void) {
   c.rm_layers[1] = 3;
   CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rm-layers");
   tiny(&c);
-  c.rl_iters = 5; /* 2 windows of 2: one point */
+  c.rl_iters = 3; /* the start and one window of 2: one point with d > 0 */
   CHECK_FAILS_WITH(al_overopt_check(&c, &err), err, "--rl-iters");
   tiny(&c);
   c.rl_k = 1;

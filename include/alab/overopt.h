@@ -111,7 +111,8 @@ typedef struct {
   /* RL against every proxy (src/exp/overopt_rl.c): rl_iters batches of
    * rollouts (0: no RL), RLOO with k samples of each of the world's three
    * openings per batch, the KL penalty rl_beta_kl, learning rate rl_lr;
-   * the curve's points are windows of rl_window batches */
+   * the curve's points are batch 0 (the initial policy, d = 0), then windows
+   * of rl_window, 2 rl_window, 4 rl_window, ... batches (src/exp/overopt_rl.c) */
   int rl_iters, rl_window, rl_k;
   double rl_lr, rl_beta_kl;
   int threads; /* 0: al_default_threads() */

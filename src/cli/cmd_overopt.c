@@ -36,7 +36,7 @@ int cmd_overopt(int argc, char **argv) {
       {"max-new", FLAG_INT, &c.max_new, "most tokens per sampled story", "[1, 1048576]"},
       {"temperature", FLAG_DOUBLE, &c.temperature, "the policy's sampling temperature", "[0, inf)"},
       {"rl-iters", FLAG_INT, &c.rl_iters, "RL against every proxy: batches of rollouts (RLOO from the policy, the world's 3 openings x --rl-k samples each); 0: no RL", "[0, 100000]"},
-      {"rl-window", FLAG_INT, &c.rl_window, "RL: batches per point of the RL curve (d and rewards averaged over them)", "[1, 100000]"},
+      {"rl-window", FLAG_INT, &c.rl_window, "RL: batches in the first window after the start (batch 0, the initial policy); each later window is twice the one before (d and rewards averaged over a window)", "[1, 100000]"},
       {"rl-k", FLAG_INT, &c.rl_k, "RL: samples per opening per batch (RLOO's leave-one-out group)", "[2, 4096]"},
       {"rl-lr", FLAG_DOUBLE, &c.rl_lr, "RL: learning rate (constant, AdamW without weight decay)", "(0, inf)"},
       {"rl-beta-kl", FLAG_DOUBLE, &c.rl_beta_kl, "RL: KL penalty per token (TRL's kl_coef)", "[0, inf)"},

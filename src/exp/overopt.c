@@ -43,7 +43,7 @@ void al_overopt_defaults(al_overopt_cfg *c) {
   c->N = 256;
   c->max_new = 300;
   c->temperature = 1;
-  c->rl_iters = 0, c->rl_window = 4, c->rl_k = 4;
+  c->rl_iters = 0, c->rl_window = 1, c->rl_k = 4;
   c->rl_lr = 1e-4, c->rl_beta_kl = 0;
 }
 
@@ -64,8 +64,9 @@ int al_overopt_check(const al_overopt_cfg *c, al_err *err) {
     return al_fail(err, "--stories must be at least 10 and --policy-steps, --policy-lr and --batch positive");
   if (c->temperature < 0 || !isfinite(c->temperature)) return al_fail(err, "--temperature must be finite and >= 0");
   if (c->rl_iters < 0) return al_fail(err, "--rl-iters must be >= 0 (0: no RL; got %d)", c->rl_iters);
-  if (c->rl_iters > 0 && (c->rl_window < 1 || c->rl_iters / c->rl_window < 3))
-    return al_fail(err, "--rl-iters (%d) must hold at least 3 windows of --rl-window (%d) batches", c->rl_iters, c->rl_window);
+  if (c->rl_iters > 0 && (c->rl_window < 1 || c->rl_iters < c->rl_window + 2))
+    return al_fail(err, "--rl-iters (%d) must hold the start and at least 2 windows (at least --rl-window + 2 = %d batches)",
+                   c->rl_iters, c->rl_window + 2);
   if (c->rl_iters > 0 && (c->rl_k < 2 || !(c->rl_lr > 0) || !(c->rl_beta_kl >= 0) || !isfinite(c->rl_beta_kl)))
     return al_fail(err, "--rl-k must be >= 2 (RLOO's baseline needs two), --rl-lr > 0 and --rl-beta-kl >= 0");
   return 0;
@@ -257,7 +258,7 @@ static void world_alloc(ov_world *w) {
   w->picks = al_calloc((size_t)P * S, sizeof *w->picks);
   for (int q = 0; q < w->ncurves; q++) {
     al_overopt_curve *cv = &w->curves[q];
-    int p = q % P, rl = q >= P, npts = rl ? c->rl_iters / c->rl_window - 1 : w->nn;
+    int p = q % P, rl = q >= P, npts = rl ? ov_rl_points(c) : w->nn;
     if (!rl) {
       char name[64];
       snprintf(name, sizeof name, "L%d-P%d", c->rm_layers[p / c->n_pairs], c->pairs[p % c->n_pairs]);
@@ -269,7 +270,11 @@ static void world_alloc(ov_world *w) {
     cv->d = al_malloc(sizeof(double) * (size_t)npts * S), cv->gold = al_malloc(sizeof(double) * (size_t)npts * S);
     cv->proxy_r = al_malloc(sizeof(double) * (size_t)npts * S), cv->x = al_malloc(sizeof(double) * (size_t)npts);
     /* best-of-n's n; RL's batch of rollouts at the middle of point k's window */
-    for (int k = 0; k < npts; k++) cv->x[k] = rl ? (k + 1) * c->rl_window + c->rl_window / 2.0 : w->ns[k];
+    for (int k = 0; k < npts; k++) {
+      long a, b;
+      if (rl) ov_rl_span(c, k, &a, &b);
+      cv->x[k] = rl ? (a + b - 1) / 2.0 : w->ns[k];
+    }
   }
 }
 

@@ -48,9 +48,13 @@ int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int
                  double *proxy_gain, double *agreement, ov_picks *picks, al_err *err);
 /* RL (RLOO, include/alab/rl.h) from the policy against the proxy rm for
  * c->rl_iters batches of rollouts, random streams from seed; the curve's
- * K = rl_iters / rl_window - 1 points: d[k] = sqrt(KL to the initial
- * policy) and the gold and proxy gains over the first window;
- * *start_gold gets the first window's mean gold. */
+ * ov_rl_points(c) points: point 0 is batch 0 (the initial policy), then
+ * windows of doubling length (ov_rl_span); d[k] = sqrt(KL to the initial
+ * policy) and the gold and proxy gains over batch 0, whose mean gold goes
+ * to *start_gold. */
+int ov_rl_points(const al_overopt_cfg *c);
+/* Point k's batches [*a, *b). */
+void ov_rl_span(const al_overopt_cfg *c, int k, long *a, long *b);
 int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double *gold_gain, double *proxy_gain,
                 double *start_gold, al_err *err);
 /* The whole run's state. */

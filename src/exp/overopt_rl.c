@@ -11,18 +11,35 @@
  *
  * Per batch b the loop logs the rollouts' KL(policy || initial) (TRL's k1:
  * the mean over responses of sum_t log pi(y_t) - log ref(y_t)), the mean
- * proxy score and the mean gold. In windows of W batches, window 0 is the
- * start (one update away from the initial policy at most); point k of the
- * curve is window k + 1:
+ * proxy score and the mean gold. Batch 0 is sampled before the first update,
+ * from the initial policy itself: it is point 0 of the curve (d = 0, gains
+ * 0), the start every gain is measured from. After it the points are
+ * windows whose lengths double, so that the early points lie at small KL
+ * (the policy moves away fast: d = 1.5 after 4 to 8 batches at lr 1e-4,
+ * docs/overopt.md) and the late ones still average many batches: with
+ * W = rl_window, window j (point j + 1) is the W 2^j batches from
+ * 1 + W (2^j - 1), the last one cut at rl_iters:
+ *   W = 1: batches [1,2) [2,4) [4,8) [8,16) ...
  *   d_k    = sqrt(max(mean KL of the window, 0))
- *   gold_k = mean gold of the window - mean gold of window 0   (likewise proxy)
- * as alab rl's proxy curve (src/exp/rl_exp.c). */
+ *   gold_k = mean gold of the window - mean gold of batch 0   (likewise proxy) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/gold.h"
 #include "alab/rl.h"
 #include "exp/overopt_internal.h"
+
+int ov_rl_points(const al_overopt_cfg *c) {
+  int n = 1;
+  for (long a = 1, len = c->rl_window; a < c->rl_iters; a += len, len *= 2) n++;
+  return n;
+}
+
+void ov_rl_span(const al_overopt_cfg *c, int k, long *a, long *b) {
+  *a = 0, *b = 1;
+  for (long len = c->rl_window, j = 1; j <= k; j++, len *= 2) *a = *b, *b = *a + len;
+  if (*b > c->rl_iters) *b = c->rl_iters;
+}
 
 static const char *const OPENINGS[] = {"Once upon a time, there was", "Long ago, there was", "There once was"};
 enum { N_OPENINGS = 3 };
@@ -55,14 +72,15 @@ int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double 
   memcpy(pol.params, j->policy->params, sizeof(float) * j->policy->nparams);
   memcpy(ref.params, j->policy->params, sizeof(float) * j->policy->nparams);
   bad = al_rl_train(&pol, &su, &tc, &rc, NULL, NULL, &log, err);
-  int W = c->rl_window, K = c->rl_iters / W - 1;
+  int K = ov_rl_points(c);
   if (!bad && log.nbatches != c->rl_iters)
     bad = al_fail(err, "RL logged %ld batches of rollouts, expected %d", log.nbatches, c->rl_iters);
   if (!bad) {
-    double g0 = span_mean(log.gold, 0, W), p0 = span_mean(log.scores, 0, W);
+    double g0 = log.gold[0], p0 = log.scores[0];
     *start_gold = g0;
     for (int k = 0; k < K; k++) {
-      long a = (long)(k + 1) * W, b = a + W;
+      long a, b;
+      ov_rl_span(c, k, &a, &b);
       d[k] = sqrt(fmax(span_mean(log.kl, a, b), 0));
       gold_gain[k] = span_mean(log.gold, a, b) - g0, proxy_gain[k] = span_mean(log.scores, a, b) - p0;
     }

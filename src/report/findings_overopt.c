@@ -16,9 +16,11 @@
  * gold differences upward, and even chosen for each seed on the other seeds
  * (the seeds' differences are then dependent) "rises" passed on 43 of 400
  * flat curves. A curve that rises to its last point is "rises" without
- * "falls". RL curves (optimiser "rl": points are windows of rollouts, gains
- * over the first window, which is not a point) are read the same way with
- * the start's gain 0 and the first half counted from their first point. */
+ * "falls". RL curves (optimiser "rl") are read the same way: their point 0
+ * is the start (batch 0 of rollouts, from the initial policy; gains 0), the
+ * others windows of rollouts. RL curves of earlier runs had no start point
+ * (gains over a first window that was not a point: first point's gold not
+ * 0): there the start's gain is 0 and the first half counts from point 0. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,13 +58,15 @@ int rp_overopt_findings(const json_t *r, rp_finding *f, int max) {
     for (size_t i = 0; i < np && ok; i++) ok = seeds_at(pts, i, "gold", gold[i], 64) == n;
     if (!ok || seeds_at(pts, np - 1, "proxy", pN, 64) != n) continue;
     const char *opt = json_string_value(json_object_get(cv, "optimiser"));
-    int rl = opt && !strcmp(opt, "rl"), lo = rl ? 0 : 1, half = lo + ((int)np - lo) / 2;
+    int rl = opt && !strcmp(opt, "rl"), no_start = 0;
+    for (int s = 0; rl && s < n; s++) no_start |= gold[0][s] != 0;
+    int lo = no_start ? 0 : 1, half = lo + ((int)np - lo) / 2;
     if (half <= lo) half = lo + 1;
     for (int s = 0; s < n; s++) {
       gp[s] = 0;
       for (int i = lo; i < half; i++) gp[s] += gold[i][s] / (half - lo);
-      g1[s] = rl ? 0 : gold[0][s], gN[s] = gold[np - 1][s];
-      if (rl) p1[s] = 0; /* gains over the start */
+      g1[s] = no_start ? 0 : gold[0][s], gN[s] = gold[np - 1][s];
+      if (no_start) p1[s] = 0; /* gains over the start */
     }
     char claim[200], test[200];
     const char *name = json_string_value(json_object_get(cv, "proxy"));
