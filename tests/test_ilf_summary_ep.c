@@ -11,25 +11,9 @@
 #include <signal.h>
 #include "alab/ilf.h"
 #include "alab/json.h"
+#include "ilf_jsonl.h"
 #include "serve_proc.h"
 #include "test.h"
-
-static json_t *jsonl(const char *dir, const char *name) {
-  char *p = al_path_join(dir, name), *text;
-  size_t len;
-  al_err e;
-  json_t *a = json_array();
-  if (!al_read_file(p, &text, &len, &e)) {
-    for (char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
-      nl = strchr(line, '\n');
-      json_t *o = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
-      json_array_append_new(a, o ? o : json_null());
-    }
-    free(text);
-  }
-  free(p);
-  return a;
-}
 
 static int run(const char *dir, const char *out, const char *policy, const char *refiner, const char *critic,
                const char *judge) {

@@ -86,6 +86,8 @@ typedef struct {
   double temperature; /* [0.8] */
   int max_tokens;     /* [256] */
   int plain;          /* the plain prompt [0] */
+  int humaneval;      /* the task's text is a function's signature and docstring, sent as is; the program is the
+                         text + the completion, cut at HumanEval's stops (al_code_humaneval_stops) [0] */
   const char *prefix; /* before every prompt [""] */
   int workers;        /* sandboxed programs at once [8] */
   uint64_t seed;      /* [1] */
@@ -96,7 +98,9 @@ typedef struct {
   int tasks, samples, passed, failed_requests;
 } al_code_eval_res;
 /* records (a JSON array, may be NULL) gets one object per sample: task_id,
- * sample, completion, program, verdict (or error). */
+ * sample, completion, program, verdict (or error), and for a program that
+ * did not pass: detail (the exception's type or the limit) and output (the
+ * last 2,000 bytes of what it printed: its traceback). */
 int al_code_eval_mbpp(struct al_provider *p, struct al_sandbox *sb, const al_mbpp *m, const al_code_eval_cfg *c,
                       al_code_eval_res *res, struct json_t *records, al_err *err);
 /* ---- refinements from feedback, on the annotation file (Chen et al. 2023) ----
@@ -124,5 +128,33 @@ int al_refine_annotations(struct al_provider *p, struct al_sandbox *sb, const al
 /* The program in a completion: up to the first "[DONE]", a ```python (or
  * ```) fence unwrapped; fresh string. */
 char *al_code_extract(const char *completion);
+/* The prompt al_code_eval_mbpp sends for task t (fresh string). */
+char *al_code_prompt(const al_mbpp_task *t, const al_code_eval_cfg *c);
+/* HumanEval's stop strings ("\nclass", "\ndef", "\n#", "\nif", "\nprint"). */
+extern const char *const al_code_humaneval_stops[5];
+/* The annotations as tasks (src/eval/code_feedback.c): text = the prompt
+ * (signature and docstring, for cfg.humaneval), setup = the `check`
+ * function, one test "check(ENTRY)", code = the annotator's refinement. */
+void al_mbpp_from_annotations(const al_ilf_annotations *s, al_mbpp *out);
+
+/* ---- feedback on code (src/eval/code_feedback.c) ----
+ * The exact critic: feedback on `code` (the solution) for task t from its
+ * run in the sandbox (the program al_mbpp_program(t, code, 0)): verdict
+ * and detail as al_code_eval_mbpp records them, output its traceback. The
+ * traceback's last line in program.py says where it stopped: at a test,
+ *   "The code fails the test `assert f(1) == 2`." (AssertionError), or
+ *   "The code raises ValueError: math domain error in the test `...`.";
+ * in the solution, "The code raises NameError: name 'x' is not defined at
+ * line 3: `return x`."; a timeout, "The code does not finish within the
+ * time limit (an endless loop?)."; a limit, "The code exceeds the memory
+ * limit."; no traceback, "The code exits before its tests run (exit 3).".
+ * NULL when verdict is "passed". Fresh string. */
+char *al_code_feedback(const al_mbpp_task *t, const char *code, const char *verdict, const char *detail, const char *output);
+/* tmpl with {text} (the task), {tests} (its asserts, one a line),
+ * {program} (the code), {feedback} and {verdict} replaced; "{{" is "{".
+ * Fresh string. al_code_template_check: -1 (err names what) when tmpl holds
+ * another {NAME} or an unclosed brace. */
+char *al_code_fill(const char *tmpl, const al_mbpp_task *t, const char *program, const char *feedback, const char *verdict);
+int al_code_template_check(const char *tmpl, const char *what, al_err *err);
 
 #endif

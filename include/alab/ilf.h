@@ -156,4 +156,50 @@ typedef struct {
   uint64_t seed;
 } al_ilf_sum_ep_cfg;
 int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err);
+
+/* `alab ilf code`: one round of ILF for code (Chen et al. 2023) on
+ * MBPP-format tasks or the annotation file, each role a model directory or
+ * an endpoint URL (http://HOST/v1#MODEL; as `alab ilf summaries`):
+ *   1. the policy writes one program per task (al_code_eval_mbpp's prompt,
+ *      temperature `temperature`), run with the task's tests in the
+ *      sandbox; with an annotation file, the programs are the file's
+ *      original_model_completion;
+ *   2. feedback on each failure: the exact critic (critic NULL: the failing
+ *      test or the exception, from the sandbox's traceback,
+ *      al_code_feedback), a critic model prompted with critic_template, or
+ *      the annotation file's Feedback;
+ *   3. the refiner (greedy) rewrites the program from refine_template (MBPP)
+ *      or al_refine_prompt (annotations);
+ *   4. the selector: the refinement's run with the task's tests in the
+ *      sandbox (keep_all: every refinement, the untested ablation);
+ *   5. a policy that is a model directory is finetuned on prompt -> kept
+ *      refinement (saved as policy_ilf/); pass@k of the policy before and
+ *      after on the evaluation tasks (eval_mbpp, or the ILF tasks when NULL),
+ *      with the paired difference of per-task pass@1 and its 95% interval.
+ *      An endpoint policy is measured once, and the round reports the
+ *      share of tasks solved before and after one refinement of each failure.
+ * Run directory: config.json, ilf.jsonl (per task: task_id, program, verdict,
+ * feedback, critic's prompt, refinement, its verdict, kept), keep.jsonl and
+ * all.jsonl (SFT sets), eval_base.jsonl, eval_ilf.jsonl, policy_ilf/,
+ * results.json (headline, each endpoint's requests, retries, failures and
+ * cache hits). */
+typedef struct {
+  const char *mbpp;            /* MBPP-format tasks the policy attempts, or */
+  const char *annotations;     /* the annotation file: its programs and its feedback */
+  const char *eval_mbpp;       /* held-out MBPP-format tasks for pass@k (NULL: the ILF tasks) */
+  int limit;                   /* the first `limit` ILF tasks (0: all) */
+  const char *policy, *refiner, *critic; /* model directories or endpoint URLs; critic NULL: the exact critic */
+  const char *critic_template, *refine_template; /* al_code_fill templates (NULL: the defaults below) */
+  int keep_all;                /* keep every refinement (the untested ablation) */
+  const al_http_cfg *http;     /* settings shared by the endpoints */
+  al_code_eval_cfg eval;       /* the policy's prompt and the evaluation's samples, k, temperature */
+  double temperature;          /* the policy's in the ILF round */
+  long ilf_steps;
+  double ilf_lr;
+  int batch, threads;
+  al_sandbox_config sandbox;
+} al_ilf_code_cfg;
+extern const char *const al_ilf_code_critic_template, *const al_ilf_code_refine_template;
+al_ilf_code_cfg al_ilf_code_defaults(void);
+int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err);
 #endif

@@ -7,10 +7,12 @@
 
 int cmd_ilf_eval(int argc, char **argv); /* src/cli/cmd_ilf_eval.c */
 int cmd_ilf_sum(int argc, char **argv);  /* src/cli/cmd_ilf_sum.c */
+int cmd_ilf_code(int argc, char **argv); /* src/cli/cmd_ilf_code.c */
 
 int cmd_ilf(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "eval")) return cmd_ilf_eval(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "summaries")) return cmd_ilf_sum(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "code")) return cmd_ilf_code(argc - 1, argv + 1);
   const char *out = NULL;
   al_ilf_cfg c;
   al_ilf_defaults(&c, 0);
@@ -48,7 +50,8 @@ int cmd_ilf(int argc, char **argv) {
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
   flag_cmd cmd = {"alab ilf --out DIR [flags]\n       alab ilf eval --mbpp FILE (--model DIR | --api-base URL) --out DIR: pass@k on MBPP\n"
-                  "       alab ilf summaries --policy DIR|URL --refiner DIR|URL --out DIR: the summaries loop through providers",
+                  "       alab ilf summaries --policy DIR|URL --refiner DIR|URL --out DIR: the summaries loop through providers\n"
+                  "       alab ilf code --mbpp FILE --policy DIR|URL --refiner DIR|URL --out DIR: the code loop through providers",
                   "Imitation learning from language feedback (Scheurer et al. 2023; Chen et al. 2023) on a toy code world: "
                   "a policy writes one-line Python programs, an exact critic writes feedback on the failures, a refiner "
                   "model fixes them, the refinements that pass their tests in the sandbox are kept, the policy is "

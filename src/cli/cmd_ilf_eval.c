@@ -6,13 +6,36 @@
 #include <string.h>
 #include "alab/ilf.h"
 #include "cli/flags.h"
+#include "cli/ilf_flags.h"
+
+int ilf_parse_ks(const char *me, const char *ks, al_code_eval_cfg *e) {
+  e->nk = 0;
+  for (const char *p = ks; *p;) {
+    char *end;
+    long k = strtol(p, &end, 10);
+    if (end == p || k < 1 || k > e->samples || e->nk == 4 || (*end && *end != ','))
+      return fprintf(stderr, "%s: --k '%s': give up to 4 integers in [1, --samples = %d], comma-separated\n", me, ks, e->samples),
+             -1;
+    e->ks[e->nk++] = (int)k;
+    p = *end ? end + 1 : end;
+  }
+  return 0;
+}
+
+void ilf_endpoint_apply(ilf_endpoint_flags *ef, const char *out, al_http_cfg *http) {
+  snprintf(ef->cache_path, sizeof ef->cache_path, "%s/responses.sqlite", out);
+  if (ef->api_model) http->model = ef->api_model;
+  if (ef->api_key) http->api_key = ef->api_key;
+  http->cache = ef->cache ? ef->cache : ef->cache_path;
+}
 
 int cmd_ilf_eval(int argc, char **argv) {
   al_ilf_eval_cfg c = {0};
   c.eval = al_code_eval_defaults();
   c.sandbox = al_sandbox_defaults();
   al_http_cfg http = al_http_cfg_default();
-  const char *out = NULL, *api_base = NULL, *api_model = NULL, *api_key = NULL, *cache = NULL, *ks = "1,10";
+  const char *out = NULL, *api_base = NULL, *ks = "1,10";
+  ilf_endpoint_flags ef = {0};
   int64_t seed = 1;
   int quiet = 0;
   flag_def f[] = {
@@ -23,10 +46,7 @@ int cmd_ilf_eval(int argc, char **argv) {
       {"limit", FLAG_INT, &c.limit, "only the first N tasks (0: all)", "[0, 1000000]"},
       {"model", FLAG_STRING, &c.model, "an alab model directory"},
       {"api-base", FLAG_STRING, &api_base, "an OpenAI-compatible endpoint (/v1/completions), e.g. http://127.0.0.1:8080/v1"},
-      {"api-model", FLAG_STRING, &api_model, "model name at the endpoint (default: env ALAB_MODEL)"},
-      {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
-      {"api-concurrency", FLAG_INT, &http.concurrency, "HTTP requests in flight at once", "[1, 1024]"},
-      {"cache", FLAG_STRING, &cache, "response cache (SQLite) file, or off (default: OUT/responses.sqlite)"},
+      ILF_ENDPOINT_FLAGS(ef, http),
       {"samples", FLAG_INT, &c.eval.samples, "completions per task (n of pass@k)", "[1, 10000]"},
       {"k", FLAG_STRING, &ks, "the k of pass@k, comma-separated, each <= --samples (at most 4)"},
       {"temperature", FLAG_DOUBLE, &c.eval.temperature, "sampling temperature", "[0, 10]"},
@@ -52,25 +72,12 @@ int cmd_ilf_eval(int argc, char **argv) {
   if (!out || !c.mbpp == !c.annotations)
     return fprintf(stderr, "%s: --out and one of --mbpp or --annotations are required (see --help)\n", me), 2;
   if (!c.model == !api_base) return fprintf(stderr, "%s: give one of --model DIR or --api-base URL\n", me), 2;
-  c.eval.nk = 0;
-  for (const char *p = ks; *p;) {
-    char *end;
-    long k = strtol(p, &end, 10);
-    if (end == p || k < 1 || k > c.eval.samples || c.eval.nk == 4 || (*end && *end != ','))
-      return fprintf(stderr, "%s: --k '%s': give up to 4 integers in [1, --samples = %d], comma-separated\n", me, ks,
-                     c.eval.samples), 2;
-    c.eval.ks[c.eval.nk++] = (int)k;
-    p = *end ? end + 1 : end;
-  }
+  if (ilf_parse_ks(me, ks, &c.eval)) return 2;
   c.eval.seed = (uint64_t)seed;
-  char cache_path[4096];
   if (api_base) {
-    if (!api_model) api_model = http.model;
-    if (!api_model) return fprintf(stderr, "%s: --api-base needs --api-model NAME (or env ALAB_MODEL)\n", me), 2;
-    snprintf(cache_path, sizeof cache_path, "%s/responses.sqlite", out);
-    http.base_url = api_base, http.model = api_model;
-    if (api_key) http.api_key = api_key;
-    http.cache = cache ? cache : cache_path;
+    ilf_endpoint_apply(&ef, out, &http);
+    if (!http.model) return fprintf(stderr, "%s: --api-base needs --api-model NAME (or env ALAB_MODEL)\n", me), 2;
+    http.base_url = api_base;
     c.http = &http;
   }
   al_quiet = quiet;

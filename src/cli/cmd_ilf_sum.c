@@ -5,12 +5,14 @@
 #include <string.h>
 #include "alab/ilf.h"
 #include "cli/flags.h"
+#include "cli/ilf_flags.h"
 
 int cmd_ilf_sum(int argc, char **argv) {
   al_ilf_sum_ep_cfg c = {.n_ilf = 64, .n_eval = 32, .samples = 2, .temperature = 1, .ilf_steps = 40, .ilf_lr = 1e-3,
                          .batch = 8, .seed = 1};
   al_http_cfg http = al_http_cfg_default();
-  const char *out = NULL, *api_model = NULL, *api_key = NULL, *cache = NULL, *critic = "exact", *selector = "exact";
+  ilf_endpoint_flags ef = {0};
+  const char *out = NULL, *critic = "exact", *selector = "exact";
   int64_t seed = 1, steps = c.ilf_steps;
   int quiet = 0, facts = 5;
   flag_def f[] = {
@@ -31,10 +33,7 @@ int cmd_ilf_sum(int argc, char **argv) {
       {"facts", FLAG_INT, &facts, "facts a summary lists: 5 (hero, buddy, object, place, plot) or 3 (object, place, plot: "
                                    "the toy summariser's, trained by alab ilf)", "[3, 5]"},
       {"seed", FLAG_I64, &seed, "the stories' and the samples' seed", "[0, inf)"},
-      {"api-model", FLAG_STRING, &api_model, "model name at the endpoints (default: env ALAB_MODEL)"},
-      {"api-key", FLAG_STRING, &api_key, "API key (default: env ALAB_API_KEY; never printed, logged or saved)"},
-      {"api-concurrency", FLAG_INT, &http.concurrency, "HTTP requests in flight at once", "[1, 1024]"},
-      {"cache", FLAG_STRING, &cache, "response cache (SQLite) file, or off (default: OUT/responses.sqlite)"},
+      ILF_ENDPOINT_FLAGS(ef, http),
       {"threads", FLAG_INT, &c.threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
@@ -53,11 +52,7 @@ int cmd_ilf_sum(int argc, char **argv) {
   c.judge = strcmp(selector, "exact") ? selector : NULL;
   if (facts != 3 && facts != 5) return fprintf(stderr, "%s: --facts %d: give 3 or 5\n", me, facts), 2;
   c.seed = (uint64_t)seed, c.ilf_steps = steps, c.names = facts == 5;
-  char cache_path[4096];
-  snprintf(cache_path, sizeof cache_path, "%s/responses.sqlite", out);
-  if (api_model) http.model = api_model;
-  if (api_key) http.api_key = api_key;
-  http.cache = cache ? cache : cache_path;
+  ilf_endpoint_apply(&ef, out, &http);
   c.http = &http;
   al_quiet = quiet;
   al_err err;

@@ -32,10 +32,13 @@ char *al_code_extract(const char *completion) {
   return out;
 }
 
-static char *prompt_of(const al_mbpp_task *t, const al_code_eval_cfg *c) {
+const char *const al_code_humaneval_stops[5] = {"\nclass", "\ndef", "\n#", "\nif", "\nprint"};
+
+char *al_code_prompt(const al_mbpp_task *t, const al_code_eval_cfg *c) {
   al_buf b = {0};
   al_buf_printf(&b, "%s", c->prefix ? c->prefix : "");
-  if (c->plain) al_buf_printf(&b, "%s\n", t->text);
+  if (c->humaneval) al_buf_printf(&b, "%s", t->text);
+  else if (c->plain) al_buf_printf(&b, "%s\n", t->text);
   else {
     al_buf_printf(&b, "You are an expert Python programmer, and here is your task: %s Your code should pass these tests:\n\n",
                   t->text);
@@ -60,19 +63,26 @@ int al_code_eval_mbpp(al_provider *p, al_sandbox *sb, const al_mbpp *m, const al
   al_sb_result *r = al_calloc(total, sizeof *r);
   static const char *const stop[] = {"[DONE]"};
   for (int t = 0; t < T; t++) {
-    prompts[t] = prompt_of(&m->t[t], c);
+    prompts[t] = al_code_prompt(&m->t[t], c);
     for (int j = 0; j < N; j++) {
       al_gen_req *q = &reqs[(size_t)t * N + j];
       q->prompt = prompts[t];
       q->g = al_gen_cfg_default();
       q->g.max_tokens = c->max_tokens, q->g.temperature = c->temperature, q->g.seed = c->seed + (uint64_t)j;
-      if (!c->plain) q->g.stop = stop, q->g.nstop = 1;
+      if (c->humaneval) q->g.stop = al_code_humaneval_stops, q->g.nstop = 5;
+      else if (!c->plain) q->g.stop = stop, q->g.nstop = 1;
     }
   }
   int rc = p->complete(p, reqs, (int)total, outs, errs, err);
   for (size_t k = 0; k < total && !rc; k++) {
     const al_mbpp_task *t = &m->t[k / N];
-    code[k] = al_code_extract(outs[k] ? outs[k] : "");
+    if (c->humaneval) { /* the signature and docstring, then the body */
+      al_buf b = {0};
+      al_buf_printf(&b, "%s%s", t->text, outs[k] ? outs[k] : "");
+      code[k] = b.data;
+    } else {
+      code[k] = al_code_extract(outs[k] ? outs[k] : "");
+    }
     progs[k] = al_mbpp_program(t, code[k], 0);
   }
   if (!rc) rc = al_sandbox_run_many(sb, (int)total, (const char *const *)progs, r, c->workers, err);
@@ -89,6 +99,12 @@ int al_code_eval_mbpp(al_provider *p, al_sandbox *sb, const al_mbpp *m, const al
         if (!o) o = json_pack("{s:i, s:i, s:s}", "task_id", m->t[t].task_id, "sample", j, "verdict", /* not UTF-8 */
                               outs[k] ? al_sb_status_name(r[k].status) : "request failed");
         if (errs[k]) json_object_set_new(o, "error", json_string(errs[k]));
+        if (outs[k] && !ok) { /* what the critic reads: the exception or limit, and the traceback */
+          size_t len = r[k].output_len, from = len > 2000 ? len - 2000 : 0;
+          json_object_set_new(o, "detail", json_string(r[k].status == AL_SB_KILLED ? r[k].limit : r[k].error_type));
+          json_t *out = r[k].output ? json_stringn(r[k].output + from, len - from) : NULL;
+          json_object_set_new(o, "output", out ? out : json_string(""));
+        }
         json_array_append_new(records, o);
       }
     }

@@ -21,7 +21,6 @@ int al_refine_annotations(al_provider *p, al_sandbox *sb, const al_ilf_annotatio
   for (int i = 0; i < c->nk; i++)
     if (c->ks[i] < 1 || c->ks[i] > c->samples)
       return al_fail(err, "refine: pass@%d needs at least %d samples per annotation (have %d)", c->ks[i], c->ks[i], c->samples);
-  static const char *const stop[] = {"\nclass", "\ndef", "\n#", "\nif", "\nprint"};
   int N = c->samples, A = s->n;
   size_t total = (size_t)A * N, nprog = total + 2 * (size_t)A; /* refinements, then each original and human refinement */
   char **prompts = al_calloc((size_t)A, sizeof(char *)), **outs = al_calloc(total, sizeof(char *));
@@ -35,7 +34,7 @@ int al_refine_annotations(al_provider *p, al_sandbox *sb, const al_ilf_annotatio
       q->prompt = prompts[a];
       q->g = al_gen_cfg_default();
       q->g.max_tokens = c->max_tokens, q->g.temperature = c->temperature, q->g.seed = c->seed + (uint64_t)j;
-      q->g.stop = stop, q->g.nstop = 5;
+      q->g.stop = al_code_humaneval_stops, q->g.nstop = 5;
     }
   }
   int rc = p->complete(p, reqs, (int)total, outs, errs, err);

@@ -93,6 +93,33 @@ int ilf_save_models(const char *dir, const al_tok *tok, const al_model *policy, 
 /* The worlds are ASCII: any other byte a model writes becomes '?', so every record is valid JSON. */
 void ilf_ascii(char *s);
 
+/* Roles through providers (ilf_roles.c), shared by `alab ilf summaries` and
+ * `alab ilf code`: a spec "http(s)://HOST/v1#MODEL" is an endpoint (the
+ * shared settings http, that base URL and model; without #MODEL, http's),
+ * anything else a model directory (threads: the local engine's); NULL spec,
+ * no provider. Errors name the role's flag. */
+int ilf_is_url(const char *s);
+int ilf_open_role(const al_http_cfg *http, int threads, const char *role, const char *spec, al_provider **out, al_err *err);
+/* {"NAME": {requests, retries, failures, cache_hits}} for each endpoint of each[0..n). */
+json_t *ilf_roles_http_json(al_provider *const *each, const char *const *names, int n);
+/* The end of a providers run: results.json = res with roles, each
+ * endpoint's accounting (ilf_roles_http_json), seconds since t0 and the
+ * headline lines head (saved when rc is 0); the run closed, or aborted when
+ * rc or the save fails. Takes res, head and roles. */
+#include "alab/exp.h"
+int ilf_roles_finish(al_run *run, int rc, json_t *res, json_t *head, json_t *roles, al_provider *const *each,
+                     const char *const *names, int n, double t0, al_err *err);
+/* The policy directory finetuned (SFT) on keep (JSONL prompt/completion),
+ * saved as dir/policy_ilf and wrapped as a local provider t->p. */
+typedef struct {
+  al_model m;
+  al_tok *tok;
+  al_provider *p;
+} ilf_tuned;
+int ilf_finetune_role(const char *policy_dir, const char *keep, long steps, double lr, int batch, uint64_t seed,
+                      int threads, const char *dir, ilf_tuned *t, al_err *err);
+void ilf_tuned_free(ilf_tuned *t);
+
 /* One seed end to end (seed is 1-based); files_dir (may be NULL) gets the
  * intermediates. */
 int ilf_run_seed(const al_ilf_cfg *c, al_sandbox *sb, uint64_t seed, const char *files_dir, al_ilf_seed *out,

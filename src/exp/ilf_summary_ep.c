@@ -18,31 +18,6 @@
 #include "alab/json.h"
 #include "exp/ilf_internal.h"
 
-static int is_url(const char *s) { return s && (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8)); }
-
-/* A role's provider: a URL through HTTP (the shared settings, this base URL)
- * or a model directory; NULL spec: none. */
-static int open_role(const al_ilf_sum_ep_cfg *c, const char *role, const char *spec, al_provider **out, al_err *err) {
-  *out = NULL;
-  if (!spec) return 0;
-  int rc;
-  if (is_url(spec)) { /* URL#MODEL names the model; else the shared setting */
-    al_http_cfg h = *c->http;
-    char url[2048];
-    snprintf(url, sizeof url, "%s", spec);
-    char *hash = strchr(url, '#');
-    if (hash) *hash = 0, h.model = hash + 1;
-    if (!h.model || !h.model[0]) return al_fail(err, "--%s %s: no model name (write URL#MODEL, or give --api-model)", role, spec);
-    h.base_url = url;
-    rc = al_provider_http(out, &h, err);
-  } else {
-    al_local_cfg lc = al_local_cfg_default();
-    lc.threads = c->threads;
-    rc = al_provider_local(out, spec, &lc, err);
-  }
-  return rc ? al_fail_prefix(err, "--%s %s", role, spec) : 0;
-}
-
 /* Per-story mean accuracy from evaluation records (story, score lines). */
 static void per_story(const char *records, const ilf_facts *facts, int n, int samples, double *acc) {
   int k = 0;
@@ -61,12 +36,12 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err) 
   if (!c->policy || !c->refiner) return al_fail(err, "ilf summaries: a policy and a refiner are needed");
   if (c->n_ilf < 1 || c->n_eval < 1 || c->samples < 1 || c->ilf_steps < 1)
     return al_fail(err, "ilf summaries: the story, sample and step counts must be positive");
-  int n = c->n_eval, S = c->samples, local_policy = !is_url(c->policy);
-  al_provider *pol = NULL, *ref = NULL, *cri = NULL, *jud = NULL, *tuned = NULL;
+  int n = c->n_eval, S = c->samples, local_policy = !ilf_is_url(c->policy);
+  al_provider *pol = NULL, *ref = NULL, *cri = NULL, *jud = NULL;
   al_run run;
   if (al_mkdir_p(dir, err) || /* the response cache may live in dir */
-      open_role(c, "policy", c->policy, &pol, err) || open_role(c, "refiner", c->refiner, &ref, err) ||
-      open_role(c, "critic", c->critic, &cri, err) || open_role(c, "selector", c->judge && strcmp(c->judge, "all") ? c->judge : NULL, &jud, err) || al_run_open(&run, dir, err)) {
+      ilf_open_role(c->http, c->threads, "policy", c->policy, &pol, err) || ilf_open_role(c->http, c->threads, "refiner", c->refiner, &ref, err) ||
+      ilf_open_role(c->http, c->threads, "critic", c->critic, &cri, err) || ilf_open_role(c->http, c->threads, "selector", c->judge && strcmp(c->judge, "all") ? c->judge : NULL, &jud, err) || al_run_open(&run, dir, err)) {
     al_provider_free(pol), al_provider_free(ref), al_provider_free(cri), al_provider_free(jud);
     return -1;
   }
@@ -92,20 +67,13 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err) 
   if (!rc) rc = ilf_sum_collect(&roles, ti, fi, c->n_ilf, c->seed + 11, &round, err) ||
                 ilf_write_text(dir, "ilf.jsonl", round.records.data ? round.records.data : "", err) ||
                 ilf_write_text(dir, "keep.jsonl", round.keep.data ? round.keep.data : "", err);
-  al_model m = {0};
-  al_tok *tok = NULL;
-  if (!rc && local_policy && round.keep.data) { /* finetune the policy on the kept refinements */
-    char *out = al_path_join(dir, "policy_ilf");
-    al_local_cfg lc = al_local_cfg_default();
-    lc.threads = c->threads;
-    rc = al_model_load_dir_tok(&m, &tok, c->policy, err) ||
-         ilf_sft(&m, tok, round.keep.data, "the kept refinements", m.cfg.n_positions, c->ilf_steps, c->ilf_lr, c->batch,
-                 c->seed + 21, err) ||
-         al_model_save_dir(&m, tok, out, err) || al_provider_local_wrap(&tuned, &m, tok, "policy_ilf", &lc, err) ||
-         ilf_sum_evaluate(tuned, &roles, te, fe, n, S, c->seed + 31, &acc[1], &exact[1], &ea, err) ||
+  ilf_tuned t = {0};
+  if (!rc && local_policy && round.keep.data) /* finetune the policy on the kept refinements */
+    rc = ilf_finetune_role(c->policy, round.keep.data, c->ilf_steps, c->ilf_lr, c->batch, c->seed + 21, c->threads, dir, &t,
+                           err) ||
+         ilf_sum_evaluate(t.p, &roles, te, fe, n, S, c->seed + 31, &acc[1], &exact[1], &ea, err) ||
          ilf_write_text(dir, "eval_ilf.jsonl", ea.data ? ea.data : "", err);
-    free(out);
-  }
+  al_provider *tuned = t.p;
   if (!rc) {
     json_t *res = json_pack("{s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:b}", "experiment", "ilf summaries (providers)",
                             "acc_base", acc[0], "exact_base", exact[0], "ilf_attempted", round.attempted, "with_feedback",
@@ -132,27 +100,15 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err) 
       json_array_append_new(head, json_string(local_policy ? "no refinement was kept: nothing to finetune on"
                                                            : "the policy is an endpoint: not finetuned (give a model directory)"));
     }
-    json_object_set_new(res, "roles", json_pack("{s:s, s:s, s:s, s:s}", "policy", pol->kind, "refiner", ref->kind, "critic",
-                                                cri ? cri->kind : "exact", "selector", all ? "all" : jud ? "judge" : "exact"));
+    json_t *roles = json_pack("{s:s, s:s, s:s, s:s}", "policy", pol->kind, "refiner", ref->kind, "critic",
+                              cri ? cri->kind : "exact", "selector", all ? "all" : jud ? "judge" : "exact");
     al_provider *each[4] = {pol, ref, cri, jud};
     const char *names[4] = {"policy", "refiner", "critic", "selector"};
-    json_t *http = json_object();
-    for (int i = 0; i < 4; i++) { /* each endpoint's accounting */
-      al_http_stats st;
-      if (each[i] && !al_provider_http_stats(each[i], &st))
-        json_object_set_new(http, names[i], json_pack("{s:I, s:I, s:I, s:I}", "requests", (json_int_t)st.requests, "retries",
-                                                      (json_int_t)st.retries, "failures", (json_int_t)st.failures,
-                                                      "cache_hits", (json_int_t)st.cache_hits));
-    }
-    json_object_set_new(res, "http", http);
-    json_object_set_new(res, "seconds", json_real(al_now() - t0));
-    json_object_set_new(res, "headline", head);
-    rc = al_run_save_json(&run, "results.json", res, err);
-    json_decref(res);
+    rc = ilf_roles_finish(&run, rc, res, head, roles, each, names, 4, t0, err);
+  } else {
+    ilf_roles_finish(&run, rc, NULL, NULL, NULL, NULL, NULL, 0, t0, err);
   }
-  if (rc) al_run_abort(&run);
-  else rc = al_run_close(&run, err);
-  al_provider_free(tuned), al_model_free(&m), al_tok_free(tok);
+  ilf_tuned_free(&t);
   al_provider_free(pol), al_provider_free(ref), al_provider_free(cri), al_provider_free(jud);
   ilf_sum_round_free(&round), al_buf_free(&eb), al_buf_free(&ea);
   ilf_free_strs(ti, (size_t)c->n_ilf), ilf_free_strs(te, (size_t)n), free(fi), free(fe), free(pb), free(pa);
