@@ -81,6 +81,31 @@ static char *mbpp_file(int n, uint64_t seed) {
   return b.data;
 }
 
+/* Two annotations in the file's layout: find_missing's original fails its
+ * check (range stops one short), add's passes. */
+static char *annotation_file(void) {
+  json_t *a = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:f}", "task_id", 34, "prompt",
+                        "\"\"\"\nWrite a python function to find the missing number in a sorted array.\n\"\"\"\n\ndef find_missing(ar,N):\n",
+                        "test", "from pytest import approx\n\ndef check(candidate):\n\tassert candidate([1,2,3,5],4) ==approx( 4)\n",
+                        "Feedback", "Python's range function does not include the upper bound.", "completion",
+                        "\n    for i in range(1,N + 1):\n        if i not in ar:\n            return i", "result", "passed", "passed", 1,
+                        "unedited_annotator_completion",
+                        "def find_missing(ar,N):\n    for i in range(1,N + 1):\n        if i not in ar:\n            return i",
+                        "original_model_completion",
+                        "def find_missing(ar,N):\n    for i in range(1,N):\n        if i not in ar:\n            return i\n",
+                        "refinement_edit_distance", 0.13);
+  json_t *b = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "task_id", 35, "prompt",
+                        "def add(a, b):\n    \"\"\"The sum of a and b.\"\"\"\n", "test",
+                        "def check(candidate):\n    assert candidate(1, 2) == 3\n", "Feedback", "Nothing to fix.", "completion",
+                        "    return a + b\n", "result", "passed", "passed", 1, "unedited_annotator_completion",
+                        "def add(a, b):\n    return a + b\n", "original_model_completion", "def add(a, b):\n    return a + b\n");
+  char *la = json_dumps(a, JSON_COMPACT), *lb = json_dumps(b, JSON_COMPACT);
+  al_buf f = {0};
+  al_buf_printf(&f, "%s\n%s\n", la, lb);
+  free(la), free(lb), json_decref(a), json_decref(b);
+  return f.data;
+}
+
 static int run(const char *dir, const char *out, const char *roles, int want_rc) {
   char cmd[8192], *o;
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' ilf code %s --plain-prompt --max-tokens 64 --critic-template '%s' "
@@ -203,6 +228,10 @@ int main(void) {
   run(dir, "served", roles, 0);
   snprintf(roles, sizeof roles, "--mbpp tasks.jsonl --policy model --critic %s --refiner %s", url_r, url_r);
   run(dir, "mixed", roles, 0);
+  char *ann_text = annotation_file(), *ann_path = al_path_join(dir, "ann.jsonl");
+  CHECK_OK(al_write_file_atomic(ann_path, ann_text, strlen(ann_text), &e), e);
+  snprintf(roles, sizeof roles, "--annotations ann.jsonl --policy model --refiner %s", url_r);
+  run(dir, "ann", roles, 0);
   kill(a, SIGTERM), kill(b, SIGTERM);
   same_round(dir, "local", "served");
   same_round(dir, "local", "mixed");
@@ -249,6 +278,42 @@ int main(void) {
   CHECK(failures > 0 && named == failures && kept_all == failures,
         "exact critic: %d of %d failures get a test or an exception named; --selector all keeps %d", named, failures, kept_all);
   json_decref(rows), free(de);
+
+  /* the annotation file: its programs, its feedback, al_refine_prompt for the refiner */
+  al_ilf_annotations ann = {0};
+  CHECK_OK(al_annotations_load(ann_path, &ann, &e), e);
+  char *da = al_path_join(dir, "ann");
+  json_t *ar = jsonl(da, "ilf.jsonl"), *r0 = json_array_get(ar, 0), *r1 = json_array_get(ar, 1);
+  if (ann.n == 2 && json_array_size(ar) == 2) {
+    char *rp = al_refine_prompt(&ann.a[0], "");
+    CHECK(!strcmp(json_string_value(json_object_get(r0, "program")), ann.a[0].original) &&
+              !strcmp(json_string_value(json_object_get(r0, "verdict")), "failed") &&
+              !strcmp(json_string_value(json_object_get(r0, "feedback")), ann.a[0].feedback) &&
+              !strcmp(json_string_value(json_object_get(r0, "refiner_prompt")), rp) &&
+              json_object_get(r0, "refinement_verdict") && !strncmp(json_string_value(json_object_get(r0, "refinement")),
+                                                                    ann.a[0].prompt, strlen(ann.a[0].prompt)),
+          "annotations: the failing original gets the file's feedback and al_refine_prompt; the refinement starts with the "
+          "prompt");
+    CHECK(!strcmp(json_string_value(json_object_get(r1, "verdict")), "passed") && !json_object_get(r1, "feedback"),
+          "annotations: the passing original gets no feedback");
+    /* the refinement run by python3 with the check: passes iff kept */
+    al_buf b = {0};
+    al_buf_printf(&b, "%s\n%s\ncheck(%s)\n", json_string_value(json_object_get(r0, "refinement")), ann.a[0].test, ann.a[0].entry);
+    char *pp = al_path_join(da, "check.py"), cmd0[4096];
+    CHECK_OK(al_write_file_atomic(pp, b.data, b.len, &e), e);
+    snprintf(cmd0, sizeof cmd0, "timeout 5 /usr/bin/python3 '%s' >/dev/null 2>&1", pp);
+    int pass = system(cmd0) == 0;
+    CHECK(pass == json_is_true(json_object_get(r0, "kept")), "annotations: python3 %s the refinement, kept %d", pass ? "passes" : "fails",
+          json_is_true(json_object_get(r0, "kept")));
+    free(rp), free(pp), al_buf_free(&b);
+  } else {
+    CHECK(0, "annotations run: %zu records", json_array_size(ar));
+  }
+  json_t *rann = results(dir, "ann");
+  CHECK(rann && json_integer_value(json_object_get(rann, "passed_first")) == 1 &&
+            !strcmp(json_string_value(json_object_get(json_object_get(rann, "roles"), "critic")), "annotations"),
+        "annotations: 1 original passes, the feedback source is the file");
+  json_decref(rann), json_decref(ar), free(da), al_annotations_free(&ann), free(ann_text), free(ann_path);
 
   /* bad input */
   run(dir, "bad1", "--mbpp missing.jsonl --policy model --refiner model", 1);
