@@ -109,7 +109,8 @@ static void user_models(void) {
     free(out);
   }
   /* usage errors */
-  const char *usage[] = {"--policy x --out y", "--algo dqn --out y", "--rm x --out y", "--policy x --prompts p --rm r --k 1 --out y"};
+  const char *usage[] = {"--policy x --out y", "--algo dqn --out y", "--rm x --out y", "--policy x --prompts p --rm r --k 1 --out y",
+                         "--bt-scale 0 --out y", "--proxy-lr -1 --out y"};
   for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
     char *out;
     int rc = alab(usage[i], &out);
@@ -143,6 +144,17 @@ static void experiment(void) {
   double gain = json_number_value(json_object_get(ph, "gain")), g0 = json_number_value(json_object_get(r, "initial_policy_gold"));
   CHECK(fabs(corr) <= 1 && sd > 0 && fabs(gain * sd - 1) < 1e-9 && g0 > -0.84 && g0 < 0.5,
         "proxy: correlation %g, raw sd %g, gain %g; initial gold %g", corr, sd, gain, g0);
+  /* the spurious feature probed: independent letters, 'a' with probability q; their mean gold against the closed
+   * form (L q - 2 (L - 1) q^2) / L (per-response sd at most 0.25: 256 responses give se <= 0.016) */
+  const json_t *pb = json_object_get(r, "proxy_probe");
+  CHECK(json_array_size(pb) == 8, "proxy_probe: 8 letter distributions");
+  for (size_t j = 0; j < json_array_size(pb); j++) {
+    const json_t *e = json_array_get(pb, j);
+    double q = json_number_value(json_object_get(e, "p_a")), g = json_number_value(json_object_get(e, "gold"));
+    double exact = (12 * q - 2 * 11 * q * q) / 12, cf = json_number_value(json_object_get(e, "gold_closed_form"));
+    CHECK(fabs(cf - exact) < 1e-9 && fabs(g - exact) < 0.065 && json_is_number(json_object_get(e, "proxy")),
+          "proxy_probe p_a %g: gold %g, closed form %g (expected %g)", q, g, cf, exact);
+  }
   const json_t *cv = json_object_get(r, "proxy_curve");
   CHECK(json_array_size(json_object_get(cv, "points")) == 3 && json_is_object(json_object_get(cv, "fit")),
         "the proxy run as Gao et al.'s curve: 3 windows after the first, fitted");

@@ -5,8 +5,9 @@
  *   ppo           PPO against the gold, beta_lo
  *   ppo_beta_hi   PPO against the gold, beta_hi
  *   ppo_proxy     PPO against a small proxy reward model (trained on
- *                 proxy_pairs pairs of the pretrained policy's samples,
- *                 labelled by the gold, its scores normalised to sd 1 on
+ *                 proxy_pairs comparisons of the pretrained policy's samples,
+ *                 labelled by Bradley-Terry draws on the gold (as alab
+ *                 overopt labels its proxies' comparisons), its scores normalised to sd 1 on
  *                 held-out samples as Ziegler et al. 2019 do), beta_lo;
  *                 the gold is measured
  * each for iters batches of rollouts; per batch the gold, proxy score and
@@ -29,7 +30,9 @@ typedef struct {
   int iters;             /* batches of rollouts per run */
   int prompts_per_iter, k;
   double lr, beta_lo, beta_hi;
+  double proxy_lr;       /* the ppo_proxy condition's learning rate (alab overopt's RL rate) */
   int proxy_pairs, proxy_steps;
+  double bt_scale;       /* the proxy's labels: P(a preferred) = sigmoid(bt_scale (gold(a) - gold(b))), drawn */
   int window;            /* W: batches averaged at the start, the end and for the peak */
   int quick;
 } al_rl_exp_cfg;

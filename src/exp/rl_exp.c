@@ -20,8 +20,8 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   c->layers = 2, c->heads = 2, c->embd = 32, c->pretrain_steps = 150;
   c->iters = 300;
   c->prompts_per_iter = 8, c->k = 4;
-  c->lr = 1e-3, c->beta_lo = 0.05, c->beta_hi = 0.5;
-  c->proxy_pairs = 512, c->proxy_steps = 200;
+  c->lr = 1e-3, c->proxy_lr = 1e-4, c->beta_lo = 0.05, c->beta_hi = 0.5;
+  c->proxy_pairs = 512, c->proxy_steps = 200, c->bt_scale = RLW_LEN;
   c->window = 10;
 }
 
@@ -32,13 +32,15 @@ json_t *al_rl_exp_config_json(const al_rl_exp_cfg *c, al_err *err) {
                    c->window), NULL;
   if (c->proxy_pairs < 16 || c->proxy_steps < 1) return al_fail(err, "--proxy-pairs must be >= 16 and --proxy-steps >= 1"), NULL;
   if (!(c->beta_hi > c->beta_lo && c->beta_lo >= 0)) return al_fail(err, "need 0 <= --beta-lo < --beta-hi"), NULL;
+  if (!(c->proxy_lr > 0 && isfinite(c->proxy_lr))) return al_fail(err, "--proxy-lr must be finite and > 0 (got %g)", c->proxy_lr), NULL;
+  if (!(c->bt_scale > 0 && isfinite(c->bt_scale))) return al_fail(err, "--bt-scale must be finite and > 0 (got %g)", c->bt_scale), NULL;
   al_model_config arch;
   if (al_model_config_set_arch(&arch, c->arch, err)) return NULL;
-  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:b}", "command", "rl",
+  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:b}", "command", "rl",
                    "arch", c->arch, "seeds", c->seeds, "seed", (json_int_t)c->seed, "layers", c->layers, "heads", c->heads, "embd",
                    c->embd, "pretrain_steps", c->pretrain_steps, "iters", c->iters, "prompts_per_iter",
-                   c->prompts_per_iter, "k", c->k, "lr", c->lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
-                   "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "window", c->window, "quick", c->quick);
+                   c->prompts_per_iter, "k", c->k, "lr", c->lr, "proxy_lr", c->proxy_lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
+                   "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "bt_scale", c->bt_scale, "window", c->window, "quick", c->quick);
 }
 
 enum { C_RLOO, C_PPO, C_PPO_HI, C_PROXY, NCOND };
@@ -63,7 +65,7 @@ static int run_one(const al_rl_exp_cfg *c, const al_model *base, const al_tok *t
   al_rl_setup su = {&r, &ref, tok, prompts, np, k == C_PROXY ? &proxy : &gold, &gold};
   al_train_cfg tc;
   al_train_defaults(&tc);
-  tc.lr = c->lr, tc.warmup_steps = 0, tc.min_lr_frac = 1, tc.weight_decay = 0, tc.eval_every = 0, tc.save_final = 0;
+  tc.lr = k == C_PROXY ? c->proxy_lr : c->lr, tc.warmup_steps = 0, tc.min_lr_frac = 1, tc.weight_decay = 0, tc.eval_every = 0, tc.save_final = 0;
   al_rl_run_cfg rc = {c->iters, 0};
   al_rl_log log = {0};
   int bad = al_model_alloc(&pol, &base->cfg, err) || al_model_alloc(&ref, &base->cfg, err);
@@ -274,6 +276,15 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
                         al_json_real_or_null(pi.sd_raw), "raw_iqr", al_json_real_or_null(pi.iqr_raw), "gold_sd",
                         al_json_real_or_null(pi.gold_sd), "gold_iqr", al_json_real_or_null(pi.gold_iqr), "gain",
                         al_json_real_or_null(pi.gain)));
+    json_t *pb = json_array();
+    for (int j = 0; j < RLX_PROBE_P; j++) {
+      al_log("rl: proxy probe: letters 'a' with p %.3f: gold %+.4f (closed form %+.4f), proxy %+.3f", rlx_probe_pa[j],
+             pi.probe_gold[j], pi.probe_gold_exact[j], pi.probe_proxy[j]);
+      json_array_append_new(pb, json_pack("{s:f, s:i, s:o, s:f, s:o}", "p_a", rlx_probe_pa[j], "n", RLX_PROBE_M, "gold",
+                                          al_json_real_or_null(pi.probe_gold[j]), "gold_closed_form", pi.probe_gold_exact[j],
+                                          "proxy", al_json_real_or_null(pi.probe_proxy[j])));
+    }
+    json_object_set_new(results, "proxy_probe", pb);
     json_object_set_new(results, "initial_policy_gold", al_json_real_or_null(pi.base_gold));
     json_object_set_new(results, "gold_of_world", json_real(al_rlw_gold_base()));
     for (int k = 0; k < NCOND; k++) {

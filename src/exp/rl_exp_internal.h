@@ -14,7 +14,14 @@ typedef struct {
   double mean_raw, sd_raw, iqr_raw, gold_sd, gold_iqr;
   double gain;                /* the score head's factor: sd 1 afterwards */
   double base_gold;           /* mean gold of every response sampled (the initial policy's) */
+  /* the spurious feature (rlx_probe): responses of RLX_PROBE_N letters drawn
+   * independently, 'a' with probability probe_pa[j], else one of "bcdefgh"
+   * uniformly; per j, RLX_PROBE_M of them: mean gold, its closed form, the
+   * mean normalised proxy score */
+  double probe_gold[8], probe_gold_exact[8], probe_proxy[8];
 } rlx_proxy_info;
+enum { RLX_PROBE_P = 8, RLX_PROBE_M = 256 };
+extern const double rlx_probe_pa[RLX_PROBE_P];
 
 /* Trains the small proxy reward model on c->proxy_pairs pairs of base's
  * samples labelled by the gold, measures it on as many held-out pairs and
