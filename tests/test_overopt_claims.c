@@ -11,7 +11,13 @@
  *   d = 0.4 to 3 without d = 0 (gains over the first window): all three
  *   reproduced, the rise measured from the start (0), not from the first
  *   point; the same RL curve cut at d = 1 (the peak at its end): "then
- *   falls" not reproduced.
+ *   falls" not reproduced; an RL curve with its start as point 0 (d = 0,
+ *   gains 0, as runs now write them), R(d) as above: all three reproduced.
+ * How the peak moves between two proxies ("peak_moves": each seed's own
+ * peak, to minus from): a planted move from d* = 0.8 (height 0.32) to
+ * d* = 1.5 (height 0.75) is reproduced as "to a larger KL" and "raises
+ * it"; between two flat-gold curves of independent noise, 400 draws, each
+ * passes in at most 1/16 of them (the 2.5% level of a one-sided test).
  * And the fit inside each curve's JSON finds the planted peak within 0.15. */
 #include <jansson.h>
 #include "alab/bon.h"
@@ -54,6 +60,34 @@ static int verdicts(json_t *curve, int *v) {
   return n;
 }
 
+/* seed s's highest gold point of a curve's JSON: its d and gold */
+static void peak_of(const json_t *curve, int s, double *d, double *g) {
+  const json_t *pts = json_object_get(curve, "points");
+  *g = -INFINITY;
+  for (size_t k = 0; k < json_array_size(pts); k++) {
+    const json_t *pt = json_array_get(pts, k);
+    double gk = json_number_value(json_array_get(json_object_get(json_object_get(pt, "gold"), "seeds"), (size_t)s));
+    if (gk > *g) *g = gk, *d = json_number_value(json_array_get(json_object_get(json_object_get(pt, "d"), "seeds"), (size_t)s));
+  }
+}
+
+/* verdicts of the two move claims from curve a to curve b (both freed) */
+static int move_verdicts(json_t *a, json_t *b, int *v) {
+  json_t *dd = json_array(), *gg = json_array();
+  for (int s = 0; s < S; s++) {
+    double da, ga, db, gb;
+    peak_of(a, s, &da, &ga), peak_of(b, s, &db, &gb);
+    json_array_append_new(dd, json_real(db - da)), json_array_append_new(gg, json_real(gb - ga));
+  }
+  json_t *r = json_pack("{s:[], s:[{s:s, s:s, s:s, s:{s:o}, s:{s:o}}]}", "curves", "peak_moves", "direction", "size",
+                        "from", "a", "to", "b", "peak_d", "seeds", dd, "peak_gold", "seeds", gg);
+  rp_finding f[RP_MAX_FINDINGS];
+  int n = rp_overopt_findings(r, f, RP_MAX_FINDINGS);
+  for (int i = 0; i < n && i < 2; i++) v[i] = f[i].verdict;
+  json_decref(r), json_decref(a), json_decref(b);
+  return n;
+}
+
 static double fitted_peak(json_t *curve) {
   return json_number_value(json_object_get(json_object_get(json_object_get(curve, "fit"), "d_peak"), "mean"));
 }
@@ -89,5 +123,24 @@ int main(void) {
   c = make("rl", AL_OVEROPT_FORM_RL, 0.5, 0.5, drl, 3, 0.05, 4); /* d = 0.4, 0.77, 1.14: gold still near its top */
   CHECK(verdicts(c, v) == 3 && v[1] == RP_REPRODUCED && v[2] == RP_NOT_REPRODUCED,
         "RL cut near its peak: rises, does not fall: %d %d", v[1], v[2]);
+  double drl0[9] = {0};
+  for (int k = 1; k < 9; k++) drl0[k] = drl[k - 1];
+  c = make("rl", AL_OVEROPT_FORM_RL, 0.5, 0.5, drl0, 9, 0.05, 5); /* the start as point 0 */
+  CHECK(verdicts(c, v) == 3 && v[0] == RP_REPRODUCED && v[1] == RP_REPRODUCED && v[2] == RP_REPRODUCED,
+        "RL with its start as point 0: %d %d %d", v[0], v[1], v[2]);
+
+  /* the peak moves out and up: d (1.25 - 0.78 d) peaks at 0.8 (0.5), d (1 - 0.33 d) at 1.5 (0.75) */
+  CHECK(move_verdicts(make("bon", AL_OVEROPT_FORM_BON, 0.8, 0.5, dbon, 9, 0.05, 6),
+                      make("bon", AL_OVEROPT_FORM_BON, 1, 1 / 3.0, dbon, 9, 0.05, 7), v) == 2 &&
+            v[0] == RP_REPRODUCED && v[1] == RP_REPRODUCED,
+        "a planted move of the peak out and up: %d %d", v[0], v[1]);
+  int mfp[2] = {0, 0};
+  for (int i = 0; i < runs; i++) {
+    if (move_verdicts(make("bon", AL_OVEROPT_FORM_BON, 0, 0, dbon, 9, 0.05, 1000 + 2 * (uint64_t)i),
+                      make("bon", AL_OVEROPT_FORM_BON, 0, 0, dbon, 9, 0.05, 1001 + 2 * (uint64_t)i), v) == 2)
+      mfp[0] += v[0] == RP_REPRODUCED, mfp[1] += v[1] == RP_REPRODUCED;
+  }
+  CHECK(mfp[0] <= runs / 16 && mfp[1] <= runs / 16, "flat gold on both: the peak moves out %d, up %d of %d (2.5%% expected)",
+        mfp[0], mfp[1], runs);
   return test_summary();
 }

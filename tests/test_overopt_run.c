@@ -123,6 +123,40 @@ int main(void) {
           fabs(pool - json_number_value(json_object_get(json_object_get(info, "complete_stories"), "mean"))) < 1e-9,
           "curve %zu: top picks %g, pool %g (share %g) as the policy's", i, top, pool, share);
   }
+  /* how the peak moves: 2 sizes x (1 step of comparisons) + 2 comparison counts x (1 step of size); each seed's
+   * peak d and gold recomputed here from the curves' points */
+  json_t *moves = json_object_get(res, "peak_moves");
+  CHECK(json_array_size(moves) == 4, "4 moves of the peak (%zu)", json_array_size(moves));
+  const char *want[4][3] = {{"comparisons", "L1-P8", "L1-P16"}, {"comparisons", "L2-P8", "L2-P16"},
+                            {"size", "L1-P8", "L2-P8"}, {"size", "L1-P16", "L2-P16"}};
+  for (size_t m = 0; m < 4 && json_array_size(moves) == 4; m++) {
+    json_t *mv = json_array_get(moves, m);
+    CHECK(!strcmp(json_string_value(json_object_get(mv, "direction")), want[m][0]) &&
+          !strcmp(json_string_value(json_object_get(mv, "from")), want[m][1]) &&
+          !strcmp(json_string_value(json_object_get(mv, "to")), want[m][2]), "move %zu: %s %s -> %s", m, want[m][0],
+          want[m][1], want[m][2]);
+    double pd[2][2], pg[2][2]; /* [from/to][seed] */
+    for (int e = 0; e < 2; e++) {
+      int p = (want[m][1 + e][1] - '1') * 2 + (strstr(want[m][1 + e], "P16") != NULL);
+      json_t *pts = json_object_get(json_array_get(curves, (size_t)p), "points");
+      for (int s = 0; s < 2; s++) {
+        pg[e][s] = -INFINITY;
+        for (size_t k = 0; k < json_array_size(pts); k++) {
+          json_t *pt = json_array_get(pts, k);
+          double g = json_number_value(json_array_get(json_object_get(json_object_get(pt, "gold"), "seeds"), (size_t)s));
+          if (g > pg[e][s]) pg[e][s] = g, pd[e][s] = json_number_value(json_array_get(json_object_get(json_object_get(pt, "d"), "seeds"), (size_t)s));
+        }
+      }
+    }
+    for (int s = 0; s < 2; s++) {
+      double dd = json_number_value(json_array_get(json_object_get(json_object_get(mv, "peak_d"), "seeds"), (size_t)s)),
+             dg = json_number_value(json_array_get(json_object_get(json_object_get(mv, "peak_gold"), "seeds"), (size_t)s));
+      CHECK(fabs(dd - (pd[1][s] - pd[0][s])) < 1e-9 && fabs(dg - (pg[1][s] - pg[0][s])) < 1e-9,
+            "move %zu seed %d: peak d %+g (recomputed %+g), gold %+g (%+g)", m, s, dd, pd[1][s] - pd[0][s], dg, pg[1][s] - pg[0][s]);
+    }
+    CHECK(json_is_object(json_object_get(mv, "fit_d_peak")) && json_is_object(json_object_get(mv, "gold_agreement")),
+          "move %zu: fitted peak and agreement", m);
+  }
   /* metrics.jsonl: one line per proxy and seed */
   char p[700];
   snprintf(p, sizeof p, "%s/metrics.jsonl", a);

@@ -2,7 +2,8 @@
  * samples, every curve (best-of-n's, then RL's) with its fit, and the
  * headline: each curve's peak and fit, and how the peak moves across the
  * grid of proxies (more comparisons at each size, a larger proxy at each
- * number of comparisons). */
+ * number of comparisons), paired over seeds ("peak_moves"). */
+#include <math.h>
 #include <stdlib.h>
 #include "alab/json.h"
 #include "exp/overopt_internal.h"
@@ -42,6 +43,64 @@ static const char *picks_text(const ov_picks *pk, int S, char *buf, size_t n) {
   snprintf(buf, n, "; its top 1/16 of the samples: %.1f%% stories, %.1f%% share stories (all samples: %.1f%%, %.1f%%)",
            100 * ts, 100 * th, 100 * ps, 100 * ph);
   return buf;
+}
+
+/* Seed s's peak on best-of-n curve cv: the point of highest gold (the
+ * first of equals), its d and gold. */
+static void seed_peak(const al_overopt_curve *cv, int s, double *d, double *gold) {
+  int S = cv->seeds, best = 0;
+  for (int k = 1; k < cv->npts; k++)
+    if (cv->gold[(size_t)k * S + s] > cv->gold[(size_t)best * S + s]) best = k;
+  *d = cv->d[(size_t)best * S + s], *gold = cv->gold[(size_t)best * S + s];
+}
+
+/* How the peak moves across the grid (adjacent proxies: more comparisons at
+ * each size, then a larger proxy at each number of comparisons), paired
+ * over seeds, one line of the headline each: the differences (to minus
+ * from) of each seed's own peak (d and gold at its highest point; a curve
+ * still rising at its end has its peak at the last point, so "out of the
+ * range" counts as the range's end), of the fitted d* and R* where both
+ * seeds' fits have a peak (NAN otherwise: no interval), and of the
+ * agreement with gold (the proxies' quality). */
+static json_t *moves_json(ov_world *w, json_t *curves, json_t *head) {
+  const al_overopt_cfg *c = w->c;
+  int S = c->seeds;
+  json_t *moves = json_array();
+  double *v = al_malloc(sizeof(double) * 5 * (size_t)S);
+  for (int dir = 0; dir < 2; dir++) {
+    int outer = dir ? c->n_pairs : c->n_rm_layers, inner = dir ? c->n_rm_layers : c->n_pairs;
+    for (int o = 0; o < outer; o++)
+      for (int k = 0; k + 1 < inner; k++) {
+        int p = dir ? k * c->n_pairs + o : o * c->n_pairs + k, q = dir ? p + c->n_pairs : p + 1;
+        json_t *fp = json_object_get(json_array_get(curves, (size_t)p), "fit"), *fq = json_object_get(json_array_get(curves, (size_t)q), "fit");
+        for (int s = 0; s < S; s++) {
+          double dp, gp, dq, gq;
+          seed_peak(&w->curves[p], s, &dp, &gp), seed_peak(&w->curves[q], s, &dq, &gq);
+          v[s] = dq - dp, v[S + s] = gq - gp;
+          for (int f = 0; f < 2; f++) {
+            const char *key = f ? "r_peak" : "d_peak";
+            json_t *a = json_array_get(json_object_get(json_object_get(fp, key), "seeds"), (size_t)s),
+                   *b = json_array_get(json_object_get(json_object_get(fq, key), "seeds"), (size_t)s);
+            v[(2 + f) * S + s] = json_is_number(a) && json_is_number(b) ? json_number_value(b) - json_number_value(a) : NAN;
+          }
+          v[4 * S + s] = w->agree[(size_t)q * S + s] - w->agree[(size_t)p * S + s];
+        }
+        json_t *m = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "direction", dir ? "size" : "comparisons", "from",
+                              w->names[p], "to", w->names[q], "peak_d", seeds_stat(v, S), "peak_gold", seeds_stat(v + S, S),
+                              "fit_d_peak", seeds_stat(v + 2 * S, S), "fit_r_peak", seeds_stat(v + 3 * S, S),
+                              "gold_agreement", seeds_stat(v + 4 * S, S));
+        char t[5][64];
+        const char *what[5] = {"peak_d", "peak_gold", "fit_d_peak", "fit_r_peak", "gold_agreement"};
+        for (int i = 0; i < 5; i++) ci_text(json_object_get(m, what[i]), i == 0 || i == 2 ? "%+.2f [%+.2f, %+.2f]" : "%+.3f [%+.3f, %+.3f]", t[i], sizeof t[i]);
+        json_array_append_new(head, json_sprintf("%s %s -> %s, paired over seeds: each seed's peak moves by d %s, gold %s; "
+                                                 "the fitted peak by d* %s, R* %s; agreement with gold %s",
+                                                 dir ? "larger proxy:" : "more comparisons:", w->names[p], w->names[q], t[0],
+                                                 t[1], t[2], t[3], t[4]));
+        json_array_append_new(moves, m);
+      }
+  }
+  free(v);
+  return moves;
 }
 
 json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
@@ -94,25 +153,9 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
     json_array_append_new(curves, j);
   }
   json_array_insert_new(head, 1, json_sprintf("proxy reward rises with n%s for %s proxy", w->ncurves > P ? " and over RL" : "", all_rise ? "every" : "not every"));
-  /* the grid's two directions: more comparisons at each size, a larger proxy at each number of comparisons */
-  for (int dir = 0; dir < 2; dir++) {
-    int outer = dir ? c->n_pairs : c->n_rm_layers, inner = dir ? c->n_rm_layers : c->n_pairs;
-    for (int o = 0; o < outer && inner > 1; o++) {
-      al_buf b = {0};
-      if (dir) al_buf_printf(&b, "larger proxy at %d comparisons:", c->pairs[o]);
-      else al_buf_printf(&b, "more comparisons at %d layers:", c->rm_layers[o]);
-      for (int k = 0; k < inner; k++) {
-        int p = dir ? k * c->n_pairs + o : o * c->n_pairs + k;
-        json_t *pk = json_object_get(json_array_get(curves, (size_t)p), "empirical_peak");
-        al_buf_printf(&b, "%s %s peak d %.2f gold %+.3f", k ? " ->" : "", w->names[p],
-                      json_number_value(json_object_get(pk, "d")), json_number_value(json_object_get(pk, "gold")));
-      }
-      json_array_append_new(head, json_string(b.data));
-      al_buf_free(&b);
-    }
-  }
-  json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info", json_incref(info),
-                        "curves", curves, "seconds", secs);
+  json_t *moves = moves_json(w, curves, head);
+  json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info",
+                        json_incref(info), "curves", curves, "peak_moves", moves, "seconds", secs);
   free(parse), free(g1);
   return r;
 }
