@@ -120,6 +120,25 @@ int main(void) {
                    "--refine-template: unknown placeholder '{code}' at byte 15");
   CHECK_FAILS_WITH(al_code_template_check("open {text", "--critic-template", &e), e, "unknown placeholder '{text'");
   free(f1);
+  /* fuzz: random templates of braces and field names; a template the check
+   * accepts fills without a brace left that is not a doubled one's */
+  const char *pieces[] = {"{", "}", "{{", "text", "{text}", "{tests}", "{program}", "{feedback}", "{verdict}", "{code}", "x", "\n"};
+  int accepted = 0, bad_fill = 0;
+  for (int k = 0; k < 2000; k++) {
+    char tmpl[256] = "";
+    int parts = (int)al_rng_below(&rng, 12);
+    for (int i = 0; i < parts; i++) strcat(tmpl, pieces[al_rng_below(&rng, 12)]);
+    if (al_code_template_check(tmpl, "--t", &e)) continue;
+    accepted++;
+    char *fill = al_code_fill(tmpl, t, "P", "F", "V");
+    size_t opens = 0, want = 0;
+    for (const char *q = fill; *q; q++) opens += *q == '{';
+    for (const char *q = tmpl; *q; q++)
+      if (q[0] == '{' && q[1] == '{') want++, q++;
+    bad_fill += opens != want;
+    free(fill);
+  }
+  CHECK(accepted > 100 && bad_fill == 0, "2,000 fuzzed templates: %d accepted, %d filled with a stray brace", accepted, bad_fill);
 
   for (int i = 0; i < NW; i++) free(p[i]), al_sb_result_free(&r[i]);
   al_sandbox_close(sb), al_mbpp_free(&m), free(path), free(tmp);

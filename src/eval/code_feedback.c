@@ -109,7 +109,6 @@ int al_code_template_check(const char *tmpl, const char *what, al_err *err) {
 
 char *al_code_fill(const char *tmpl, const al_mbpp_task *t, const char *program, const char *feedback, const char *verdict) {
   al_buf b = {0};
-  al_buf_printf(&b, "%s", "");
   for (const char *p = tmpl; *p;) {
     size_t len;
     int f = *p == '{' ? field_at(p, &len) : -1;
@@ -126,7 +125,7 @@ char *al_code_fill(const char *tmpl, const al_mbpp_task *t, const char *program,
       p += len;
     }
   }
-  return b.data;
+  return b.data ? b.data : al_strdup("");
 }
 
 void al_mbpp_from_annotations(const al_ilf_annotations *s, al_mbpp *out) {

@@ -47,13 +47,12 @@ static void per_task(json_t *recs, int tasks, int samples, double *p) {
 
 static int save_records(const char *dir, const char *name, json_t *recs, al_err *err) {
   al_buf b = {0};
-  al_buf_printf(&b, "%s", "");
   for (size_t i = 0; i < json_array_size(recs); i++) {
     char *line = json_dumps(json_array_get(recs, i), JSON_COMPACT);
     if (line) al_buf_printf(&b, "%s\n", line);
     free(line);
   }
-  int rc = ilf_write_text(dir, name, b.data, err);
+  int rc = ilf_write_text(dir, name, b.data ? b.data : "", err);
   al_buf_free(&b);
   return rc;
 }
@@ -81,7 +80,9 @@ int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err) {
   int full = tasks.n, full_ann = ann.n; /* the frees below restore them: they free the first n */
   if (!rc && c->limit && c->limit < tasks.n) tasks.n = c->limit, ann.n = c->annotations ? c->limit : 0;
   if (!rc && c->eval_mbpp) rc = al_mbpp_load(c->eval_mbpp, &held, err);
-  if (rc) return tasks.n = full, ann.n = full_ann, al_mbpp_free(&tasks), al_annotations_free(&ann), -1;
+  if (!rc && (!tasks.n || (c->eval_mbpp && !held.n)))
+    rc = al_fail(err, "%s: no tasks", !tasks.n ? (c->mbpp ? c->mbpp : c->annotations) : c->eval_mbpp);
+  if (rc) return tasks.n = full, ann.n = full_ann, al_mbpp_free(&tasks), al_mbpp_free(&held), al_annotations_free(&ann), -1;
   ilf_code_ctx x = {.c = c, .tasks = &tasks, .ann = c->annotations ? &ann : NULL, .gen = c->eval};
   x.critic_template = c->critic_template ? c->critic_template : al_ilf_code_critic_template;
   x.refine_template = c->refine_template ? c->refine_template : al_ilf_code_refine_template;
@@ -120,7 +121,7 @@ int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err) {
   ilf_tuned t = {0};
   double t0 = al_now();
   if (!rc) rc = al_code_eval_mbpp(x.policy, x.sb, E, &ev, &rb, eb, err) || save_records(dir, "eval_base.jsonl", eb, err);
-  if (!rc) rc = ilf_code_round(&x, ev.seed + 11, &round, err) || ilf_write_text(dir, "ilf.jsonl", round.records.data, err) ||
+  if (!rc) rc = ilf_code_round(&x, ev.seed + 11, &round, err) || ilf_write_text(dir, "ilf.jsonl", round.records.data ? round.records.data : "", err) ||
                 ilf_write_text(dir, "keep.jsonl", round.keep.data ? round.keep.data : "", err) ||
                 ilf_write_text(dir, "all.jsonl", round.all.data ? round.all.data : "", err);
   if (!rc && local && round.keep.data)
