@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 #include "alab/nn.h"
+#include "nn/exp_inline.h"
 
 #define GEMM(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)                                                 \
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, \
@@ -26,12 +27,16 @@ void nn_attention_forward(float *out, float *att, const float *qkv, int B, int T
       float *P = att + ((long)b * H + h) * T * T;
       GEMM(0, 1, T, T, hs, scale, Q, C3, K, C3, 0.0f, P, T);
       for (int t = 0; t < T; t++) {
-        float *row = P + (long)t * T, mx = -INFINITY, sum = 0.0f;
-        for (int t2 = 0; t2 <= t; t2++) mx = row[t2] > mx ? row[t2] : mx;
-        for (int t2 = 0; t2 <= t; t2++) {
-          row[t2] = expf(row[t2] - mx);
-          sum += row[t2];
-        }
+        /* vectorized exp for a finite row (exp_inline.h), libm's otherwise so NaN/inf propagate */
+        float *row = P + (long)t * T, sum = 0.0f;
+        int finite;
+        float mx = row_max_finite(row, t + 1, &finite);
+        if (finite) sum = row_exp_sum(row, row, t + 1, mx);
+        else
+          for (int t2 = 0; t2 <= t; t2++) {
+            row[t2] = expf(row[t2] - mx);
+            sum += row[t2];
+          }
         float inv = 1.0f / sum;
         for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
         for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;

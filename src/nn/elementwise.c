@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <string.h>
 #include "alab/nn.h"
+#include "nn/exp_inline.h"
 
 void nn_embedding_forward(float *x, const int32_t *tok, const float *wte, const float *wpe, int B, int T, int C) {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -39,7 +40,9 @@ void nn_residual_forward(float *out, const float *a, const float *b, long n) {
   for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-/* loss = logsumexp(z) - z[target], with the max subtracted for stability */
+/* loss = logsumexp(z) - z[target], with the max subtracted for stability.
+ * Finite rows take the vectorized exp (exp_inline.h); a row holding a NaN
+ * or inf takes libm's expf, so it gives NaN/inf as before. */
 int nn_crossentropy_forward(float *losses, const float *logits, const int32_t *targets, int N, int V) {
   int counted = 0;
 #pragma omp parallel for schedule(static) reduction(+ : counted)
@@ -49,11 +52,11 @@ int nn_crossentropy_forward(float *losses, const float *logits, const int32_t *t
       continue;
     }
     const float *z = logits + (long)n * V;
-    float mx = z[0];
-    for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int v = 0; v < V; v++) s += expf(z[v] - mx);
+    int finite;
+    float mx = row_max_finite(z, V, &finite), s = 0.0f;
+    if (finite) s = row_exp_sum(NULL, z, V, mx);
+    else
+      for (int v = 0; v < V; v++) s += expf(z[v] - mx);
     losses[n] = logf(s) + mx - z[targets[n]];
     counted++;
   }
@@ -68,14 +71,14 @@ void nn_crossentropy_backward(float *logits, const int32_t *targets, int N, int 
       memset(z, 0, V * sizeof(float));
       continue;
     }
-    float mx = z[0];
-    for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int v = 0; v < V; v++) {
-      z[v] = expf(z[v] - mx);
-      s += z[v];
-    }
+    int finite;
+    float mx = row_max_finite(z, V, &finite), s = 0.0f;
+    if (finite) s = row_exp_sum(z, z, V, mx);
+    else
+      for (int v = 0; v < V; v++) {
+        z[v] = expf(z[v] - mx);
+        s += z[v];
+      }
     float k = dloss / s;
 #pragma omp simd
     for (int v = 0; v < V; v++) z[v] *= k;

@@ -1,5 +1,7 @@
-/* A vectorizable e^x shared by the activation kernels (gelu.c, swiglu.c):
- * libm's expf is a scalar call that keeps their loops from vectorizing. */
+/* A vectorizable e^x shared by the activation kernels (gelu.c, swiglu.c)
+ * and the softmax rows of cross-entropy and attention (row_max_finite,
+ * row_exp_sum): libm's expf is a scalar call that keeps loops from
+ * vectorizing. */
 #ifndef ALAB_NN_EXP_INLINE_H
 #define ALAB_NN_EXP_INLINE_H
 #include <stdint.h>
@@ -22,5 +24,37 @@ static inline float exp_inline(float x) {
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+/* max_i x[i] over n >= 1 values, and *finite = 0 when some x[i] is NaN or
+ * infinite (x * 0 is NaN exactly then). exp_inline clamps, so it would
+ * turn a NaN into a number: callers take libm's path for such a row and
+ * keep NaN/inf propagating as before. */
+static inline float row_max_finite(const float *x, int n, int *finite) {
+  float mx = x[0], zero = 0.0f;
+#pragma omp simd reduction(max : mx) reduction(+ : zero)
+  for (int i = 0; i < n; i++) {
+    mx = x[i] > mx ? x[i] : mx;
+    zero += x[i] * 0.0f;
+  }
+  *finite = zero == 0.0f;
+  return mx;
+}
+
+/* sum_i e^(x[i] - mx) over a finite row; out[i] = e^(x[i] - mx) when out is
+ * not NULL (out may be x). */
+static inline float row_exp_sum(float *out, const float *x, int n, float mx) {
+  float s = 0.0f;
+  if (out) {
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < n; i++) {
+      out[i] = exp_inline(x[i] - mx);
+      s += out[i];
+    }
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < n; i++) s += exp_inline(x[i] - mx);
+  }
+  return s;
 }
 #endif
