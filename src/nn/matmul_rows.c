@@ -13,6 +13,7 @@
  * whatever n is, so a row's result does not depend on the other rows. */
 #include <string.h>
 #include "nn/matmul_internal.h"
+#include "nn/rows.h"
 
 typedef float vf16 __attribute__((vector_size(64)));
 typedef uint16_t vh16 __attribute__((vector_size(32)));
@@ -80,15 +81,24 @@ void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b
   else rows(out, inp, W, 0, b, n, IC, OC);
 }
 
-/* E[e0 .. e0+C) . x[0 .. C): 16 lanes of partial sums, then the lanes in
- * order, then the tail */
+/* the n < 16 elements from element i, then zeros */
+static inline vf16 load_tail(const void *W, int bf16, long i, int n) {
+  vf16 f = {0};
+  for (int k = 0; k < n; k++) f[k] = weight_at(W, bf16, i + k);
+  return f;
+}
+
+/* E[e0 .. e0+C) . x[0 .. C): 16 lanes of partial sums (lane k over the
+ * elements c = k mod 16, in order; a tail of C mod 16 elements zero-padded
+ * into the lanes by the same vector arithmetic, so fp32 and bf16 weights
+ * give the same sums of the same values), then the lanes in order */
 static inline __attribute__((always_inline)) float dot(const void *E, int bf16, long e0, const float *x, int C) {
   vf16 acc = {0};
   int c = 0;
   for (; c + 16 <= C; c += 16) acc += load16(E, bf16, e0 + c) * load16(x, 0, c);
+  if (c < C) acc += load_tail(E, bf16, e0 + c, C - c) * load_tail(x, 0, c, C - c);
   float s = 0.0f;
   for (int k = 0; k < 16; k++) s += acc[k];
-  for (; c < C; c++) s += weight_at(E, bf16, e0 + c) * x[c];
   return s;
 }
 
@@ -105,4 +115,29 @@ void nn_lmhead_rows(float *logits, const float *x, const float *E, int N, int C,
   const uint16_t *eb = nn_bf16_weight(E);
   if (eb) lmhead_rows(logits, x, eb, 1, N, C, V);
   else lmhead_rows(logits, x, E, 0, N, C, V);
+}
+
+nn_rows_weight nn_rows_weight_of(const float *W) {
+  const uint16_t *wb = nn_bf16_weight(W);
+  return wb ? (nn_rows_weight){wb, 1} : (nn_rows_weight){W, 0};
+}
+
+/* nn_linear_forward's few-row result on a part of the rows: the dot, then
+ * the bias (as nn_linear_forward adds it), then the residual */
+static inline __attribute__((always_inline)) void rows_part(float *out, const float *x, const void *W, int bf16,
+                                                            const float *b, int N, int C, int V, int v0, int v1,
+                                                            int accumulate) {
+  for (int v = v0; v < v1; v++)
+    for (int n = 0; n < N; n++) {
+      float t = dot(W, bf16, (long)v * C, x + (long)n * C, C);
+      if (b) t += b[v];
+      float *o = out + (long)n * V + v;
+      *o = accumulate ? *o + t : t;
+    }
+}
+
+void nn_linear_rows_part(float *out, const float *x, nn_rows_weight W, const float *b, int N, int C, int V, int v0,
+                         int v1, int accumulate) {
+  if (W.bf16) rows_part(out, x, W.w, 1, b, N, C, V, v0, v1, accumulate);
+  else rows_part(out, x, W.w, 0, b, N, C, V, v0, v1, accumulate);
 }
