@@ -110,7 +110,7 @@ static void user_models(void) {
   }
   /* usage errors */
   const char *usage[] = {"--policy x --out y", "--algo dqn --out y", "--rm x --out y", "--policy x --prompts p --rm r --k 1 --out y",
-                         "--bt-scale 0 --out y", "--proxy-lr -1 --out y"};
+                         "--bt-scale 0 --out y", "--proxy-lr -1 --out y", "--rloo-epochs 0 --out y"};
   for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
     char *out;
     int rc = alab(usage[i], &out);
@@ -164,6 +164,38 @@ static void experiment(void) {
     CHECK(al_file_exists(p), "%s written", svg[i]);
     free(p);
   }
+  /* --rloo-epochs reaches the rloo condition alone: with 1 pass instead of 4 the rloo rollouts differ from the
+   * second batch on, the ppo ones (the same streams) are the same numbers */
+  char *dir1 = al_path_join(root, "exp1");
+  snprintf(args, sizeof args, "--out '%s' --seeds 2 --exp-iters 4 --window 2 --proxy-pairs 16 --proxy-steps 20 --rloo-epochs 1",
+           dir1);
+  rc = alab(args, &out);
+  CHECK(rc == 0, "--rloo-epochs 1: exit %d: %s", rc, out);
+  free(out);
+  json_t *r1 = NULL;
+  char *res1 = al_path_join(dir1, "results.json");
+  CHECK_OK(al_json_load_file(res1, &r1, &err), err);
+  int rloo_differs = 0, ppo_same = 1;
+  for (int i = 0; i < 4; i++)
+    for (int s = 0; s < 2; s++) {
+      const char *cond[] = {"rloo", "ppo"};
+      double v[2][2];
+      for (int c = 0; c < 2; c++)
+        for (int w = 0; w < 2; w++) {
+          const json_t *pt = json_array_get(json_object_get(json_object_get(w ? r1 : r, cond[c]), "kl"), (size_t)i);
+          v[c][w] = json_number_value(json_array_get(json_object_get(pt, "seeds"), (size_t)s));
+        }
+      rloo_differs += v[0][0] != v[0][1];
+      ppo_same &= v[1][0] == v[1][1];
+    }
+  CHECK(rloo_differs >= 4 && ppo_same, "--rloo-epochs 1 vs 4: rloo KL differs in %d of 8 (batch, seed), ppo the same: %d",
+        rloo_differs, ppo_same);
+  json_t *cfg1 = NULL;
+  char *cpath = al_path_join(dir1, "config.json");
+  CHECK_OK(al_json_load_file(cpath, &cfg1, &err), err);
+  CHECK(json_integer_value(json_object_get(cfg1, "rloo_epochs")) == 1, "config.json records rloo_epochs");
+  json_decref(cfg1), json_decref(r1);
+  free(cpath), free(res1), free(dir1);
   json_decref(r);
   free(res), free(dir);
 }

@@ -1,7 +1,8 @@
 /* `alab rl` with no model arguments: the built-in experiment (docs/rl.md).
  * In the world of alab/rl_world.h (exact gold reward), one policy is
  * pretrained; then for each seed, from that same start:
- *   rloo          RLOO against the gold, beta_kl = beta_lo
+ *   rloo          RLOO against the gold, beta_kl = beta_lo, rloo_epochs
+ *                 optimizer steps per batch (TRL's RLOOConfig default: 4)
  *   ppo           PPO against the gold, beta_lo
  *   ppo_beta_hi   PPO against the gold, beta_hi
  *   ppo_proxy     PPO against a small proxy reward model (trained on
@@ -29,6 +30,7 @@ typedef struct {
   int layers, heads, embd, pretrain_steps;
   int iters;             /* batches of rollouts per run */
   int prompts_per_iter, k;
+  int rloo_epochs;       /* the rloo condition's passes over each batch (TRL's RLOOConfig num_ppo_epochs: 4) */
   double lr, beta_lo, beta_hi;
   double proxy_lr;       /* the ppo_proxy condition's learning rate (alab overopt's RL rate) */
   int proxy_pairs, proxy_steps;

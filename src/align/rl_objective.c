@@ -13,7 +13,9 @@ void al_rl_defaults(al_rl_cfg *c, int algo) {
   c->prompts_per_iter = 8;
   c->k = 4;
   c->max_new = 16;
-  c->epochs = algo == AL_RL_PPO ? 4 : 1; /* TRL: num_ppo_epochs 4; RLOO 1 epoch, 1 minibatch */
+  /* PPO: TRL's num_ppo_epochs 4. RLOO: 1 epoch, 1 minibatch (REINFORCE, as TRL's RLOO docs describe it; TRL's
+   * RLOOConfig of v0.11-0.19 defaults to num_ppo_epochs 4, which `alab rl`'s experiment uses: rloo_epochs) */
+  c->epochs = algo == AL_RL_PPO ? 4 : 1;
   c->minibatches = algo == AL_RL_PPO ? 2 : 1;
   c->beta_kl = 0.05; /* TRL's kl_coef */
   c->clip = 0.2;

@@ -153,6 +153,7 @@ int cmd_rl(int argc, char **argv) {
       {"window", FLAG_INT, &ec.window, "experiment: batches averaged at the start, the end and the peak", "[2, 10000]"},
       {"proxy-pairs", FLAG_INT, &ec.proxy_pairs, "experiment: preference pairs the proxy reward model is trained on", "[16, 1000000]"},
       {"proxy-steps", FLAG_INT, &ec.proxy_steps, "experiment: the proxy's training steps (batches of 16 pairs)", "[1, 1000000]"},
+      {"rloo-epochs", FLAG_INT, &ec.rloo_epochs, "experiment: the RLOO condition's passes over each batch of rollouts (TRL's RLOOConfig num_ppo_epochs)", "[1, 1000]"},
       {"proxy-lr", FLAG_DOUBLE, &ec.proxy_lr, "experiment: the learning rate of the run against the proxy", "(0, inf)"},
       {"bt-scale", FLAG_DOUBLE, &ec.bt_scale, "experiment: the proxy's labels, drawn: P(a preferred to b) = sigmoid(s (gold(a) - gold(b))) (12: the logit is the difference of #a - 2 #aa)", "(0, inf)"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},

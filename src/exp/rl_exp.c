@@ -19,7 +19,7 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   c->arch = "gpt2";
   c->layers = 2, c->heads = 2, c->embd = 32, c->pretrain_steps = 150;
   c->iters = 300;
-  c->prompts_per_iter = 8, c->k = 4;
+  c->prompts_per_iter = 8, c->k = 4, c->rloo_epochs = 4;
   c->lr = 1e-3, c->proxy_lr = 1e-4, c->beta_lo = 0.05, c->beta_hi = 0.5;
   c->proxy_pairs = 512, c->proxy_steps = 200, c->bt_scale = RLW_LEN;
   c->window = 10;
@@ -32,14 +32,15 @@ json_t *al_rl_exp_config_json(const al_rl_exp_cfg *c, al_err *err) {
                    c->window), NULL;
   if (c->proxy_pairs < 16 || c->proxy_steps < 1) return al_fail(err, "--proxy-pairs must be >= 16 and --proxy-steps >= 1"), NULL;
   if (!(c->beta_hi > c->beta_lo && c->beta_lo >= 0)) return al_fail(err, "need 0 <= --beta-lo < --beta-hi"), NULL;
+  if (c->rloo_epochs < 1 || c->rloo_epochs > 1000) return al_fail(err, "--rloo-epochs must be 1..1000 (got %d)", c->rloo_epochs), NULL;
   if (!(c->proxy_lr > 0 && isfinite(c->proxy_lr))) return al_fail(err, "--proxy-lr must be finite and > 0 (got %g)", c->proxy_lr), NULL;
   if (!(c->bt_scale > 0 && isfinite(c->bt_scale))) return al_fail(err, "--bt-scale must be finite and > 0 (got %g)", c->bt_scale), NULL;
   al_model_config arch;
   if (al_model_config_set_arch(&arch, c->arch, err)) return NULL;
-  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:b}", "command", "rl",
+  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:b}", "command", "rl",
                    "arch", c->arch, "seeds", c->seeds, "seed", (json_int_t)c->seed, "layers", c->layers, "heads", c->heads, "embd",
                    c->embd, "pretrain_steps", c->pretrain_steps, "iters", c->iters, "prompts_per_iter",
-                   c->prompts_per_iter, "k", c->k, "lr", c->lr, "proxy_lr", c->proxy_lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
+                   c->prompts_per_iter, "k", c->k, "rloo_epochs", c->rloo_epochs, "lr", c->lr, "proxy_lr", c->proxy_lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
                    "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "bt_scale", c->bt_scale, "window", c->window, "quick", c->quick);
 }
 
@@ -57,6 +58,7 @@ static int run_one(const al_rl_exp_cfg *c, const al_model *base, const al_tok *t
   al_rl_defaults(&r, k == C_RLOO ? AL_RL_RLOO : AL_RL_PPO);
   r.prompts_per_iter = c->prompts_per_iter, r.k = c->k, r.max_new = RLW_LEN + 1;
   r.beta_kl = k == C_PPO_HI ? c->beta_hi : c->beta_lo;
+  if (k == C_RLOO) r.epochs = c->rloo_epochs;
   r.seed = (uint64_t)c->seed + 1000 * (uint64_t)(s + 1);
   int np;
   const char *const *prompts = al_rlw_prompts(&np);
