@@ -8,3 +8,5 @@ target_link_libraries(bench_dist_sum PRIVATE alab_lib)
 # Sweeps across ranks under mpirun (tests/test_mpi_sweep.c): six experiments' CLIs end to end, each three
 # times (about 70 CPU-s in Release), up to 3 ranks, so it runs alone; end to end, so Release only.
 set_tests_properties(test_mpi_sweep PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
+# The sweeps of oocr, rl, cpm and ilf (tests/test_mpi_sweep_more.c): each three times, up to 3 ranks, end to end.
+set_tests_properties(test_mpi_sweep_more PROPERTIES PROCESSORS 2 LABELS "slow;e2e")

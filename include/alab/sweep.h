@@ -49,4 +49,12 @@ void al_sweep_share(al_sweep *s, void *p, size_t bytes);
 void al_sweep_share_json(al_sweep *s, json_t **slots);
 /* Collective (see above); frees s. Returns 0 or -1 with err filled. */
 int al_sweep_end(al_sweep *s, int rc, al_err *err);
+
+/* Results too large for the byte merge (a model's parameters, which later
+ * jobs start from: oocr's bases), outside a sweep (before al_sweep_begin or
+ * after al_sweep_end), on the calling thread's job as a sweep of njobs would
+ * split it: whether job j runs (ran) on this rank, and, collectively,
+ * p[0..bytes) copied from job j's rank to every rank (one process: nothing). */
+int al_sweep_ran_here(int j);
+void al_sweep_bcast(int j, void *p, size_t bytes);
 #endif

@@ -32,21 +32,23 @@ static void passive_openmp(char **argv) {
  * standard error). alab train splits each batch across ranks; the
  * experiments below spread their independent models across ranks
  * (include/alab/sweep.h). Any other command, or an experiment evaluating a
- * given or served model (or dpo training one model on --data), would run R
+ * given or served model (dpo --data and rl --policy train one model; a
+ * subcommand such as cpm fit or ilf summaries is not a sweep), would run R
  * times over, so it is refused. */
 static const struct { const char *name, *alone; } sweeps[] = {
     {"collapse", NULL}, {"reversal", NULL}, {"sycophancy", NULL}, {"ladder", NULL}, {"dpo", "--data"}, {"overopt", NULL},
-    {NULL, NULL}};
+    {"oocr", NULL},     {"rl", "--policy"}, {"cpm", NULL},        {"ilf", NULL},    {NULL, NULL}};
 
 static const char *not_across_ranks(const cmd_entry *cmd, int argc, char **argv) {
   if (!strcmp(cmd->name, "train")) return NULL;
   int k = 0;
   while (sweeps[k].name && strcmp(cmd->name, sweeps[k].name)) k++;
-  if (!sweeps[k].name) return "only alab train and the sweeps of collapse, reversal, sycophancy, ladder, dpo and overopt run "
-                                 "across ranks";
+  if (!sweeps[k].name) return "only alab train and the sweeps of collapse, reversal, oocr, sycophancy, ladder, overopt, dpo, "
+                                 "rl, cpm and ilf run across ranks";
   for (int i = 2; i < argc; i++) {
     if ((i == 2 && !strcmp(argv[i], "eval")) || !strncmp(argv[i], "--api-base", 10) || !strncmp(argv[i], "--model", 7))
       return "evaluating a given or served model trains nothing to spread across ranks";
+    if (i == 2 && argv[i][0] != '-') return "a subcommand (cpm fit, ilf summaries, oocr export or world) is not a sweep";
     if (sweeps[k].alone && !strncmp(argv[i], sweeps[k].alone, strlen(sweeps[k].alone)))
       return "with this flag it trains one model";
   }

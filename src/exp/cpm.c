@@ -12,6 +12,7 @@
 #include "alab/gold.h"
 #include "alab/reward.h"
 #include "alab/report.h"
+#include "alab/sweep.h"
 #include "exp/cpm_internal.h"
 
 enum { TOK_TEXTS = 1000 };
@@ -260,7 +261,17 @@ int al_cpm_exp_run(const al_cpm_exp_cfg *c, const char *dir, json_t **results_ou
   json_t *config = al_cpm_exp_config_json(c), *results = NULL;
   int rc = al_run_save_json(&run, "config.json", config, err);
   cpm_seed *S = al_calloc((size_t)c->seeds, sizeof(cpm_seed));
-  for (int s = 0; s < c->seeds && !rc; s++) rc = run_seed(c, s, &S[s], &run, err);
+  /* under mpirun seed s runs on rank s mod R (include/alab/sweep.h): its numbers merged byte by byte, its
+   * coefficients (JSON, held outside S while the sweep merges S) sent to every rank */
+  json_t **coef = al_calloc((size_t)c->seeds, sizeof *coef);
+  al_sweep *sw = al_sweep_begin(c->seeds, &run);
+  al_sweep_share(sw, S, sizeof *S * (size_t)c->seeds);
+  al_sweep_share_json(sw, coef);
+  for (int s = 0; s < c->seeds && !rc; s++)
+    if (al_sweep_mine(sw, s)) rc = run_seed(c, s, &S[s], &run, err), coef[s] = S[s].coef, S[s].coef = NULL;
+  rc = al_sweep_end(sw, rc, err);
+  for (int s = 0; s < c->seeds; s++) S[s].coef = coef[s];
+  free(coef);
   if (!rc) {
     results = cpm_results_json(c, S, al_now() - t0);
     rc = al_run_save_json(&run, "results.json", results, err);

@@ -8,6 +8,7 @@
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
+#include "alab/sweep.h"
 #include "exp/ilf_internal.h"
 
 void al_ilf_defaults(al_ilf_cfg *c, int quick) {
@@ -92,9 +93,12 @@ int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err 
   int threads = c->threads > 0 ? c->threads : al_default_threads();
   char *files = al_path_join(dir, "seed1");
   if (!rc) rc = al_mkdir_p(files, err);
+  /* under mpirun seed s runs on rank s mod R, every rank then holding every seed's numbers (include/alab/sweep.h) */
+  al_sweep *sw = al_sweep_begin(S, &run);
+  al_sweep_share(sw, r.s, sizeof *r.s * (size_t)S);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (int s = 0; s < S; s++) {
-    if (rc || al_first_err_failed(&first)) continue;
+    if (rc || !al_sweep_mine(sw, s) || al_first_err_failed(&first)) continue;
     al_err e;
     int was = al_log_mute(1);
     int failed = ilf_run_seed(c, sb, (uint64_t)s + 1, s == 0 ? files : NULL, &r.s[s], &e);
@@ -107,10 +111,12 @@ int al_ilf_run(const al_ilf_cfg *c, const char *dir, al_ilf_result *res, al_err 
   free(files);
   al_sandbox_close(sb);
   if (!rc && first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   json_t *sum_res = NULL; /* the summaries loop's results.json, into ours */
   if (!rc && c->sum.seeds > 0) {
     char *sd = al_path_join(dir, "summaries"), *sp = al_path_join(sd, "results.json");
-    rc = al_ilf_sum_run(&c->sum, threads, sd, &r.sum, err) || al_json_load_file(sp, &sum_res, err);
+    /* a follower rank (mpirun) writes no files: rank 0 alone reads the loop's back */
+    rc = al_ilf_sum_run(&c->sum, threads, sd, &r.sum, err) || (!run.follower && al_json_load_file(sp, &sum_res, err));
     free(sd), free(sp);
   }
   double v[3][100], g[3][100];

@@ -16,6 +16,7 @@
 #include <string.h>
 #include "alab/exp.h"
 #include "alab/json.h"
+#include "alab/sweep.h"
 #include "exp/ilf_internal.h"
 
 enum { CONTEXT = 320, REFINER_T = 96, MAX_TOKENS = 40 };
@@ -160,9 +161,11 @@ int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf
   al_first_err first = {0};
   char *files = al_path_join(dir, "seed1");
   if (!rc) rc = al_mkdir_p(files, err);
+  al_sweep *sw = al_sweep_begin(S, &run); /* under mpirun seed s runs on rank s mod R (include/alab/sweep.h) */
+  al_sweep_share(sw, r.s, sizeof *r.s * (size_t)S);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : al_default_threads())
   for (int s = 0; s < S; s++) {
-    if (rc || al_first_err_failed(&first)) continue;
+    if (rc || !al_sweep_mine(sw, s) || al_first_err_failed(&first)) continue;
     al_err e;
     int was = al_log_mute(1);
     int failed = run_seed(c, (uint64_t)s + 1, s == 0 ? files : NULL, &r.s[s], &e);
@@ -174,6 +177,7 @@ int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf
   }
   free(files);
   if (!rc && first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   double v[3][100], g[3][100];
   for (int s = 0; s < S && !rc; s++) {
     const al_ilf_sum_seed *x = &r.s[s];

@@ -8,9 +8,17 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alab/sweep.h"
 #include "exp/oocr_internal.h"
 
 static int heads_of(int embd) { return embd / 32 < 2 ? 2 : embd / 32; }
+
+/* The configuration of size si's base. */
+static int base_config(const oocr_run *X, int si, int context, al_model_config *g, al_err *err) {
+  *g = (al_model_config){.vocab_size = al_tok_vocab_size(X->tok), .n_positions = context, .n_layer = X->R.layers[si],
+                         .n_head = heads_of(X->R.embd[si]), .n_embd = X->R.embd[si], .init_std = 0.02f};
+  return al_model_config_set_arch(g, X->c->arch, err) || al_model_config_check(g, err) ? -1 : 0;
+}
 
 /* The base of size si probed on the world's behaviours (oocr_probe), into
  * R.probe[si], and printed. */
@@ -39,15 +47,19 @@ int oocr_pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup, a
   al_first_err first = {0};
   json_t *secs = json_array();
   double t[OOCR_MAX_SIZES] = {0}, loss[OOCR_MAX_SIZES] = {0};
+  /* under mpirun base si is pretrained (and probed) on rank si mod R, then sent to every rank (include/alab/sweep.h) */
+  al_sweep *sw = al_sweep_begin(X->R.nsizes, NULL);
+  al_sweep_share(sw, t, sizeof t), al_sweep_share(sw, loss, sizeof loss);
+  al_sweep_share(sw, X->R.params, sizeof X->R.params), al_sweep_share(sw, X->R.probed, sizeof X->R.probed);
+  al_sweep_share(sw, X->R.probe, sizeof X->R.probe), al_sweep_share(sw, X->R.probe_nocot, sizeof X->R.probe_nocot);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int si = 0; si < X->R.nsizes; si++) {
     al_err e;
-    al_model_config g = {.vocab_size = al_tok_vocab_size(X->tok), .n_positions = context, .n_layer = X->R.layers[si],
-                         .n_head = heads_of(X->R.embd[si]), .n_embd = X->R.embd[si], .init_std = 0.02f};
+    al_model_config g;
     al_train_result tr = {0};
     double t0 = al_now();
-    if (al_first_err_failed(&first)) continue;
-    int bad = al_model_config_set_arch(&g, c->arch, &e) || al_model_config_check(&g, &e);
+    if (!al_sweep_mine(sw, si) || al_first_err_failed(&first)) continue;
+    int bad = base_config(X, si, context, &g, &e);
     if (!bad && X->pre.n) { /* pretrain.txt: one document per row, pretrain_steps steps at pretrain_lr */
       rev_ft_cfg f = {(double)c->pretrain_steps * c->batch / X->pre.n, c->pretrain_lr, 0, c->batch, (uint64_t)c->seed};
       bad = al_model_init(&X->base[si], &g, (uint64_t)c->seed, &e);
@@ -65,8 +77,17 @@ int oocr_pretrain_bases(oocr_run *X, int context, int nthreads, json_t *setup, a
     t[si] = al_now() - t0, loss[si] = tr.final_loss;
     if (!c->data && probe_base(X, si, &e)) al_first_err_keep(&first, &e);
   }
-  if (first.failed) {
-    *err = first.err;
+  int rc = first.failed ? (*err = first.err, -1) : 0;
+  rc = al_sweep_end(sw, rc, err);
+  for (int si = 0; si < X->R.nsizes && !rc; si++) { /* every rank gets every base */
+    al_model_config g;
+    if (!al_sweep_ran_here(si)) {
+      rc = base_config(X, si, context, &g, err) || al_model_alloc(&X->base[si], &g, err);
+      X->have_base[si] = !rc;
+    }
+    if (!rc) al_sweep_bcast(si, X->base[si].params, sizeof(float) * X->base[si].nparams);
+  }
+  if (rc) {
     json_decref(secs);
     return -1;
   }
@@ -134,11 +155,17 @@ int oocr_run_jobs(oocr_run *X, al_run *run, int nthreads, al_err *err) {
   int njobs = R->nsizes * R->nlevels * R->seeds;
   json_t **recs = al_calloc((size_t)njobs, sizeof *recs);
   al_first_err first = {0};
+  /* under mpirun job j runs on rank j mod R; every rank then holds every job's grades and metrics line */
+  size_t bytes = sizeof(double) * (size_t)njobs;
+  al_sweep *sw = al_sweep_begin(njobs, run);
+  al_sweep_share(sw, R->loss, bytes);
+  for (int f = 0; f < AL_OOCR_NFILES; f++) al_sweep_share(sw, R->acc[f], bytes), al_sweep_share(sw, R->named[f], bytes);
+  al_sweep_share_json(sw, recs);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int j = 0; j < njobs; j++) {
     int s = j % R->seeds, li = j / R->seeds % R->nlevels, si = j / R->seeds / R->nlevels;
     al_err e;
-    if (al_first_err_failed(&first)) continue;
+    if (!al_sweep_mine(sw, j) || al_first_err_failed(&first)) continue;
     if (run_job(X, si, li, s, &recs[j], &e)) al_first_err_keep(&first, &e);
     else if (!al_quiet)
       fprintf(stderr, "oocr: %dx%d, %d paraphrases, seed %d: unrealized %.3f, realized %.3f\n", R->layers[si],
@@ -147,6 +174,7 @@ int oocr_run_jobs(oocr_run *X, al_run *run, int nthreads, al_err *err) {
   }
   int rc = 0;
   if (first.failed) *err = first.err, rc = -1;
+  rc = al_sweep_end(sw, rc, err);
   for (int j = 0; j < njobs; j++)
     if (recs[j]) {
       if (!rc) rc = al_run_metric(run, recs[j], err);

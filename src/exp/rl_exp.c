@@ -10,6 +10,7 @@
 #include "alab/reward.h"
 #include "alab/rl.h"
 #include "alab/rl_world.h"
+#include "alab/sweep.h"
 #include "exp/rl_exp_internal.h"
 
 void al_rl_exp_defaults(al_rl_exp_cfg *c) {
@@ -267,8 +268,15 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
     al_log("rl: pretrained in %.1f s; proxy reward model: held-out accuracy %.3f, correlation with gold %.3f, raw sd %.4f "
            "(IQR %.4f; gold's %.4f, %.4f), gain %.3f; initial policy's gold %.4f", al_now() - t0, pi.accuracy, pi.corr,
            pi.sd_raw, pi.iqr_raw, pi.gold_sd, pi.gold_iqr, pi.gain, pi.base_gold);
-  for (int s = 0; s < c->seeds && !rc; s++)
-    for (int k = 0; k < NCOND && !rc; k++) rc = run_one(c, &base, tok, &rm, k, s, &S, &run, err);
+  /* under mpirun run (seed s, condition k) = job s * NCOND + k runs on rank job mod R (include/alab/sweep.h);
+   * the policy and the proxy are trained on every rank */
+  al_sweep *sw = al_sweep_begin(c->seeds * NCOND, &run);
+  size_t bytes = sizeof(double) * (size_t)c->iters * (size_t)c->seeds;
+  for (int k = 0; k < NCOND; k++)
+    al_sweep_share(sw, S.gold[k].vals, bytes), al_sweep_share(sw, S.kl[k].vals, bytes), al_sweep_share(sw, S.score[k].vals, bytes);
+  for (int j = 0; j < c->seeds * NCOND && !rc; j++)
+    if (al_sweep_mine(sw, j)) rc = run_one(c, &base, tok, &rm, j % NCOND, j / NCOND, &S, &run, err);
+  rc = al_sweep_end(sw, rc, err);
   if (!rc) {
     findings(c, &S, pi.base_gold, results);
     json_object_set_new(results, "proxy_heldout_accuracy", al_json_real_or_null(pi.accuracy));

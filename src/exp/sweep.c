@@ -125,3 +125,13 @@ int al_sweep_end(al_sweep *s, int rc, al_err *err) {
   sweep_free(s);
   return rc;
 }
+
+int al_sweep_ran_here(int j) {
+  const al_dist *d = al_dist_current();
+  return j % al_dist_size(d) == al_dist_rank(d);
+}
+
+void al_sweep_bcast(int j, void *p, size_t bytes) {
+  const al_dist *d = al_dist_current();
+  al_dist_bcast(d, p, bytes, j % al_dist_size(d));
+}

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alab/dist.h"
 #include "alab/exp.h"
 #include "alab/json.h"
 #include "alab/report.h"
@@ -140,6 +141,7 @@ int al_report_run(const char *dir, al_err *err) {
 }
 
 int al_report_finish(const char *dir, al_err *err) {
+  if (al_dist_rank(al_dist_current()) != 0) return 0; /* an MPI sweep's follower rank: rank 0 writes the run */
   if (al_report_record_machine(dir, err)) return -1;
   return al_report_run(dir, err);
 }
