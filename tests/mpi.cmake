@@ -10,3 +10,5 @@ target_link_libraries(bench_dist_sum PRIVATE alab_lib)
 set_tests_properties(test_mpi_sweep PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
 # The sweeps of oocr, rl, cpm and ilf (tests/test_mpi_sweep_more.c): each three times, up to 3 ranks, end to end.
 set_tests_properties(test_mpi_sweep_more PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
+# --overlap-reduce against the blocking sum (tests/test_mpi_overlap.c): up to 3 ranks on 2 cores, so it runs alone.
+set_tests_properties(test_mpi_overlap PROPERTIES PROCESSORS 2)

@@ -1,14 +1,16 @@
-/* What the MPI tests (test_mpi.c, test_mpi_sweep.c) share: the mpirun
- * command line CI can run, and finding one rank's process to kill. */
+/* What the MPI tests (test_mpi*.c) share: the mpirun command line CI can
+ * run, finding one rank's process to kill, a training run's losses. */
 #ifndef ALAB_TESTS_MPI_PROCS_H
 #define ALAB_TESTS_MPI_PROCS_H
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <jansson.h>
 #include "alab/dist.h"
 #include "test.h"
 
@@ -118,4 +120,29 @@ static inline void mpi_kill_rank1(pid_t victim, pid_t launcher, const char *log,
   CHECK(text && strstr(text, "rank 1"), "the launcher's message names rank 1: %s", text ? text : "(no log)");
   free(text);
 }
+/* Every step's loss (and the last val_loss) of dir/metrics.jsonl; returns the count. */
+static inline int losses(const char *dir, double *loss, int max, double *val) {
+  char *p = al_path_join(dir, "metrics.jsonl");
+  FILE *f = fopen(p, "r");
+  free(p);
+  int n = 0;
+  char line[8192];
+  *val = NAN;
+  while (f && fgets(line, sizeof line, f)) {
+    json_t *j = json_loads(line, 0, NULL);
+    if (j && n < max) loss[n++] = json_real_value(json_object_get(j, "loss"));
+    json_t *v = json_object_get(j, "val_loss");
+    if (json_is_number(v)) *val = json_number_value(v);
+    json_decref(j);
+  }
+  if (f) fclose(f);
+  return n;
+}
+
+static inline int same_file(const char *a, const char *b, const char *name) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", a, name, b, name);
+  return system(cmd) == 0;
+}
+
 #endif

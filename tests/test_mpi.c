@@ -35,31 +35,6 @@ static int train(int R, const char *dir, const char *extra, char **out) {
   return mpi_run(mpirun_cmd, R, args, out);
 }
 
-/* Every step's loss (and the last val_loss) of dir/metrics.jsonl; returns the count. */
-static int losses(const char *dir, double *loss, int max, double *val) {
-  char *p = al_path_join(dir, "metrics.jsonl");
-  FILE *f = fopen(p, "r");
-  free(p);
-  int n = 0;
-  char line[8192];
-  *val = NAN;
-  while (f && fgets(line, sizeof line, f)) {
-    json_t *j = json_loads(line, 0, NULL);
-    if (j && n < max) loss[n++] = json_real_value(json_object_get(j, "loss"));
-    json_t *v = json_object_get(j, "val_loss");
-    if (json_is_number(v)) *val = json_number_value(v);
-    json_decref(j);
-  }
-  if (f) fclose(f);
-  return n;
-}
-
-static int same_file(const char *a, const char *b, const char *name) {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "cmp -s '%s/%s' '%s/%s'", a, name, b, name);
-  return system(cmd) == 0;
-}
-
 static void test_ranks_agree(const char *tmp) {
   char *one = al_path_join(tmp, "one");
   CHECK(train(0, one, "--steps 8", NULL) == 0, "one process");

@@ -39,6 +39,18 @@ int al_dist_size(const al_dist *d); /* ranks in the job; 1 for NULL */
  * may differ with the rank count). */
 void al_dist_sum_floats(const al_dist *d, float *x, size_t n);
 void al_dist_sum_doubles(const al_dist *d, double *x, size_t n);
+/* Sums that run while the caller computes (overlap): al_dist_reduce_start
+ * begins summing x[0..n) over ranks into rank 0's x (MPI_Ireduce; x must not
+ * change until the wait), al_dist_pending_progress lets MPI move them on (Open
+ * MPI advances a non-blocking sum only inside MPI calls), and
+ * al_dist_pending_wait completes every started one. Every rank starts the
+ * same sums in the same order. One process: nothing to do. */
+typedef struct al_dist_pending al_dist_pending;
+al_dist_pending *al_dist_pending_new(void);
+void al_dist_pending_free(al_dist_pending *q);
+void al_dist_reduce_start(const al_dist *d, al_dist_pending *q, float *x, size_t n);
+void al_dist_pending_progress(al_dist_pending *q);
+void al_dist_pending_wait(al_dist_pending *q);
 /* bytes of buf copied from rank root to every rank. */
 void al_dist_bcast(const al_dist *d, void *buf, size_t bytes, int root);
 

@@ -65,6 +65,11 @@ typedef struct {
   float loss;           /* mean loss of the last forward with targets */
   void *params_map;     /* when params lie in a private (copy-on-write) mapping of the model file */
   size_t params_map_len;
+  /* Called by every backward pass as soon as layer l's parameter gradients
+   * are final for that pass, layers L-1 down to 0: data parallelism starts
+   * summing them over ranks then (src/train/data_parallel.c). NULL: none. */
+  void (*layer_done)(void *ctx, int layer);
+  void *layer_done_ctx;
 } al_model;
 
 /* Checks a config: positive sizes, n_embd divisible by n_head, a known

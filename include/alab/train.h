@@ -69,6 +69,13 @@ typedef struct {
    * moments for a checkpoint, so any R (sharded or not) resumes it. */
   int zero1;
   int deterministic_reduce;
+  /* overlap_reduce: the sum over ranks starts layer by layer during the
+   * backward pass of each rank's last micro-batch (a non-blocking reduce of
+   * each layer's gradients as soon as they are final), and the optimiser
+   * waits for it: the same sum, hidden behind the backward pass where the
+   * network is not the cores doing the backward (not with
+   * deterministic_reduce). */
+  int overlap_reduce;
   /* NN_FP32 (0, the default) or NN_BF16 (include/alab/nn.h): mixed
    * precision, the model's matrix products on bf16 inputs with fp32
    * accumulation; master weights, gradients and AdamW's moments stay fp32,

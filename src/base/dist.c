@@ -96,6 +96,53 @@ void al_dist_sum_doubles(const al_dist *d, double *x, size_t n) {
 #endif
 }
 
+struct al_dist_pending {
+#ifdef ALAB_HAVE_MPI
+  MPI_Request *req;
+#endif
+  int n, cap;
+};
+
+al_dist_pending *al_dist_pending_new(void) { return al_calloc(1, sizeof(al_dist_pending)); }
+
+void al_dist_pending_free(al_dist_pending *q) {
+  if (!q) return;
+#ifdef ALAB_HAVE_MPI
+  free(q->req);
+#endif
+  free(q);
+}
+
+void al_dist_reduce_start(const al_dist *d, al_dist_pending *q, float *x, size_t n) {
+  if (!d || d->size == 1) return;
+#ifdef ALAB_HAVE_MPI
+  for (size_t i = 0; i < n; i += CHUNK) {
+    int cnt = (int)(n - i < CHUNK ? n - i : CHUNK);
+    if (q->n == q->cap) q->cap = q->cap ? 2 * q->cap : 64, q->req = al_realloc(q->req, sizeof *q->req * (size_t)q->cap);
+    MPI_Ireduce(d->rank == 0 ? MPI_IN_PLACE : x + i, d->rank == 0 ? x + i : NULL, cnt, MPI_FLOAT, MPI_SUM, 0,
+                MPI_COMM_WORLD, &q->req[q->n++]);
+  }
+#else
+  (void)q, (void)x, (void)n;
+#endif
+}
+
+void al_dist_pending_progress(al_dist_pending *q) {
+#ifdef ALAB_HAVE_MPI
+  int done;
+  if (q->n) MPI_Testall(q->n, q->req, &done, MPI_STATUSES_IGNORE);
+#else
+  (void)q;
+#endif
+}
+
+void al_dist_pending_wait(al_dist_pending *q) {
+#ifdef ALAB_HAVE_MPI
+  if (q->n) MPI_Waitall(q->n, q->req, MPI_STATUSES_IGNORE);
+#endif
+  q->n = 0;
+}
+
 void al_dist_bcast(const al_dist *d, void *buf, size_t bytes, int root) {
   if (!d || d->size == 1) return;
 #ifdef ALAB_HAVE_MPI

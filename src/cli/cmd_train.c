@@ -71,6 +71,9 @@ int cmd_train(int argc, char **argv) {
       {"deterministic-reduce", FLAG_BOOL, &tc.deterministic_reduce,
        "under mpirun: sum the micro-batches' gradients in a fixed order, so any number of ranks (1 included) gives "
        "bit-identical results (costs memory and one broadcast per micro-batch)"},
+      {"overlap-reduce", FLAG_BOOL, &tc.overlap_reduce,
+       "under mpirun: start summing each layer's gradients over ranks as soon as the last micro-batch's backward pass "
+       "has computed them (non-blocking), overlapping the sum with the rest of the backward pass"},
       {"zero1", FLAG_BOOL, &tc.zero1,
        "under mpirun: shard AdamW's moments across ranks (ZeRO stage 1): each rank holds 1/R of them and updates 1/R "
        "of the parameters, then the ranks exchange parameters; the same numbers bit for bit"},
@@ -124,7 +127,8 @@ int cmd_train(int argc, char **argv) {
   tc.out_dir = out;
   tc.dist = alab_dist;
   /* what a resume must match: every flag but where the run is and how it is watched or run (zero1 changes no number) */
-  static const char *const free_on_resume[] = {"out", "resume", "overwrite", "threads", "quiet", "ckpt-every", "zero1", NULL};
+  static const char *const free_on_resume[] = {"out",        "resume", "overwrite",      "threads", "quiet",
+                                               "ckpt-every", "zero1",  "overlap-reduce", NULL};
   json_t *settings = flags_to_json(&cmd, free_on_resume);
   tc.settings = settings;
   al_err err;

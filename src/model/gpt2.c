@@ -159,6 +159,7 @@ static void backward(al_model *m, const float *dhidden) {
     nn_attention_backward(a->dbuf3, a->datt, a->dbufC, la->qkv, la->att, B, T, C, H);
     nn_matmul_backward(a->dbufC, dp->qkvw, dp->qkvb, a->dbuf3, la->ln1, p->qkvw, N, C, 3 * C);
     nn_layernorm_backward(dres, dp->ln1w, dp->ln1b, a->dbufC, resid, p->ln1w, la->ln1_mean, la->ln1_rstd, N, C);
+    if (m->layer_done) m->layer_done(m->layer_done_ctx, l);
   }
   nn_embedding_backward(dw->wte, dw->wpe, dres, a->inputs, B, T, C);
 }

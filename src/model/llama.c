@@ -198,6 +198,7 @@ static void backward(al_model *m, const float *dhidden) {
     nn_rope(a->dbufW + C, a->rope, NULL, T, N, W, d.KVH, d.hs, 1);
     nn_linear_backward(a->dbufC, dp->qkvw, dp->qkvb, a->dbufW, la->ln1, p->qkvw, N, C, W);
     nn_rmsnorm_backward(dres, dp->ln1w, a->dbufC, resid, p->ln1w, la->ln1_rstd, N, C);
+    if (m->layer_done) m->layer_done(m->layer_done_ctx, l);
   }
   /* d(embed_tokens)[tok] += dres, rows in order (repeated tokens add deterministically) */
   for (int n = 0; n < N; n++) {

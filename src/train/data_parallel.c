@@ -24,15 +24,94 @@
  * rank r keeps only the AdamW moments of parameters [n r / R, n (r+1) / R),
  * updates those parameters alone (AdamW is elementwise: the same bits as
  * the whole update) and the updated shards are gathered on every rank;
- * rank 0 gathers the moments to write a checkpoint. */
+ * rank 0 gathers the moments to write a checkpoint.
+ *
+ * overlap_reduce (the default sum only): during the backward pass of this
+ * rank's last micro-batch of the step, layer l's gradients are final as soon
+ * as its backward returns (al_model.layer_done), so the reduce of that
+ * layer's bucket (its contiguous tensors) to rank 0 starts then, without
+ * blocking, while layers l-1 ... 0 are computed; the tensors outside the
+ * layers (embeddings, final norm, heads) start after the pass; the
+ * optimiser waits for all of them, then rank 0 broadcasts the sum. Every
+ * rank starts the same buckets in the same order (L-1 ... 0, then the
+ * rest), whatever failed on it, so the collectives always match. */
 #include <stdlib.h>
 #include <string.h>
 #include "alab/dist.h"
 #include "train/train_internal.h"
 
+struct dp_overlap {
+  al_dist_pending *q;
+  int L, next;    /* layers; the next layer whose bucket has not started (L-1 down to 0; -1: all started) */
+  size_t *lo, *hi; /* layer l's bucket: params [lo[l], hi[l]) */
+  int twice;      /* a layer finished twice in one micro-batch: the objective runs two backward passes */
+};
+
+/* The layer a tensor belongs to ("h.3.attn.c_attn.weight", "model.layers.3.mlp..." -> 3), or -1. */
+static int layer_of(const char *name) {
+  for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
+    char *end;
+    long l = strtol(p + 1, &end, 10);
+    if (end > p + 1 && *end == '.') return (int)l;
+  }
+  return -1;
+}
+
+/* The layers' buckets: each layer's tensors contiguous, layer after layer. */
+static int overlap_open(train_run *r, al_err *err) {
+  const al_model *m = r->m;
+  int L = m->cfg.n_layer;
+  struct dp_overlap *o = al_calloc(1, sizeof *o);
+  o->L = L, o->lo = al_malloc(sizeof(size_t) * L), o->hi = al_calloc((size_t)L, sizeof(size_t));
+  size_t *numel = al_calloc((size_t)L, sizeof(size_t));
+  for (int l = 0; l < L; l++) o->lo[l] = m->nparams;
+  for (int i = 0; i < m->ntensors; i++) {
+    const al_tensor *t = &m->tensors[i];
+    int l = layer_of(t->name);
+    if (l < 0 || l >= L) continue;
+    if (t->offset < o->lo[l]) o->lo[l] = t->offset;
+    if (t->offset + t->numel > o->hi[l]) o->hi[l] = t->offset + t->numel;
+    numel[l] += t->numel;
+  }
+  int ok = 1;
+  for (int l = 0; l < L; l++) ok &= numel[l] > 0 && numel[l] == o->hi[l] - o->lo[l] && (l == 0 || o->lo[l] == o->hi[l - 1]);
+  free(numel);
+  r->dp_overlap = o;
+  if (!ok) return al_fail(err, "overlap_reduce: the %s model's layers are not each one contiguous block of its parameters",
+                          m->cfg.arch);
+  o->q = al_dist_pending_new();
+  return 0;
+}
+
+/* al_model.layer_done of the last micro-batch: start the finished layers' sums. */
+static void layer_done(void *ctx, int l) {
+  train_run *r = ctx;
+  struct dp_overlap *o = r->dp_overlap;
+  if (l > o->next) {
+    o->twice = 1;
+    return;
+  }
+  for (; o->next >= l; o->next--)
+    al_dist_reduce_start(r->cfg->dist, o->q, r->m->grads + o->lo[o->next], o->hi[o->next] - o->lo[o->next]);
+  al_dist_pending_progress(o->q);
+}
+
+/* The buckets not yet started (all of them after a failure), then the tensors outside the layers. */
+static void overlap_rest(train_run *r) {
+  struct dp_overlap *o = r->dp_overlap;
+  const al_dist *d = r->cfg->dist;
+  size_t n = r->m->nparams, first = o->lo[0], last = o->hi[o->L - 1];
+  if (o->next >= 0) layer_done(r, 0);
+  al_dist_reduce_start(d, o->q, r->m->grads, first);
+  al_dist_reduce_start(d, o->q, r->m->grads + last, n - last);
+}
+
 int train_dp_check(const al_train_cfg *c, const al_objective *o, al_err *err) {
   int R = al_dist_size(c->dist);
   if (R == 1) return 0;
+  if (c->overlap_reduce && c->deterministic_reduce)
+    return al_fail(err, "overlap_reduce and deterministic_reduce: choose one (the deterministic sum broadcasts each "
+                        "micro-batch's gradient in index order after the step)");
   if (c->grad_accum < R)
     return al_fail(err, "%d ranks need at least %d micro-batches per step (grad_accum %d): each rank computes micro-batch "
                         "k mod %d of the step; raise grad_accum (lower batch to keep the tokens per step) or use fewer ranks",
@@ -101,6 +180,7 @@ int train_dp_open(train_run *r, al_err *err) {
     if (c->zero1) shard_moments(r);
   }
   r->dp_slots = al_calloc((size_t)c->grad_accum * (1 + r->obj->nmetrics), sizeof(double));
+  if (R > 1 && c->overlap_reduce && overlap_open(r, err)) return -1;
   if (c->deterministic_reduce) {
     size_t own = (size_t)(c->grad_accum + R - 1) / R;
     r->dp_grads = al_alloc_floats(own * r->m->nparams);
@@ -111,6 +191,11 @@ int train_dp_open(train_run *r, al_err *err) {
 }
 
 void train_dp_close(train_run *r) {
+  if (r->dp_overlap) {
+    al_dist_pending_free(r->dp_overlap->q);
+    free(r->dp_overlap->lo), free(r->dp_overlap->hi), free(r->dp_overlap);
+    r->dp_overlap = NULL;
+  }
   free(r->dp_slots), free(r->dp_grads), free(r->dp_recv), free(r->dp_total);
   r->dp_slots = NULL, r->dp_grads = r->dp_recv = r->dp_total = NULL;
 }
@@ -129,7 +214,9 @@ int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
   int G = c->grad_accum, R = al_dist_size(d), me = al_dist_rank(d), nm = o->nmetrics, w = 1 + nm;
   size_t n = m->nparams;
   memset(r->dp_slots, 0, sizeof(double) * G * w);
-  int rc = 0;
+  int rc = 0, last = me + (G - 1 - me) / R * R; /* this rank's last micro-batch */
+  struct dp_overlap *ov = r->dp_overlap;
+  if (ov) ov->next = ov->L - 1, ov->twice = 0;
   for (int k = 0; k < G && !rc; k++) {
     uint64_t index = (uint64_t)r->step * G + k;
     if (k % R != me) {
@@ -138,10 +225,21 @@ int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
     }
     if (c->deterministic_reduce) al_model_zero_grad(m);
     double *s = r->dp_slots + (size_t)k * w;
+    if (ov && k == last) m->layer_done = layer_done, m->layer_done_ctx = r;
     if (o->step(o->ctx, m, index, 1.0f / G, &s[0], s + 1, err)) rc = al_fail_prefix(err, "step %ld", r->step + 1);
     else if (c->deterministic_reduce) memcpy(r->dp_grads + (size_t)(k / R) * n, m->grads, n * sizeof(float));
   }
-  if (al_dist_agree(d, rc, err)) return -1;
+  m->layer_done = NULL;
+  if (ov) {
+    overlap_rest(r);
+    if (!rc && ov->twice)
+      rc = al_fail(err, "step %ld: objective %s runs more than one backward pass per micro-batch; the overlapped sum "
+                        "needs one (run without overlap_reduce)", r->step + 1, o->name);
+  }
+  if (al_dist_agree(d, rc, err)) {
+    if (ov) al_dist_pending_wait(ov->q); /* the sums read the gradients: done before they may change */
+    return -1;
+  }
   al_dist_sum_doubles(d, r->dp_slots, (size_t)G * w);
   if (c->deterministic_reduce) {
     memset(r->dp_total, 0, n * sizeof(float));
@@ -152,6 +250,9 @@ int train_accumulate(train_run *r, double *loss, double *metrics, al_err *err) {
       add_to(r->dp_total, g, n);
     }
     memcpy(m->grads, r->dp_total, n * sizeof(float));
+  } else if (ov) {
+    al_dist_pending_wait(ov->q);
+    al_dist_bcast(d, m->grads, n * sizeof(float), 0);
   } else {
     al_dist_sum_floats(d, m->grads, n);
   }

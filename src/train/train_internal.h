@@ -22,6 +22,7 @@ typedef struct {
   float *dp_grads;       /* deterministic_reduce: this rank's micro-batch gradients, nparams each */
   float *dp_recv;        /* deterministic_reduce: another rank's micro-batch gradient */
   float *dp_total;       /* deterministic_reduce: their sum in index order */
+  struct dp_overlap *dp_overlap; /* overlap_reduce: the layers' buckets and their pending sums */
 } train_run;
 
 /* Checks the loop's settings against the model (sizes, ranges, memory). */
