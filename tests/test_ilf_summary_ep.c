@@ -11,6 +11,7 @@
 #include <signal.h>
 #include "alab/ilf.h"
 #include "alab/json.h"
+#include "exp/ilf_internal.h"
 #include "ilf_jsonl.h"
 #include "serve_proc.h"
 #include "test.h"
@@ -98,6 +99,32 @@ int main(void) {
   run(dir, "mixed", P, url_r, "exact", "all");
   kill(a, SIGTERM), kill(b, SIGTERM);
   same_round(dir, "local", "served");
+  { /* selected_exact and unchanged, recounted from the local run's records and the stories' facts */
+    char **texts = al_calloc(12, sizeof(char *));
+    ilf_facts *facts = al_calloc(12, sizeof *facts);
+    ilf_sum_stories(1, 404, 12, 0, texts, facts);
+    char *dl = al_path_join(dir, "local"), *pr = al_path_join(dl, "results.json");
+    json_t *rows = jsonl(dl, "ilf.jsonl"), *res = NULL;
+    int exact = 0, same = 0, refined = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+      json_t *o = json_array_get(rows, i);
+      const char *ref = json_string_value(json_object_get(o, "refinement")), *story = json_string_value(json_object_get(o, "story"));
+      int k = 0;
+      while (k < 12 && strcmp(texts[k], story)) k++;
+      if (!ref || k == 12) continue;
+      char *left = ilf_summary_feedback(&facts[k], ref);
+      refined++, exact += !left && json_is_true(json_object_get(o, "selected"));
+      same += !strcmp(ref, json_string_value(json_object_get(o, "summary")));
+      free(left);
+    }
+    CHECK_OK(al_json_load_file(pr, &res, &e), e);
+    CHECK(refined > 0 && json_integer_value(json_object_get(res, "selected_exact")) == exact &&
+              json_integer_value(json_object_get(res, "unchanged")) == same,
+          "selected_exact %lld (records: %d), unchanged %lld (records: %d) of %d refined",
+          (long long)json_integer_value(json_object_get(res, "selected_exact")), exact,
+          (long long)json_integer_value(json_object_get(res, "unchanged")), same, refined);
+    json_decref(rows), json_decref(res), free(dl), free(pr), ilf_free_strs(texts, 12), free(facts);
+  }
   same_round(dir, "local_all", "mixed");
   json_t *rl, *rs, *rm, *ra;
   char *pa = al_path_join(dir, "local_all/results.json"), *pl = al_path_join(dir, "local/results.json"), *ps = al_path_join(dir, "served/results.json"),

@@ -66,6 +66,7 @@ void al_ilf_sum_defaults(al_ilf_sum_cfg *c, int quick);
 typedef struct {
   double acc[3], exact[3];   /* base, ilf, untested: mean fact accuracy, share of summaries exactly right */
   int attempted, with_feedback, selected, improved, selected_improved;
+  int selected_exact, unchanged; /* selected refinements with every fact right; refinements equal to their summary */
 } al_ilf_sum_seed;
 
 typedef struct {

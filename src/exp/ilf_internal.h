@@ -65,6 +65,7 @@ typedef struct {
 } ilf_sum_roles;
 typedef struct {
   int attempted, with_feedback, selected, improved, selected_improved; /* improved: the refinement scores higher */
+  int selected_exact, unchanged; /* selected refinements with every fact right; refinements equal to their summary */
   double score_before; /* the policy's mean fact accuracy on these stories */
   al_buf records, keep, all; /* ilf.jsonl lines; SFT sets: selected refinements, every refinement */
 } ilf_sum_round;

@@ -79,6 +79,8 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err) 
                             "acc_base", acc[0], "exact_base", exact[0], "ilf_attempted", round.attempted, "with_feedback",
                             round.with_feedback, "selected", round.selected, "improved", round.improved, "selected_improved",
                             round.selected_improved, "finetuned", tuned != NULL);
+    json_object_set_new(res, "selected_exact", json_integer(round.selected_exact));
+    json_object_set_new(res, "unchanged", json_integer(round.unchanged));
     json_t *head = json_array();
     char line[400];
     snprintf(line, sizeof line, "fact accuracy of %s on %d stories (%d summaries each, temperature %g): %.4f; %d of %d "

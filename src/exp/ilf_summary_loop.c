@@ -106,6 +106,9 @@ int ilf_sum_collect(const ilf_sum_roles *r, char *const *stories, const ilf_fact
     free(again);
     int before = ilf_summary_score(&facts[i], sum[i]), after = ilf_summary_score(&facts[i], rout[k]);
     out->selected += keep, out->improved += after > before, out->selected_improved += keep && after > before;
+    char *left = ilf_summary_feedback(&facts[i], rout[k]); /* what is still wrong with the refinement */
+    out->selected_exact += keep && !left, out->unchanged += !strcmp(rout[k], sum[i]);
+    free(left);
     al_buf c = {0};
     al_buf_printf(&c, " %s", rout[k]);
     if (keep) ilf_sft_line(&out->keep, prompt[i], c.data);

@@ -92,6 +92,7 @@ static int run_seed(const al_ilf_sum_cfg *c, uint64_t seed, const char *dir, al_
   if (!rc) {
     out->attempted = round.attempted, out->with_feedback = round.with_feedback, out->selected = round.selected;
     out->improved = round.improved, out->selected_improved = round.selected_improved;
+    out->selected_exact = round.selected_exact, out->unchanged = round.unchanged;
     rc = ilf_write_text(dir, "ilf.jsonl", round.records.data ? round.records.data : "", err) ||
          ilf_write_text(dir, "keep.jsonl", round.keep.data ? round.keep.data : "", err);
   }
@@ -184,10 +185,11 @@ int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf
     for (int k = 0; k < 3; k++) v[k][s] = x->acc[k];
     g[0][s] = x->acc[1] - x->acc[0], g[1][s] = x->acc[2] - x->acc[0], g[2][s] = x->acc[1] - x->acc[2];
     for (int k = 0; k < 3 && !rc; k++)
-      rc = al_run_metric(&run, json_pack("{s:i, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i}", "seed", s + 1, "policy", NAMES[k],
-                                         "fact_accuracy", x->acc[k], "exact", x->exact[k], "ilf_attempted", x->attempted,
-                                         "with_feedback", x->with_feedback, "selected", x->selected, "improved", x->improved,
-                                         "selected_improved", x->selected_improved), err);
+      rc = al_run_metric(&run, json_pack("{s:i, s:s, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "seed", s + 1, "policy",
+                                         NAMES[k], "fact_accuracy", x->acc[k], "exact", x->exact[k], "ilf_attempted",
+                                         x->attempted, "with_feedback", x->with_feedback, "selected", x->selected, "improved",
+                                         x->improved, "selected_improved", x->selected_improved, "selected_exact",
+                                         x->selected_exact, "unchanged", x->unchanged), err);
   }
   if (!rc) {
     for (int k = 0; k < 3; k++) r.acc[k] = al_stat_of(v[k], S);
@@ -208,7 +210,8 @@ int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf
                                                 "fact_accuracy", x->acc[0], x->acc[1], x->acc[2], "exact", x->exact[0],
                                                 x->exact[1], x->exact[2], "ilf_attempted", x->attempted, "with_feedback",
                                                 x->with_feedback, "selected", x->selected, "improved", x->improved,
-                                                "selected_improved", x->selected_improved));
+                                                "selected_improved", x->selected_improved, "selected_exact",
+                                                x->selected_exact, "unchanged", x->unchanged));
     }
     json_t *out = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[s,s,s], s:f}", "experiment", "ilf summaries",
                             "acc_base", ilf_stat_json(&r.acc[0], v[0], S), "acc_ilf", ilf_stat_json(&r.acc[1], v[1], S),
