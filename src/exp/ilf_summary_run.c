@@ -206,8 +206,8 @@ int al_ilf_sum_run(const al_ilf_sum_cfg *c, int threads, const char *dir, al_ilf
     json_t *per_seed = json_array();
     for (int s = 0; s < S; s++) {
       const al_ilf_sum_seed *x = &r.s[s];
-      json_array_append_new(per_seed, json_pack("{s:i, s:[f,f,f], s:[f,f,f], s:i, s:i, s:i, s:i, s:i}", "seed", s + 1,
-                                                "fact_accuracy", x->acc[0], x->acc[1], x->acc[2], "exact", x->exact[0],
+      json_array_append_new(per_seed, json_pack("{s:i, s:[f,f,f], s:[f,f,f], s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "seed",
+                                                s + 1, "fact_accuracy", x->acc[0], x->acc[1], x->acc[2], "exact", x->exact[0],
                                                 x->exact[1], x->exact[2], "ilf_attempted", x->attempted, "with_feedback",
                                                 x->with_feedback, "selected", x->selected, "improved", x->improved,
                                                 "selected_improved", x->selected_improved, "selected_exact",
