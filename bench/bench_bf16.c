@@ -98,5 +98,7 @@ int main(int argc, char **argv) {
   row("decode gpt2 fc proj, 1 row", 1, 3072, 768, ROWS);
   row("decode gpt2 fc, 8 rows", 8, 768, 3072, ROWS);
   row("decode gpt2 lm head, 1 row", 1, 768, 50257, HEAD);
+  row("decode llama 15M head, 1 row", 1, 288, 32000, HEAD);
+  row("decode llama 110M head, 1 row", 1, 768, 32000, HEAD);
   return 0;
 }

@@ -1,10 +1,11 @@
-/* Llama's token-by-token decoding (src/model/llama_decode.c's decode_team:
- * the whole trunk in one parallel region, threads meeting at nn_team
- * barriers) against independent paths:
+/* Token-by-token decoding of Llama and GPT-2 (decode_team in
+ * src/model/llama_decode.c and gpt2_decode.c: the whole trunk in one
+ * parallel region, threads meeting at nn_team barriers) against
+ * independent paths:
  * - the prompt path: the same tokens fed as one chunk of more than
  *   AL_DECODE_SMALL_ROWS rows go through llama_block_forward's sgemm
- *   products (checked against PyTorch by test_llama_torch); the logits agree
- *   to 1e-5 relative;
+ *   products (checked against PyTorch by test_llama_torch and
+ *   test_gpt2_torch); the logits agree to 1e-5 relative;
  * - thread counts: 1, 2 and 3 threads give bit-identical logits (each
  *   output's summation order does not depend on the split);
  * - batching: three decoders at different positions stepped together
@@ -15,7 +16,8 @@
  *   matrices (not the embedding, whose rows are copied in fp32) were
  *   rounded to bf16 beforehand, and differ from the fp32
  *   model's by a relative error of the order of bf16's 2^-8.
- * Shapes with C and F not multiples of 16 (the dot products' tails),
+ * Shapes with C and F not multiples of 16 (the dot products' tails) and
+ * GPT-2 widths not multiples of 64 (the column tiles' tails),
  * grouped-query and multi-query attention, tied and untied heads, biases. */
 #include <omp.h>
 #include "alab/nn.h"
@@ -58,6 +60,11 @@ static void check_step_many(const al_model *m, const int32_t *tok, const float *
   }
   CHECK(same, "%s: decoders stepped together differ from each stepped alone", what);
   for (int k = 0; k < 3; k++) al_decoder_free(ds[k]);
+}
+
+/* token and position embeddings: rows copied in fp32, not products */
+static int is_embedding(const char *name) {
+  return strstr(name, "embed_tokens") || strstr(name, "wte") || strstr(name, "wpe");
 }
 
 static void run(const char *what, al_model_config cfg) {
@@ -104,7 +111,7 @@ static void run(const char *what, al_model_config cfg) {
     memcpy(saved, m.params, m.nparams * sizeof(float));
     uint16_t *h = al_malloc(m.nparams * sizeof(uint16_t));
     for (int i = 0; i < m.ntensors; i++)
-      if (m.tensors[i].ndim == 2 && strcmp(m.tensors[i].name, "model.embed_tokens.weight")) {
+      if (m.tensors[i].ndim == 2 && !is_embedding(m.tensors[i].name)) {
         float *p = m.params + m.tensors[i].offset;
         nn_bf16_convert(h, p, (long)m.tensors[i].numel);
         for (size_t k = 0; k < m.tensors[i].numel; k++) {
@@ -115,7 +122,7 @@ static void run(const char *what, al_model_config cfg) {
     decode(&m, tok, lref, 0);
     memcpy(m.params, saved, m.nparams * sizeof(float));
     /* (with a tied head the embedding rows are read in fp32 but the head in bf16: no such reference) */
-    if (!llama_hparams_of(&cfg).tie_word_embeddings)
+    if (!strcmp(cfg.arch, "llama") && !llama_hparams_of(&cfg).tie_word_embeddings)
       CHECK(!memcmp(lbf, lref, nl * sizeof(float)), "%s: bf16 decoding differs from fp32 on bf16-rounded matrices",
             what);
     double eb = tensor_rel_err(lbf, two, nl);
@@ -141,5 +148,8 @@ int main(void) {
                       .mlp_bias = 1};
   llama_hparams_set(&b, &hb);
   run("mqa_tied_bias", b);
+  /* GPT-2 (tied head, biases), C 80: 3C = 240 and 4C = 320 columns end in partial tiles */
+  al_model_config g = {.arch = "gpt2", .vocab_size = 61, .n_positions = 40, .n_layer = 2, .n_head = 4, .n_embd = 80};
+  run("gpt2", g);
   return test_summary();
 }

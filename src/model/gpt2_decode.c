@@ -1,16 +1,25 @@
 /* GPT-2's KV-cache decoding: the per-decoder state (cache and chunk scratch)
- * and the forward of n rows through gpt2_block_forward, with attention
- * against the cache and the few-row matmul (al_decode_matmul). */
+ * and the forward of n rows with attention against the cache: up to
+ * AL_DECODE_SMALL_ROWS rows (a token being generated) in one parallel region
+ * for the whole trunk (decode_team, as Llama's), more (a prompt's chunk)
+ * through gpt2_block_forward with the few-row matmul or sgemm
+ * (al_decode_matmul). Both give the same numbers. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/nn.h"
 #include "model/gpt2.h"
+#include "nn/rows.h"
+#include "nn/team.h"
 
 typedef struct {
   int maxT;
   float *kcache, *vcache;                           /* [L][maxT][C] */
   float *x, *ln, *qkv, *atty, *tmp, *fch, *scores; /* scratch for `rows` rows */
+  int nthreads;       /* decode_team: threads at most, each with its own */
+  float *lnt;         /* [nthreads][SMALL_ROWS][C] normed rows */
+  nn_rows_weight *rw; /* [L][4] qkv, attn proj, fc, fc proj as the row kernels read them */
 } gpt2_state;
 
 void *gpt2_decoder_state_new(const al_model *m, int rows) {
@@ -27,6 +36,9 @@ void *gpt2_decoder_state_new(const al_model *m, int rows) {
   s->tmp = al_alloc_floats(R * C);
   s->fch = al_alloc_floats(R * 4 * C);
   s->scores = al_alloc_floats(R * c->n_head * s->maxT);
+  s->nthreads = omp_get_max_threads();
+  s->lnt = al_alloc_floats((size_t)s->nthreads * AL_DECODE_SMALL_ROWS * C);
+  s->rw = al_calloc(L * 4, sizeof *s->rw);
   return s;
 }
 
@@ -42,6 +54,8 @@ void gpt2_decoder_state_free(void *state) {
   free(s->tmp);
   free(s->fch);
   free(s->scores);
+  free(s->lnt);
+  free(s->rw);
   free(s);
 }
 
@@ -100,6 +114,75 @@ static void attend_cache(void *ctx, int l, float *atty, const float *qkv, int n)
                   atty + (size_t)r * C + h * hs);
 }
 
+/* x[r, c] += tmp[r, c] for the n rows and columns [c0, c1) */
+static void add_cols(float *x, const float *tmp, int n, int C, int c0, int c1) {
+  for (int r = 0; r < n; r++)
+    for (int c = c0; c < c1; c++) x[(size_t)r * C + c] = x[(size_t)r * C + c] + tmp[(size_t)r * C + c];
+}
+
+/* n <= AL_DECODE_SMALL_ROWS rows through every block in one parallel
+ * region (see llama_decode.c's decode_team): each thread computes its
+ * columns of every product (and caches its columns of k and v, adds its
+ * columns to the residual stream, applies GELU to its fc columns), norms
+ * the residual stream into its own buffer, and the team meets at nn_team's
+ * barriers, five per block. */
+static void decode_team(const al_model *m, gpt2_state **ds, const int *pos, int n) {
+  gpt2_state *s = ds[0];
+  const gpt2_weights *w = m->weights;
+  const al_model_config *c = &m->cfg;
+  int L = c->n_layer, C = c->n_embd, H = c->n_head, hs = C / H, T = s->maxT;
+  float eps = gpt2_hparams_of(c).layer_norm_epsilon;
+  for (int l = 0; l < L; l++) { /* resolved on the thread that holds the bf16 context */
+    s->rw[4 * l] = nn_rows_weight_of(w->h[l].qkvw);
+    s->rw[4 * l + 1] = nn_rows_weight_of(w->h[l].attprojw);
+    s->rw[4 * l + 2] = nn_rows_weight_of(w->h[l].fcw);
+    s->rw[4 * l + 3] = nn_rows_weight_of(w->h[l].fcprojw);
+  }
+  int nt = omp_get_max_threads();
+  nn_team team;
+#pragma omp parallel num_threads(nt < s->nthreads ? nt : s->nthreads)
+  {
+#pragma omp single
+    nn_team_init(&team, omp_get_num_threads());
+    int id = omp_get_thread_num(), parts = team.n, q0, q1, p0, p1, f0, f1, a0, a1;
+    nn_matmul_rows_cols(3 * C, id, parts, &q0, &q1);
+    nn_matmul_rows_cols(C, id, parts, &p0, &p1);
+    nn_matmul_rows_cols(4 * C, id, parts, &f0, &f1);
+    nn_team_part(n * H, 1, id, parts, &a0, &a1);
+    int k0 = q0 > C ? q0 : C, k1 = q1 < 2 * C ? q1 : 2 * C, v0 = q0 > 2 * C ? q0 : 2 * C; /* my k and v columns */
+    float *ln = s->lnt + (size_t)id * AL_DECODE_SMALL_ROWS * C;
+    for (int l = 0; l < L; l++) {
+      const gpt2_layer *p = &w->h[l];
+      const nn_rows_weight *rw = s->rw + 4 * l;
+      nn_layernorm_forward(ln, NULL, NULL, s->x, p->ln1w, p->ln1b, n, C, eps);
+      nn_matmul_rows_part(s->qkv, ln, rw[0], p->qkvb, n, C, 3 * C, id, parts);
+      for (int r = 0; r < n; r++) {
+        size_t at = ((size_t)l * T + pos[r]) * C;
+        const float *row = s->qkv + (size_t)r * 3 * C;
+        if (k1 > k0) memcpy(ds[r]->kcache + at + (k0 - C), row + k0, (size_t)(k1 - k0) * sizeof(float));
+        if (q1 > v0) memcpy(ds[r]->vcache + at + (v0 - 2 * C), row + v0, (size_t)(q1 - v0) * sizeof(float));
+      }
+      nn_team_wait(&team);
+      for (int i = a0; i < a1; i++) { /* (row, head) pairs */
+        int r = i / H, h = i % H;
+        attend_head(ds[r], C, H, l, pos[r], h, s->qkv + (size_t)r * 3 * C + h * hs, s->scores + (size_t)i * T,
+                    s->atty + (size_t)r * C + h * hs);
+      }
+      nn_team_wait(&team);
+      nn_matmul_rows_part(s->tmp, s->atty, rw[1], p->attprojb, n, C, C, id, parts);
+      add_cols(s->x, s->tmp, n, C, p0, p1);
+      nn_team_wait(&team);
+      nn_layernorm_forward(ln, NULL, NULL, s->x, p->ln2w, p->ln2b, n, C, eps);
+      nn_matmul_rows_part(s->fch, ln, rw[2], p->fcb, n, C, 4 * C, id, parts);
+      for (int r = 0; r < n; r++) nn_gelu_forward(s->fch + (size_t)r * 4 * C + f0, s->fch + (size_t)r * 4 * C + f0, f1 - f0);
+      nn_team_wait(&team);
+      nn_matmul_rows_part(s->tmp, s->fch, rw[3], p->fcprojb, n, 4 * C, C, id, parts);
+      add_cols(s->x, s->tmp, n, C, p0, p1);
+      nn_team_wait(&team);
+    }
+  }
+}
+
 /* The trunk over n rows in place on states[0]'s scratch (x is the residual
  * stream, updated by each block); each row's numbers do not depend on the
  * other rows. Returns ln_f of rows first..n-1. */
@@ -113,11 +196,14 @@ const float *gpt2_decode_rows(const al_model *m, void **states, const int *pos, 
     const float *e = w->wte + (size_t)tok[r] * C, *pe = w->wpe + (size_t)pos[r] * C;
     for (int i = 0; i < C; i++) d->x[(size_t)r * C + i] = e[i] + pe[i];
   }
-  cache_attention att = {(gpt2_state **)states, pos, C, c->n_head};
-  gpt2_layer_acts io = {.ln1 = d->ln, .qkv = d->qkv, .atty = d->atty, .res2 = d->x, .ln2 = d->ln, .fch = d->fch,
-                        .fch_gelu = d->fch, .res3 = d->x};
-  for (int l = 0; l < c->n_layer; l++)
-    gpt2_block_forward(&w->h[l], l, d->x, &io, d->tmp, n, C, eps, al_decode_matmul, attend_cache, &att);
+  if (n <= AL_DECODE_SMALL_ROWS) decode_team(m, (gpt2_state **)states, pos, n);
+  else {
+    cache_attention att = {(gpt2_state **)states, pos, C, c->n_head};
+    gpt2_layer_acts io = {.ln1 = d->ln, .qkv = d->qkv, .atty = d->atty, .res2 = d->x, .ln2 = d->ln, .fch = d->fch,
+                          .fch_gelu = d->fch, .res3 = d->x};
+    for (int l = 0; l < c->n_layer; l++)
+      gpt2_block_forward(&w->h[l], l, d->x, &io, d->tmp, n, C, eps, al_decode_matmul, attend_cache, &att);
+  }
   nn_layernorm_forward(d->ln, NULL, NULL, d->x + (size_t)first * C, w->lnfw, w->lnfb, n - first, C, eps);
   return d->ln;
 }

@@ -59,20 +59,29 @@ static inline __attribute__((always_inline)) void rows_tile(float *out, const fl
   for (int r = 0; r < nr; r++) memcpy(out + (long)r * OC + c0, acc[r], sizeof acc[r]);
 }
 
+/* every row's columns of block blk (COLS wide) */
+static inline __attribute__((always_inline)) void rows_block(float *out, const float *inp, const void *W, int bf16,
+                                                             const float *b, int n, int IC, int OC, int blk) {
+  for (int r0 = 0; r0 < n; r0 += ROWS)
+    rows_tile(out + (long)r0 * OC, inp + (long)r0 * IC, W, bf16, b, n - r0 < ROWS ? n - r0 : ROWS, IC, OC, blk * COLS);
+}
+
+/* the leftover columns [OC - OC % COLS, OC), plain loops in the same summation order */
+static inline __attribute__((always_inline)) void rows_tail(float *out, const float *inp, const void *W, int bf16,
+                                                            const float *b, int n, int IC, int OC) {
+  for (int r = 0; r < n; r++)
+    for (int c = OC / COLS * COLS; c < OC; c++) {
+      float acc = b ? b[c] : 0.0f;
+      for (int i = 0; i < IC; i++) acc += inp[(long)r * IC + i] * weight_at(W, bf16, (long)i * OC + c);
+      out[(long)r * OC + c] = acc;
+    }
+}
+
 static inline __attribute__((always_inline)) void rows(float *out, const float *inp, const void *W, int bf16,
                                                        const float *b, int n, int IC, int OC) {
-  int nfull = OC / COLS, tail = nfull * COLS;
 #pragma omp parallel for schedule(static)
-  for (int blk = 0; blk < nfull; blk++)
-    for (int r0 = 0; r0 < n; r0 += ROWS)
-      rows_tile(out + (long)r0 * OC, inp + (long)r0 * IC, W, bf16, b, n - r0 < ROWS ? n - r0 : ROWS, IC, OC, blk * COLS);
-  if (tail < OC) /* leftover columns, plain loops in the same summation order */
-    for (int r = 0; r < n; r++)
-      for (int c = tail; c < OC; c++) {
-        float acc = b ? b[c] : 0.0f;
-        for (int i = 0; i < IC; i++) acc += inp[(long)r * IC + i] * weight_at(W, bf16, (long)i * OC + c);
-        out[(long)r * OC + c] = acc;
-      }
+  for (int blk = 0; blk < OC / COLS; blk++) rows_block(out, inp, W, bf16, b, n, IC, OC, blk);
+  rows_tail(out, inp, W, bf16, b, n, IC, OC);
 }
 
 void nn_matmul_rows(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC) {
@@ -140,4 +149,22 @@ void nn_linear_rows_part(float *out, const float *x, nn_rows_weight W, const flo
                          int v1, int accumulate) {
   if (W.bf16) rows_part(out, x, W.w, 1, b, N, C, V, v0, v1, accumulate);
   else rows_part(out, x, W.w, 0, b, N, C, V, v0, v1, accumulate);
+}
+
+void nn_matmul_rows_part(float *out, const float *inp, nn_rows_weight W, const float *b, int n, int IC, int OC,
+                         int part, int parts) {
+  int nblk = OC / COLS, b0 = (int)((long)nblk * part / parts), b1 = (int)((long)nblk * (part + 1) / parts);
+  for (int blk = b0; blk < b1; blk++)
+    if (W.bf16) rows_block(out, inp, W.w, 1, b, n, IC, OC, blk);
+    else rows_block(out, inp, W.w, 0, b, n, IC, OC, blk);
+  if (part == parts - 1) {
+    if (W.bf16) rows_tail(out, inp, W.w, 1, b, n, IC, OC);
+    else rows_tail(out, inp, W.w, 0, b, n, IC, OC);
+  }
+}
+
+void nn_matmul_rows_cols(int OC, int part, int parts, int *c0, int *c1) {
+  int nblk = OC / COLS;
+  *c0 = (int)((long)nblk * part / parts) * COLS;
+  *c1 = part == parts - 1 ? OC : (int)((long)nblk * (part + 1) / parts) * COLS;
 }

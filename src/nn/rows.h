@@ -21,6 +21,14 @@ nn_rows_weight nn_rows_weight_of(const float *W);
 void nn_linear_rows_part(float *out, const float *x, nn_rows_weight W, const float *b, int N, int C, int V, int v0,
                          int v1, int accumulate);
 
+/* nn_matmul_rows (Conv1D layout, W [IC, OC]: out = b + inp W) on part
+ * `part` of `parts` of the output columns, whole blocks of the kernel's
+ * tile width, the last part also taking the leftover columns; which
+ * columns: nn_matmul_rows_cols. */
+void nn_matmul_rows_part(float *out, const float *inp, nn_rows_weight W, const float *b, int n, int IC, int OC,
+                         int part, int parts);
+void nn_matmul_rows_cols(int OC, int part, int parts, int *c0, int *c1);
+
 /* nn_swiglu_forward on channels [i0, i1) of each of the N rows, serial */
 void nn_swiglu_forward_part(float *out, const float *gu, int N, int F, int i0, int i1);
 
