@@ -6,7 +6,7 @@
  * the same settings gives the same numbers; settings outside their ranges
  * are refused naming the flag. With RL (6 batches of rollouts, a first
  * window of 2): one RL curve per proxy after best-of-n's, its points the
- * start (batch 0: d = 0 and gains 0 exactly, the policy not yet updated),
+ * start (the initial policy: d = 0 and gains 0),
  * batches [1, 3) and [3, 6) (the second window, 4 long, cut at 6) at steps
  * 0, 1.5 and 4 with d = sqrt(KL) >= 0, the fit per seed, the gold of the
  * start, and the RL numbers reproduced by the rerun too. */

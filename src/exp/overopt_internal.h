@@ -48,10 +48,11 @@ int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int
                  double *proxy_gain, double *agreement, ov_picks *picks, al_err *err);
 /* RL (RLOO, include/alab/rl.h) from the policy against the proxy rm for
  * c->rl_iters batches of rollouts, random streams from seed; the curve's
- * ov_rl_points(c) points: point 0 is batch 0 (the initial policy), then
- * windows of doubling length (ov_rl_span); d[k] = sqrt(KL to the initial
- * policy) and the gold and proxy gains over batch 0, whose mean gold goes
- * to *start_gold. */
+ * ov_rl_points(c) points: point 0 is the initial policy (d = 0, gains 0;
+ * its rewards measured on 16 batches' worth of its samples and batch 0),
+ * then windows of doubling length (ov_rl_span); d[k] = sqrt(KL to the
+ * initial policy) and the gold and proxy gains over the start, whose mean
+ * gold goes to *start_gold. */
 int ov_rl_points(const al_overopt_cfg *c);
 /* Point k's batches [*a, *b). */
 void ov_rl_span(const al_overopt_cfg *c, int k, long *a, long *b);

@@ -147,7 +147,7 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
         json_number_value(json_object_get(json_object_get(last, "d"), "mean")),
         ci_text(a, "%.3f [%.3f, %.3f]", ta, sizeof ta), ci_text(b, "%.3f [%.3f, %.3f]", tb, sizeof tb),
         ci_text(dp, "%.2f [%.2f, %.2f]", td, sizeof td),
-        rl ? "gold of batch 0 of rollouts (the initial policy):" : "sample pairs ordered as gold orders them:",
+        rl ? "gold of the initial policy (the start):" : "sample pairs ordered as gold orders them:",
         ci_text(json_object_get(j, rl ? "start_gold" : "gold_agreement"), "%.3f [%.3f, %.3f]", tg, sizeof tg),
         rl ? "" : picks_text(w->picks + (size_t)p * S, S, tp, sizeof tp)));
     json_array_append_new(curves, j);
