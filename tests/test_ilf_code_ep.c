@@ -252,8 +252,13 @@ int main(void) {
           "the finetuned policy measures the same after local and served feedback and refinements");
     pass_from_records(dir, "local", rl);
     long first = (long)json_integer_value(json_object_get(rs, "passed_first")), fixed = json_integer_value(json_object_get(rs, "refined_passed"));
-    CHECK(first < 24 && fixed > 0 && json_integer_value(json_object_get(rs, "with_feedback")) > 0,
-          "the endpoint round: %ld of 24 pass first, %ld refinements pass", first, fixed);
+    long wf = (long)json_integer_value(json_object_get(rs, "with_feedback"));
+    CHECK(first < 24 && fixed > 0 && wf > 0, "the endpoint round: %ld of 24 pass first, %ld refinements pass", first, fixed);
+    CHECK(wf > 0 && fabs(json_number_value(json_object_get(rs, "refinement_pass1")) - (double)fixed / wf) < 1e-6 &&
+              fabs(json_number_value(json_object_get(rs, "round_pass1")) - (double)(first + fixed) / 24) < 1e-6,
+          "refinement_pass1 %g = %ld / %ld, round_pass1 %g = (%ld + %ld) / 24",
+          json_number_value(json_object_get(rs, "refinement_pass1")), fixed, wf,
+          json_number_value(json_object_get(rs, "round_pass1")), first, fixed);
   }
   char *ft = al_path_join(dir, "mixed/policy_ilf/model.safetensors"), *f0 = al_path_join(model, "model.safetensors");
   char *b0 = NULL, *b1 = NULL;

@@ -5,6 +5,7 @@
  * kept refinements and measures it again: the paired difference over the
  * evaluation tasks of per-task pass@1, with its 95% t-interval. */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alab/exp.h"
@@ -133,6 +134,10 @@ int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err) {
                             "ilf_tasks", round.attempted, "passed_first", round.passed_first, "failed", round.failed,
                             "with_feedback", round.with_feedback, "refined_passed", round.refined_passed, "kept", round.kept,
                             "eval_tasks", T, "eval_on_ilf_tasks", E == &tasks, "finetuned", t.p != NULL);
+    /* pass@1 of the refinements (one greedy refinement per failure with feedback), and of the round */
+    json_object_set_new(res, "refinement_pass1", al_json_real_or_null(round.with_feedback ? (double)round.refined_passed /
+                                                                                             round.with_feedback : NAN));
+    json_object_set_new(res, "round_pass1", json_real((double)(round.passed_first + round.refined_passed) / round.attempted));
     json_t *head = json_array();
     char line[512];
     snprintf(line, sizeof line, "ILF round on %d tasks: the %s programs pass %d; feedback on %d of %d failures; %d refinements "
