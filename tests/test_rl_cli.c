@@ -155,6 +155,17 @@ static void experiment(void) {
     CHECK(fabs(cf - exact) < 1e-9 && fabs(g - exact) < 0.065 && json_is_number(json_object_get(e, "proxy")),
           "proxy_probe p_a %g: gold %g, closed form %g (expected %g)", q, g, cf, exact);
   }
+  /* response lengths: the pretrained policy writes 12 letters and the end-of-text (13 tokens, the most sampled) */
+  const json_t *rt = json_object_get(r, "proxy_response_tokens");
+  const char *when[] = {"start", "gold_low", "end"};
+  for (int w = 0; w < 3; w++) {
+    const json_t *seeds = json_object_get(json_object_get(rt, when[w]), "seeds");
+    CHECK(json_array_size(seeds) == 2, "proxy_response_tokens.%s: every seed", when[w]);
+    for (size_t i = 0; i < json_array_size(seeds); i++) {
+      double t = json_number_value(json_array_get(seeds, i));
+      CHECK(t >= 1 && t <= 13 && (w || t > 11), "proxy_response_tokens.%s seed %zu: %g tokens", when[w], i, t);
+    }
+  }
   const json_t *cv = json_object_get(r, "proxy_curve");
   CHECK(json_array_size(json_object_get(cv, "points")) == 3 && json_is_object(json_object_get(cv, "fit")),
         "the proxy run as Gao et al.'s curve: 3 windows after the first, fitted");

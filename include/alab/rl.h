@@ -141,6 +141,7 @@ typedef struct {
   long nbatches;                        /* batches of rollouts sampled */
   long *batch;                          /* each one's index */
   double *kl, *scores, *gold;           /* each one's objective/kl, objective/scores, objective/gold */
+  double *len;                          /* each one's mean response tokens (the end-of-text included when sampled) */
 } al_rl_log;
 /* A copy of the objective's log (free with al_rl_log_free). */
 void al_rl_log_get(const al_objective *o, al_rl_log *log);

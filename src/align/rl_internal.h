@@ -34,6 +34,7 @@ typedef struct {
   double rollout_s, update_s, sample_s;
   long tokens;
   double *hist;      /* RM_NROLL per batch of rollouts sampled */
+  double *hist_len;  /* per batch: mean response tokens (the end-of-text included when sampled) */
   long *hist_batch, hist_n;
 } rl_ctx;
 

@@ -126,7 +126,7 @@ static void rl_release(void *ctx) {
   void *bufs[] = {c->pids, c->plen, c->inputs, c->start, c->len, c->prompt_of, c->old_lp, c->ref_lp, c->old_v,
                   c->kl, c->rewards, c->adv, c->ret, c->score, c->gold, c->seq_adv, c->mb_in, c->mb_start,
                   c->mb_len, c->perm, c->lp, c->v, c->values, c->dlp, c->dv, c->dvalues, c->mb_old_lp, c->mb_old_v,
-                  c->mb_adv, c->mb_ret, c->out, c->lens, c->texts, c->scratch_scores, c->hist, c->hist_batch};
+                  c->mb_adv, c->mb_ret, c->out, c->lens, c->texts, c->scratch_scores, c->hist, c->hist_batch, c->hist_len};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
   free(c);
 }
@@ -214,15 +214,17 @@ void al_rl_log_get(const al_objective *o, al_rl_log *log) {
   log->kl = al_malloc(sizeof(double) * (n ? n : 1));
   log->scores = al_malloc(sizeof(double) * (n ? n : 1));
   log->gold = al_malloc(sizeof(double) * (n ? n : 1));
+  log->len = al_malloc(sizeof(double) * (n ? n : 1));
   for (size_t i = 0; i < n; i++) {
     log->batch[i] = c->hist_batch[i];
     log->kl[i] = c->hist[i * RM_NROLL + RM_KL];
     log->scores[i] = c->hist[i * RM_NROLL + RM_SCORES];
     log->gold[i] = c->hist[i * RM_NROLL + RM_GOLD];
+    log->len[i] = c->hist_len[i];
   }
 }
 
 void al_rl_log_free(al_rl_log *log) {
-  free(log->batch), free(log->kl), free(log->scores), free(log->gold);
+  free(log->batch), free(log->kl), free(log->scores), free(log->gold), free(log->len);
   memset(log, 0, sizeof *log);
 }

@@ -135,7 +135,11 @@ int rl_rollout(rl_ctx *c, al_model *m, long it, al_err *err) {
   c->cur_iter = it;
   c->hist = al_realloc(c->hist, sizeof(double) * RM_NROLL * (size_t)(c->hist_n + 1));
   c->hist_batch = al_realloc(c->hist_batch, sizeof(long) * (size_t)(c->hist_n + 1));
+  c->hist_len = al_realloc(c->hist_len, sizeof(double) * (size_t)(c->hist_n + 1));
   memcpy(c->hist + (size_t)c->hist_n * RM_NROLL, c->roll, sizeof c->roll);
+  double tokens = 0;
+  for (int i = 0; i < c->n; i++) tokens += c->len[i];
+  c->hist_len[c->hist_n] = tokens / c->n;
   c->hist_batch[c->hist_n++] = it;
   c->rollout_s += al_now() - t0;
   return 0;

@@ -49,7 +49,7 @@ enum { C_RLOO, C_PPO, C_PPO_HI, C_PROXY, NCOND };
 static const char *COND[NCOND] = {"rloo", "ppo", "ppo_beta_hi", "ppo_proxy"};
 
 typedef struct {
-  al_series_stats gold[NCOND], kl[NCOND], score[NCOND];
+  al_series_stats gold[NCOND], kl[NCOND], score[NCOND], len[NCOND]; /* len: mean response tokens */
 } rlx_series;
 
 /* one RL run of condition k, seed s: its per-batch gold, KL and score into the series */
@@ -80,10 +80,12 @@ static int run_one(const al_rl_exp_cfg *c, const al_model *base, const al_tok *t
   for (long i = 0; !bad && i < log.nbatches; i++) {
     size_t at = (size_t)log.batch[i] * c->seeds + s;
     S->gold[k].vals[at] = log.gold[i], S->kl[k].vals[at] = log.kl[i], S->score[k].vals[at] = log.scores[i];
-    bad = al_run_metric(run, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o}", "condition", COND[k], "seed", s, "batch",
+    S->len[k].vals[at] = log.len[i];
+    bad = al_run_metric(run, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "condition", COND[k], "seed", s, "batch",
                                        (json_int_t)log.batch[i] + 1, "objective/gold", al_json_real_or_null(log.gold[i]),
                                        "objective/kl", al_json_real_or_null(log.kl[i]), "objective/scores",
-                                       al_json_real_or_null(log.scores[i])),
+                                       al_json_real_or_null(log.scores[i]), "response_tokens",
+                                       al_json_real_or_null(log.len[i])),
                         err);
   }
   if (!bad)
@@ -122,7 +124,7 @@ static json_t *stat_json(const double *v, int n) {
 /* The findings into results (and their headline lines). */
 static void findings(const al_rl_exp_cfg *c, rlx_series *S, double base_gold, json_t *results) {
   int n = c->seeds, W = c->window, I = c->iters;
-  double rise[2][100], kl_lo[100], kl_hi[100], up[100], down[100], peak_at[100], prox[100];
+  double rise[2][100], kl_lo[100], kl_hi[100], up[100], down[100], peak_at[100], prox[100], tok[3][100];
   json_t *head = json_object_get(results, "headline");
   char line[512];
   for (int a = 0; a < 2; a++) {
@@ -166,7 +168,16 @@ static void findings(const al_rl_exp_cfg *c, rlx_series *S, double base_gold, js
     up[s] = peak - base_gold, down[s] = peak - parity_mean(g, I - W, I, s, 1);
     peak_at[s] = at + W / 2.0;
     prox[s] = window_mean(&S->score[C_PROXY], I - W, I, s) - window_mean(&S->score[C_PROXY], 0, W, s);
+    /* response length (tokens, end-of-text included) at the start, at the gold's lowest window from the peak on,
+     * and at the end: what the policy changed to please the proxy */
+    int low = at;
+    for (int i = at; i + W <= I; i++)
+      if (window_mean(g, i, i + W, s) < window_mean(g, low, low + W, s)) low = i;
+    tok[0][s] = window_mean(&S->len[C_PROXY], 0, W, s), tok[1][s] = window_mean(&S->len[C_PROXY], low, low + W, s);
+    tok[2][s] = window_mean(&S->len[C_PROXY], I - W, I, s);
   }
+  json_object_set_new(results, "proxy_response_tokens", json_pack("{s:o, s:o, s:o}", "start", stat_json(tok[0], n),
+                                                                   "gold_low", stat_json(tok[1], n), "end", stat_json(tok[2], n)));
   al_stat u = al_stat_of(up, n), v = al_stat_of(down, n), pr = al_stat_of(prox, n);
   json_object_set_new(results, "proxy_gold_peak_minus_start", stat_json(up, n));
   json_object_set_new(results, "proxy_gold_peak_minus_end", stat_json(down, n));
@@ -256,6 +267,7 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
     al_series_init(&S.gold[k], c->iters, c->seeds, 0);
     al_series_init(&S.kl[k], c->iters, c->seeds, 0);
     al_series_init(&S.score[k], c->iters, c->seeds, 0);
+    al_series_init(&S.len[k], c->iters, c->seeds, 0);
   }
   al_model base = {0}, rm = {0};
   al_tok *tok = NULL;
@@ -273,7 +285,8 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   al_sweep *sw = al_sweep_begin(c->seeds * NCOND, &run);
   size_t bytes = sizeof(double) * (size_t)c->iters * (size_t)c->seeds;
   for (int k = 0; k < NCOND; k++)
-    al_sweep_share(sw, S.gold[k].vals, bytes), al_sweep_share(sw, S.kl[k].vals, bytes), al_sweep_share(sw, S.score[k].vals, bytes);
+    al_sweep_share(sw, S.gold[k].vals, bytes), al_sweep_share(sw, S.kl[k].vals, bytes), al_sweep_share(sw, S.score[k].vals, bytes),
+        al_sweep_share(sw, S.len[k].vals, bytes);
   for (int j = 0; j < c->seeds * NCOND && !rc; j++)
     if (al_sweep_mine(sw, j)) rc = run_one(c, &base, tok, &rm, j % NCOND, j / NCOND, &S, &run, err);
   rc = al_sweep_end(sw, rc, err);
@@ -299,8 +312,9 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
     json_object_set_new(results, "gold_of_world", json_real(al_rlw_gold_base()));
     for (int k = 0; k < NCOND; k++) {
       json_t *o = json_object();
-      al_series_finish(&S.gold[k]), al_series_finish(&S.kl[k]), al_series_finish(&S.score[k]);
+      al_series_finish(&S.gold[k]), al_series_finish(&S.kl[k]), al_series_finish(&S.score[k]), al_series_finish(&S.len[k]);
       json_object_set_new(o, "gold", al_series_json(&S.gold[k]));
+      json_object_set_new(o, "response_tokens", al_series_json(&S.len[k]));
       json_object_set_new(o, "kl", al_series_json(&S.kl[k]));
       json_object_set_new(o, "scores", al_series_json(&S.score[k]));
       json_object_set_new(results, COND[k], o);
@@ -319,7 +333,8 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   if (rc) al_run_abort(&run);
   else rc = al_run_close(&run, err);
   if (!rc) rc = al_report_finish(dir, err);
-  for (int k = 0; k < NCOND; k++) al_series_free(&S.gold[k]), al_series_free(&S.kl[k]), al_series_free(&S.score[k]);
+  for (int k = 0; k < NCOND; k++)
+    al_series_free(&S.gold[k]), al_series_free(&S.kl[k]), al_series_free(&S.score[k]), al_series_free(&S.len[k]);
   al_model_free(&base), al_model_free(&rm);
   al_tok_free(tok);
   json_decref(config), json_decref(results);
