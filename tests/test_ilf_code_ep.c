@@ -228,6 +228,8 @@ int main(void) {
   run(dir, "served", roles, 0);
   snprintf(roles, sizeof roles, "--mbpp tasks.jsonl --policy model --critic %s --refiner %s", url_r, url_r);
   run(dir, "mixed", roles, 0);
+  snprintf(roles, sizeof roles, "--mbpp tasks.jsonl --policy %s --critic %s --refiner %s --refinements 4", url_p, url_r, url_r);
+  run(dir, "served4", roles, 0);
   char *ann_text = annotation_file(), *ann_path = al_path_join(dir, "ann.jsonl");
   CHECK_OK(al_write_file_atomic(ann_path, ann_text, strlen(ann_text), &e), e);
   snprintf(roles, sizeof roles, "--annotations ann.jsonl --policy model --refiner %s", url_r);
@@ -235,6 +237,34 @@ int main(void) {
   kill(a, SIGTERM), kill(b, SIGTERM);
   same_round(dir, "local", "served");
   same_round(dir, "local", "mixed");
+  run(dir, "local4", "--mbpp tasks.jsonl --policy model --critic model --refiner model --refinements 4", 0);
+  same_round(dir, "local4", "served4");
+  kept_by_python(dir, "served4", text);
+  { /* 4 sampled refinements per failure: the chosen one is the first that passes, refinement_pass1 counts samples */
+    char *d4 = al_path_join(dir, "served4");
+    json_t *rows = jsonl(d4, "ilf.jsonl"), *r4 = results(dir, "served4");
+    int refined = 0, chosen_ok = 0, samples_passed = 0, tasks_passed = 0;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+      json_t *o = json_array_get(rows, i), *all = json_object_get(o, "refinements");
+      if (!json_object_get(o, "refinement")) continue;
+      refined++;
+      int first = -1;
+      for (size_t j = 0; j < json_array_size(all); j++) {
+        int p = !strcmp(json_string_value(json_object_get(json_array_get(all, j), "verdict")), "passed");
+        samples_passed += p;
+        if (p && first < 0) first = (int)j;
+      }
+      tasks_passed += first >= 0;
+      json_t *want = json_object_get(json_array_get(all, first >= 0 ? (size_t)first : 0), "refinement");
+      chosen_ok += json_array_size(all) == 4 && json_equal(want, json_object_get(o, "refinement"));
+    }
+    double rp = json_number_value(json_object_get(r4, "refinement_pass1"));
+    CHECK(refined > 0 && chosen_ok == refined && tasks_passed == json_integer_value(json_object_get(r4, "refined_passed")) &&
+              fabs(rp - samples_passed / (4.0 * refined)) < 1e-6,
+          "--refinements 4: %d of %d records hold 4 samples and the first passing one; %d tasks with a passing sample; "
+          "refinement_pass1 %g = %d / (4 x %d)", chosen_ok, refined, tasks_passed, rp, samples_passed, refined);
+    json_decref(rows), json_decref(r4), free(d4);
+  }
   kept_by_python(dir, "served", text);
 
   json_t *rl = results(dir, "local"), *rs = results(dir, "served"), *rm = results(dir, "mixed");

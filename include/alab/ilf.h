@@ -169,8 +169,8 @@ int al_ilf_sum_ep_run(const al_ilf_sum_ep_cfg *c, const char *dir, al_err *err);
  *      test or the exception, from the sandbox's traceback,
  *      al_code_feedback), a critic model prompted with critic_template, or
  *      the annotation file's Feedback;
- *   3. the refiner (greedy) rewrites the program from refine_template (MBPP)
- *      or al_refine_prompt (annotations);
+ *   3. the refiner (greedy; or `refinements` samples) rewrites the program
+ *      from refine_template (MBPP) or al_refine_prompt (annotations);
  *   4. the selector: the refinement's run with the task's tests in the
  *      sandbox (keep_all: every refinement, the untested ablation);
  *   5. a policy that is a model directory is finetuned on prompt -> kept
@@ -192,6 +192,9 @@ typedef struct {
   const char *policy, *refiner, *critic; /* model directories or endpoint URLs; critic NULL: the exact critic */
   const char *critic_template, *refine_template; /* al_code_fill templates (NULL: the defaults below) */
   int keep_all;                /* keep every refinement (the untested ablation) */
+  int refinements;             /* refinements per failure: 1 greedy [1], or more sampled at refine_temperature, the
+                                  first that passes chosen (Chen et al. 2023 sample several) */
+  double refine_temperature;   /* [0.8] */
   const al_http_cfg *http;     /* settings shared by the endpoints */
   al_code_eval_cfg eval;       /* the policy's prompt and the evaluation's samples, k, temperature */
   double temperature;          /* the policy's in the ILF round */

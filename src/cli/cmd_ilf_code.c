@@ -33,6 +33,9 @@ int cmd_ilf_code(int argc, char **argv) {
                                                            "(default: Austin et al.'s task, the code, a request for one sentence)"},
       {"refine-template", FLAG_STRING, &c.refine_template, "the refiner's prompt with {text}, {tests}, {program}, {feedback}, "
                                                            "{verdict}; its reply is cut at [DONE] (MBPP tasks)"},
+      {"refinements", FLAG_INT, &c.refinements, "refinements per failure: 1 (greedy) or more, sampled at "
+                                                 "--refine-temperature, the first that passes kept", "[1, 1000]"},
+      {"refine-temperature", FLAG_DOUBLE, &c.refine_temperature, "the refiner's temperature when --refinements > 1", "[0, 10]"},
       {"samples", FLAG_INT, &c.eval.samples, "programs per evaluation task (n of pass@k)", "[1, 10000]"},
       {"k", FLAG_STRING, &ks, "the k of pass@k, comma-separated, each <= --samples (at most 4)"},
       {"temperature", FLAG_DOUBLE, &c.temperature, "the policy's temperature in the ILF round", "[0, 10]"},

@@ -23,7 +23,8 @@ const char *const al_ilf_code_refine_template =
     "Here is the code rewritten to follow the feedback:\n[BEGIN]\n";
 
 al_ilf_code_cfg al_ilf_code_defaults(void) {
-  al_ilf_code_cfg c = {.temperature = 0.8, .ilf_steps = 40, .ilf_lr = 1e-3, .batch = 8};
+  al_ilf_code_cfg c = {.temperature = 0.8, .ilf_steps = 40, .ilf_lr = 1e-3, .batch = 8, .refinements = 1,
+                       .refine_temperature = 0.8};
   c.eval = al_code_eval_defaults();
   c.sandbox = al_sandbox_defaults();
   return c;
@@ -34,7 +35,8 @@ static int check(const al_ilf_code_cfg *c, al_err *err) {
   if (!c->mbpp == !c->annotations) return al_fail(err, "ilf code: give one of --mbpp FILE or --annotations FILE");
   if (c->annotations && c->critic)
     return al_fail(err, "ilf code: --critic %s: with --annotations the feedback is the file's (give no --critic)", c->critic);
-  if (c->ilf_steps < 1 || c->batch < 1 || c->limit < 0) return al_fail(err, "ilf code: --ilf-steps and --batch must be positive");
+  if (c->ilf_steps < 1 || c->batch < 1 || c->limit < 0 || c->refinements < 1)
+    return al_fail(err, "ilf code: --ilf-steps, --batch and --refinements must be positive");
   return al_code_template_check(c->critic_template ? c->critic_template : al_ilf_code_critic_template, "--critic-template", err) ||
          al_code_template_check(c->refine_template ? c->refine_template : al_ilf_code_refine_template, "--refine-template", err);
 }
@@ -114,6 +116,8 @@ int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err) {
                              ev.temperature, "ks", ks, "plain_prompt", ev.plain, "humaneval_prompt", ev.humaneval,
                              "ilf_steps", (json_int_t)c->ilf_steps, "ilf_lr", c->ilf_lr, "batch", c->batch, "seed",
                              (json_int_t)ev.seed, "timeout_s", c->sandbox.wall_s);
+  json_object_set_new(config, "refinements", json_integer(c->refinements));
+  json_object_set_new(config, "refine_temperature", json_real(c->refine_temperature));
   rc = al_run_save_json(&run, "config.json", config, err);
   json_decref(config);
   json_t *eb = json_array(), *ea = json_array();
@@ -135,13 +139,16 @@ int al_ilf_code_run(const al_ilf_code_cfg *c, const char *dir, al_err *err) {
                             "with_feedback", round.with_feedback, "refined_passed", round.refined_passed, "kept", round.kept,
                             "eval_tasks", T, "eval_on_ilf_tasks", E == &tasks, "finetuned", t.p != NULL);
     /* pass@1 of the refinements (one greedy refinement per failure with feedback), and of the round */
-    json_object_set_new(res, "refinement_pass1", al_json_real_or_null(round.with_feedback ? (double)round.refined_passed /
-                                                                                             round.with_feedback : NAN));
+    int R = c->refinements;
+    json_object_set_new(res, "refinement_pass1", al_json_real_or_null(round.with_feedback ? (double)round.refinements_passed /
+                                                                                             ((double)round.with_feedback * R) : NAN));
+    json_object_set_new(res, "refinements_per_failure", json_integer(R));
+    json_object_set_new(res, "failed_requests", json_integer(round.failed_requests));
     json_object_set_new(res, "round_pass1", json_real((double)(round.passed_first + round.refined_passed) / round.attempted));
     json_t *head = json_array();
     char line[512];
     snprintf(line, sizeof line, "ILF round on %d tasks: the %s programs pass %d; feedback on %d of %d failures; %d refinements "
-             "pass their tests (%d kept); solved after one refinement: %d of %d (%.4f, from %.4f)", round.attempted,
+             "pass their tests (%d kept); solved after refinement: %d of %d (%.4f, from %.4f)", round.attempted,
              c->annotations ? "file's original" : "policy's", round.passed_first, round.with_feedback, round.failed,
              round.refined_passed, round.kept, round.passed_first + round.refined_passed, round.attempted,
              round.attempted ? (double)(round.passed_first + round.refined_passed) / round.attempted : 0,

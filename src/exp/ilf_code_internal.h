@@ -15,6 +15,7 @@ typedef struct {
 
 typedef struct {
   int attempted, passed_first, failed, with_feedback, refined_passed, kept;
+  int refinements_passed, failed_requests; /* refinement samples that pass (of with_feedback * refinements); given up on */
   al_buf records, keep, all; /* ilf.jsonl lines; SFT sets: kept refinements, every refinement */
 } ilf_code_round_res;
 

@@ -2,8 +2,9 @@
  * et al. 2023), every role a provider: the policy's programs (or the
  * annotation file's) run in the sandbox; feedback on each failure from the
  * exact critic, a critic model or the file; the refiner rewrites the
- * program (greedy); the refinement runs with the task's tests in the
- * sandbox and is kept when it passes (or always: the untested ablation);
+ * program (greedy; or `refinements` samples, the first that passes chosen);
+ * the refinement runs with the task's tests in the sandbox and is kept when
+ * it passes (or always: the untested ablation);
  * the SFT sets pair the policy's prompt with the kept (and every)
  * refinement. */
 #include <ctype.h>
@@ -77,13 +78,14 @@ static void sft_line(al_buf *b, const char *prompt, const char *completion) {
 int ilf_code_round(const ilf_code_ctx *x, uint64_t seed, ilf_code_round_res *out, al_err *err) {
   memset(out, 0, sizeof *out);
   const al_mbpp *T = x->tasks;
-  int n = T->n, nf = 0;
+  int n = T->n, nf = 0, R = x->c->refinements > 1 ? x->c->refinements : 1;
+  size_t nR = (size_t)n * R;
   json_t *recs = json_array();
   char **fb = al_calloc((size_t)n, sizeof(char *)), **cprompt = al_calloc((size_t)n, sizeof(char *));
-  char **rprompt = al_calloc((size_t)n, sizeof(char *)), **rout = al_calloc((size_t)n, sizeof(char *));
-  char **refined = al_calloc((size_t)n, sizeof(char *)), **rprog = al_calloc((size_t)n, sizeof(char *));
+  char **rprompt = al_calloc((size_t)n, sizeof(char *)), **rout = al_calloc(nR, sizeof(char *));
+  char **refined = al_calloc(nR, sizeof(char *)), **rprog = al_calloc(nR, sizeof(char *));
   int *which = al_calloc((size_t)n + 1, sizeof(int));
-  al_sb_result *rv = al_calloc((size_t)n + 1, sizeof *rv);
+  al_sb_result *rv = al_calloc(nR + 1, sizeof *rv);
   int rc = first_programs(x, recs, err);
   for (int i = 0; i < n && !rc; i++) { /* the failures, and the critic's prompts */
     json_t *o = json_array_get(recs, (size_t)i);
@@ -117,17 +119,31 @@ int ilf_code_round(const ilf_code_ctx *x, uint64_t seed, ilf_code_round_res *out
   }
   out->with_feedback = nr;
   static const char *const done[] = {"[DONE]"};
-  if (!rc && nr)
-    rc = generate(x->refiner, rprompt, nr, x->c->eval.max_tokens, x->ann ? al_code_humaneval_stops : done, x->ann ? 5 : 1,
-                  seed + 2, rout, err);
-  for (int k = 0; k < nr && !rc; k++) {
-    int i = rwhich[k];
+  const char *const *stops = x->ann ? al_code_humaneval_stops : done;
+  if (!rc && nr && R == 1) rc = generate(x->refiner, rprompt, nr, x->c->eval.max_tokens, stops, x->ann ? 5 : 1, seed + 2, rout, err);
+  if (!rc && nr && R > 1) { /* R sampled refinements of each: rout[k * R + j], seed + 2 + j */
+    al_gen_req *q = al_calloc((size_t)nr * R, sizeof *q);
+    char **errs = al_calloc((size_t)nr * R, sizeof(char *));
+    for (int k = 0; k < nr * R; k++) {
+      q[k].prompt = rprompt[k / R], q[k].g = al_gen_cfg_default();
+      q[k].g.temperature = x->c->refine_temperature, q[k].g.max_tokens = x->c->eval.max_tokens;
+      q[k].g.seed = seed + 2 + (uint64_t)(k % R), q[k].g.stop = stops, q[k].g.nstop = x->ann ? 5 : 1;
+    }
+    rc = x->refiner->complete(x->refiner, q, nr * R, rout, errs, err);
+    for (int k = 0; k < nr * R && !rc; k++) { /* a request the endpoint gave up on: an empty refinement, which fails */
+      if (!rout[k]) rout[k] = al_strdup(""), out->failed_requests++;
+      ilf_ascii(rout[k]);
+    }
+    ilf_free_strs(errs, (size_t)nr * R), free(q);
+  }
+  for (int k = 0; k < nr * R && !rc; k++) {
+    int i = rwhich[k / R];
     al_buf b = {0};
     if (x->ann) al_buf_printf(&b, "%s%s", T->t[i].text, rout[k]);
     refined[k] = x->ann ? b.data : al_code_extract(rout[k]);
     rprog[k] = al_mbpp_program(&T->t[i], refined[k], 0);
   }
-  if (!rc && nr) rc = al_sandbox_run_many(x->sb, nr, (const char *const *)rprog, rv, x->c->eval.workers, err);
+  if (!rc && nr) rc = al_sandbox_run_many(x->sb, nr * R, (const char *const *)rprog, rv, x->c->eval.workers, err);
   int k = 0;
   for (int i = 0; i < n && !rc; i++) { /* selection, the SFT sets and the records, in task order */
     json_t *o = json_deep_copy(json_array_get(recs, (size_t)i));
@@ -136,6 +152,19 @@ int ilf_code_round(const ilf_code_ctx *x, uint64_t seed, ilf_code_round_res *out
     int refined_here = k < nr && rwhich[k] == i;
     if (cprompt[i]) json_object_set_new(o, "critic_prompt", json_string(cprompt[i]));
     if (refined_here) {
+      int first_pass = -1, passing = 0;
+      for (int j = R - 1; j >= 0; j--)
+        if (rv[(size_t)k * R + j].status == AL_SB_PASSED) first_pass = j, passing++;
+      out->refinements_passed += passing;
+      if (R > 1) { /* every sample, then the chosen one (the first that passes, else the first) as for R = 1 */
+        json_t *all = json_array();
+        for (int j = 0; j < R; j++)
+          json_array_append_new(all, json_pack("{s:s, s:s}", "refinement", refined[(size_t)k * R + j], "verdict",
+                                               al_sb_status_name(rv[(size_t)k * R + j].status)));
+        json_object_set_new(o, "refinements", all);
+      }
+      int c = first_pass >= 0 ? first_pass : 0, kk = k;
+      k = kk * R + c; /* the chosen sample's index into rout, refined, rv */
       int pass = rv[k].status == AL_SB_PASSED, keep = pass || x->c->keep_all;
       char *prompt = al_code_prompt(&T->t[i], &x->gen);
       al_buf comp = {0};
@@ -144,21 +173,21 @@ int ilf_code_round(const ilf_code_ctx *x, uint64_t seed, ilf_code_round_res *out
       if (keep) sft_line(&out->keep, prompt, comp.data);
       sft_line(&out->all, prompt, comp.data);
       out->refined_passed += pass, out->kept += keep;
-      json_object_set_new(o, "refiner_prompt", json_string(rprompt[k]));
+      json_object_set_new(o, "refiner_prompt", json_string(rprompt[kk]));
       json_object_set_new(o, "refinement", json_string(refined[k]));
       json_object_set_new(o, "refinement_verdict", json_string(al_sb_status_name(rv[k].status)));
       json_object_set_new(o, "kept", json_boolean(keep));
       free(prompt), al_buf_free(&comp);
-      k++;
+      k = kk + 1;
     }
     char *line = json_dumps(o, JSON_COMPACT);
     if (line) al_buf_printf(&out->records, "%s\n", line);
     free(line), json_decref(o);
   }
   json_decref(recs);
-  for (int j = 0; j < nr; j++) al_sb_result_free(&rv[j]);
+  for (int j = 0; j < nr * R; j++) al_sb_result_free(&rv[j]);
   ilf_free_strs(fb, (size_t)n), ilf_free_strs(cprompt, (size_t)n), ilf_free_strs(rprompt, (size_t)n);
-  ilf_free_strs(rout, (size_t)n), ilf_free_strs(refined, (size_t)n), ilf_free_strs(rprog, (size_t)n);
+  ilf_free_strs(rout, nR), ilf_free_strs(refined, nR), ilf_free_strs(rprog, nR);
   free(which), free(rwhich), free(rv);
   return rc;
 }
