@@ -80,6 +80,9 @@ int main(void) {
               json_number_value(json_object_get(d, "mean")) >= 0 &&
               finite_num(json_object_get(json_object_get(pt, "gold"), "mean")) &&
               finite_num(json_object_get(json_object_get(pt, "proxy"), "mean")), "RL curve %zu point %zu", i, k);
+        if (k == 1) /* one update has moved the policy */
+          CHECK(json_number_value(json_object_get(d, "mean")) > 0, "RL curve %zu: d %g > 0 after the first update", i,
+                json_number_value(json_object_get(d, "mean")));
         if (k == 0) /* the initial policy: KL 0 to itself, gains 0 */
           CHECK(json_number_value(json_object_get(d, "hi")) == 0 &&
                 json_number_value(json_object_get(json_object_get(pt, "gold"), "hi")) == 0 &&
@@ -88,6 +91,8 @@ int main(void) {
       CHECK(json_array_size(json_object_get(json_object_get(cv, "fit"), "per_seed")) == 2 &&
             json_array_size(json_object_get(json_object_get(cv, "start_gold"), "seeds")) == 2 &&
             finite_num(json_object_get(json_object_get(cv, "start_gold"), "mean")) &&
+            json_number_value(json_object_get(json_object_get(cv, "start_gold"), "mean")) >= -1 &&
+            json_number_value(json_object_get(json_object_get(cv, "start_gold"), "mean")) <= 1.1 &&
             !strcmp(json_string_value(json_object_get(cv, "form")), "d (alpha - beta log d)"),
             "curve %zu: RL's fit, form and start", i);
       continue;
