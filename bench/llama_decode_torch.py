@@ -3,8 +3,10 @@
 (RMSNorm, rotary positions, SwiGLU, grouped-query attention, fp32) decoding
 one token at a time with its own KV cache, greedy, tuned the usual ways
 (inference_mode, preallocated caches, fused q|k|v and gate|up matrices).
+With bf16, the weights, caches and activations are bfloat16 (a model
+loaded with torch_dtype=torch.bfloat16), the logits' argmax in float32.
 
-usage: llama_decode_torch.py LAYERS HEADS KV_HEADS EMBD FFN VOCAB TOKENS THREADS
+usage: llama_decode_torch.py LAYERS HEADS KV_HEADS EMBD FFN VOCAB TOKENS THREADS [fp32|bf16]
 Prints "decode_tokens_per_s X"."""
 import sys, time
 import torch
@@ -12,6 +14,8 @@ import torch
 
 def main():
     L, H, KVH, C, F, V, n, threads = map(int, sys.argv[1:9])
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[sys.argv[9] if len(sys.argv) > 9 else "fp32"]
+    torch.set_default_dtype(dtype)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     hs, KV = C // H, KVH * (C // H)
@@ -26,7 +30,7 @@ def main():
     vc = torch.zeros(L, KVH, T, hs)
     inv = 1.0 / (10000.0 ** (torch.arange(0, hs, 2).float() / hs))
     fr = torch.outer(torch.arange(T).float(), inv)
-    cos, sin = torch.cat((fr, fr), -1).cos(), torch.cat((fr, fr), -1).sin()
+    cos, sin = torch.cat((fr, fr), -1).cos().to(dtype), torch.cat((fr, fr), -1).sin().to(dtype)
 
     def rms(x, w):
         return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5))
@@ -56,7 +60,7 @@ def main():
             step(0, t)
         tok, t0 = 0, time.time()
         for t in range(n):
-            tok = int(step(tok, t).argmax())
+            tok = int(step(tok, t).float().argmax())
         dt = time.time() - t0
     print(f"decode_tokens_per_s {n / dt:.1f}")
 
