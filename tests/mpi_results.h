@@ -11,8 +11,17 @@
 static const char *bin;
 static char mpirun_cmd[512];
 
+/* Fills bin and mpirun_cmd; every model on one thread (OMP_NUM_THREADS=1, passed to the ranks); the test's
+ * scratch directory. */
+static inline char *mpi_results_init(const char *name) {
+  bin = mpi_test_init(mpirun_cmd, sizeof mpirun_cmd);
+  setenv("OMP_NUM_THREADS", "1", 1);
+  strcat(mpirun_cmd, " -x OMP_NUM_THREADS");
+  return test_tmpdir(name);
+}
+
 /* `[mpirun -n R] alab ARGS --out dir`; R = 0: no launcher. Returns the exit status; *out its output. */
-static int run(int R, const char *args, const char *dir, char **out) {
+static inline int run(int R, const char *args, const char *dir, char **out) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "%s %s --out '%s'", bin, args, dir);
   return mpi_run(mpirun_cmd, R, cmd, out);
@@ -20,13 +29,13 @@ static int run(int R, const char *args, const char *dir, char **out) {
 
 /* Wall-clock times differ run to run: "seconds", and every key ending in "_s" ("train_s", "tokens_per_s") or
  * "_seconds" ("rl_seconds"). */
-static int is_time(const char *key) {
+static inline int is_time(const char *key) {
   size_t n = strlen(key);
   return !strcmp(key, "seconds") || (n > 2 && !strcmp(key + n - 2, "_s")) || (n > 8 && !strcmp(key + n - 8, "_seconds"));
 }
 
 /* where = head + where, cut to size. */
-static void prepend(char *where, size_t size, const char *head) {
+static inline void prepend(char *where, size_t size, const char *head) {
   size_t h = strlen(head), n = strlen(where);
   if (h + n + 1 > size) n = size > h + 1 ? size - h - 1 : 0;
   if (h >= size) return;
@@ -39,7 +48,7 @@ static void prepend(char *where, size_t size, const char *head) {
 static const char *dir_one, *dir_many;
 
 /* Whether x and y are equal where each of dir_one in x stands for dir_many in y. */
-static int same_text(const char *x, const char *y) {
+static inline int same_text(const char *x, const char *y) {
   size_t n1 = dir_one ? strlen(dir_one) : 0, n2 = dir_many ? strlen(dir_many) : 0;
   while (*x || *y) {
     if (n1 && !strncmp(x, dir_one, n1) && !strncmp(y, dir_many, n2)) x += n1, y += n2;
@@ -49,7 +58,7 @@ static int same_text(const char *x, const char *y) {
 }
 
 /* Whether a and b are equal but for time keys and the run directory's path; where: the path of the first difference. */
-static int same_json(json_t *a, json_t *b, char *where, size_t size) {
+static inline int same_json(json_t *a, json_t *b, char *where, size_t size) {
   if (json_is_object(a) && json_is_object(b)) {
     const char *k;
     json_t *v;
@@ -83,7 +92,7 @@ static int same_json(json_t *a, json_t *b, char *where, size_t size) {
 
 /* dir/name as JSON: the file, or (lines) its lines as an array sorted by their
  * text without time keys: metrics are recorded as models finish, in any order. */
-static json_t *load(const char *dir, const char *name, int lines) {
+static inline json_t *load(const char *dir, const char *name, int lines) {
   char *p = al_path_join(dir, name), *text = NULL;
   size_t len = 0;
   json_t *j = NULL;
@@ -122,7 +131,8 @@ static json_t *load(const char *dir, const char *name, int lines) {
   return j;
 }
 
-static void check_same(const char *what, const char *one, const char *many, int R, const char *name, int lines) {
+static inline void check_same(const char *what, const char *one, const char *many, int R, const char *name,
+                              int lines) {
   json_t *a = load(one, name, lines), *b = load(many, name, lines);
   dir_one = one, dir_many = many;
   char where[512] = "";
@@ -131,7 +141,8 @@ static void check_same(const char *what, const char *one, const char *many, int 
   json_decref(a), json_decref(b);
 }
 
-static void test_same_results(const char *tmp, const char *what, const char *args, const char *results, int metrics) {
+static inline void test_same_results(const char *tmp, const char *what, const char *args, const char *results,
+                                     int metrics) {
   char name[64];
   snprintf(name, sizeof name, "%s1", what);
   char *one = al_path_join(tmp, name);

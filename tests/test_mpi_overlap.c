@@ -11,18 +11,16 @@
  *     (MPI's reduce tree may order three terms differently);
  *   - with --deterministic-reduce it is refused, naming both. */
 #include "mpi_procs.h"
+#include "mpi_results.h"
 #include "test.h"
-
-static const char *bin;
-static char mpirun_cmd[512];
 
 #define ARGS "train --data story:300 --tokenizer byte --layers 2 --heads 2 --embd 32 --context 32 --seq-len 32 " \
              "--batch 4 --accum 4 --eval-every 3 --steps 6 --threads 1 --quiet"
 
 static int train(int R, const char *dir, const char *extra, char **out) {
-  char args[4096];
-  snprintf(args, sizeof args, "%s " ARGS " %s --out '%s'", bin, extra, dir);
-  return mpi_run(mpirun_cmd, R, args, out);
+  char args[1024];
+  snprintf(args, sizeof args, ARGS " %s", extra);
+  return run(R, args, dir, out);
 }
 
 static void test_same_as_blocking(const char *tmp, const char *arch) {
@@ -62,10 +60,7 @@ static void test_refused(const char *tmp) {
 }
 
 int main(void) {
-  bin = mpi_test_init(mpirun_cmd, sizeof mpirun_cmd);
-  setenv("OMP_NUM_THREADS", "1", 1);
-  strcat(mpirun_cmd, " -x OMP_NUM_THREADS");
-  char *tmp = test_tmpdir("mpi_overlap");
+  char *tmp = mpi_results_init("mpi_overlap");
   test_same_as_blocking(tmp, "gpt2");
   test_same_as_blocking(tmp, "llama");
   test_three_ranks(tmp);

@@ -70,13 +70,9 @@ static void test_refused(const char *tmp) {
 }
 
 int main(void) {
-  bin = mpi_test_init(mpirun_cmd, sizeof mpirun_cmd);
-  char data[1024];
+  char *tmp = mpi_results_init("mpi_sweep"), data[1024];
   snprintf(data, sizeof data, "%s/data", getenv("ALAB_SRC") ? getenv("ALAB_SRC") : ".");
   setenv("ALAB_DATA", data, 1); /* reversal's name lists */
-  setenv("OMP_NUM_THREADS", "1", 1);
-  char *tmp = test_tmpdir("mpi_sweep");
-  strcat(mpirun_cmd, " -x OMP_NUM_THREADS");
   test_same_results(tmp, "collapse", COLLAPSE, "results.json", 1);
   test_same_results(tmp, "reversal", REVERSAL, "results.json", 1);
   test_same_results(tmp, "sycophancy", SYCO, "results.json", 1);

@@ -34,10 +34,7 @@ static void refused(const char *tmp, const char *args, const char *why) {
 }
 
 int main(void) {
-  bin = mpi_test_init(mpirun_cmd, sizeof mpirun_cmd);
-  setenv("OMP_NUM_THREADS", "1", 1);
-  char *tmp = test_tmpdir("mpi_sweep_more");
-  strcat(mpirun_cmd, " -x OMP_NUM_THREADS");
+  char *tmp = mpi_results_init("mpi_sweep_more");
   test_same_results(tmp, "oocr", OOCR, "results.json", 1);
   test_same_results(tmp, "rl", RL, "results.json", 1);
   test_same_results(tmp, "cpm", CPM, "results.json", 1);
