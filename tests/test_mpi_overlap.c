@@ -2,10 +2,11 @@
  * layer's gradients starts (MPI_Ireduce) as soon as the layer's backward
  * returns in the rank's last micro-batch. Against the blocking sum, under a
  * real launcher:
- *   - 2 ranks, GPT-2 and Llama (2 layers, 4 micro-batches): byte-identical
- *     model files (a sum of two terms has one rounding whatever the
- *     algorithm, so any bucket sent before its gradient was final, or never
- *     sent, shows);
+ *   - 2 ranks, GPT-2 and Llama (2 layers, 4 micro-batches), and GPT-2
+ *     with --zero1 on 5 micro-batches (3 on rank 0, 2 on rank 1):
+ *     byte-identical model and trainer state (a sum of two terms has one
+ *     rounding whatever the algorithm, so any bucket sent before its
+ *     gradient was final, or never sent, shows);
  *   - 3 ranks (an uneven split: rank 0 runs 2 micro-batches): every step's
  *     loss within 1e-6 relative of one process, as the blocking sum is
  *     (MPI's reduce tree may order three terms differently);
@@ -23,18 +24,18 @@ static int train(int R, const char *dir, const char *extra, char **out) {
   return run(R, args, dir, out);
 }
 
-static void test_same_as_blocking(const char *tmp, const char *arch) {
+static void test_same_as_blocking(const char *tmp, const char *arch, const char *flags) {
   char extra[128], name[64];
-  snprintf(name, sizeof name, "block-%s", arch);
+  snprintf(name, sizeof name, "block-%s%s", arch, *flags ? "-more" : "");
   char *block = al_path_join(tmp, name);
-  snprintf(name, sizeof name, "overlap-%s", arch);
+  snprintf(name, sizeof name, "overlap-%s%s", arch, *flags ? "-more" : "");
   char *over = al_path_join(tmp, name);
-  snprintf(extra, sizeof extra, "--arch %s", arch);
+  snprintf(extra, sizeof extra, "--arch %s %s", arch, flags);
   CHECK(train(2, block, extra, NULL) == 0, "%s: 2 ranks, blocking sum", arch);
-  snprintf(extra, sizeof extra, "--arch %s --overlap-reduce", arch);
+  snprintf(extra, sizeof extra, "--arch %s %s --overlap-reduce", arch, flags);
   CHECK(train(2, over, extra, NULL) == 0, "%s: 2 ranks, overlapped sum", arch);
   CHECK(same_file(block, over, "model.safetensors") && same_file(block, over, "trainer_state.safetensors"),
-        "%s: 2 ranks with --overlap-reduce: the model or trainer state differs from the blocking sum's", arch);
+        "%s %s: 2 ranks with --overlap-reduce: the model or trainer state differs from the blocking sum's", arch, flags);
   free(block), free(over);
 }
 
@@ -61,8 +62,9 @@ static void test_refused(const char *tmp) {
 
 int main(void) {
   char *tmp = mpi_results_init("mpi_overlap");
-  test_same_as_blocking(tmp, "gpt2");
-  test_same_as_blocking(tmp, "llama");
+  test_same_as_blocking(tmp, "gpt2", "");
+  test_same_as_blocking(tmp, "llama", "");
+  test_same_as_blocking(tmp, "gpt2", "--zero1 --accum 5");
   test_three_ranks(tmp);
   test_refused(tmp);
   free(tmp);
