@@ -132,15 +132,11 @@ static void decode_team(const al_model *m, gpt2_state **ds, const int *pos, int 
   const al_model_config *c = &m->cfg;
   int L = c->n_layer, C = c->n_embd, H = c->n_head, hs = C / H, T = s->maxT;
   float eps = gpt2_hparams_of(c).layer_norm_epsilon;
-  for (int l = 0; l < L; l++) { /* resolved on the thread that holds the bf16 context */
-    s->rw[4 * l] = nn_rows_weight_of(w->h[l].qkvw);
-    s->rw[4 * l + 1] = nn_rows_weight_of(w->h[l].attprojw);
-    s->rw[4 * l + 2] = nn_rows_weight_of(w->h[l].fcw);
-    s->rw[4 * l + 3] = nn_rows_weight_of(w->h[l].fcprojw);
-  }
-  int nt = omp_get_max_threads();
+  for (int l = 0; l < L; l++) /* resolved on the thread that holds the bf16 context */
+    nn_rows_weights_of(s->rw + 4 * l, (const float *[]){w->h[l].qkvw, w->h[l].attprojw, w->h[l].fcw, w->h[l].fcprojw},
+                       4);
   nn_team team;
-#pragma omp parallel num_threads(nt < s->nthreads ? nt : s->nthreads)
+#pragma omp parallel num_threads(omp_get_max_threads() < s->nthreads ? omp_get_max_threads() : s->nthreads)
   {
 #pragma omp single
     nn_team_init(&team, omp_get_num_threads());

@@ -144,15 +144,10 @@ static void decode_team(const al_model *m, llama_state **ds, const int *pos, int
   const llama_weights *w = m->weights;
   const llama_dims d = llama_dims_of(&m->cfg);
   int L = m->cfg.n_layer, C = d.C, F = d.F, W = d.W, hs = d.hs, H = d.H, group = d.H / d.KVH;
-  for (int l = 0; l < L; l++) { /* resolved on the thread that holds the bf16 context */
-    s->rw[4 * l] = nn_rows_weight_of(w->h[l].qkvw);
-    s->rw[4 * l + 1] = nn_rows_weight_of(w->h[l].ow);
-    s->rw[4 * l + 2] = nn_rows_weight_of(w->h[l].guw);
-    s->rw[4 * l + 3] = nn_rows_weight_of(w->h[l].downw);
-  }
-  int nt = omp_get_max_threads();
+  for (int l = 0; l < L; l++) /* resolved on the thread that holds the bf16 context */
+    nn_rows_weights_of(s->rw + 4 * l, (const float *[]){w->h[l].qkvw, w->h[l].ow, w->h[l].guw, w->h[l].downw}, 4);
   nn_team team;
-#pragma omp parallel num_threads(nt < s->nthreads ? nt : s->nthreads)
+#pragma omp parallel num_threads(omp_get_max_threads() < s->nthreads ? omp_get_max_threads() : s->nthreads)
   {
 #pragma omp single
     nn_team_init(&team, omp_get_num_threads());

@@ -131,6 +131,10 @@ nn_rows_weight nn_rows_weight_of(const float *W) {
   return wb ? (nn_rows_weight){wb, 1} : (nn_rows_weight){W, 0};
 }
 
+void nn_rows_weights_of(nn_rows_weight *rw, const float *const *W, int n) {
+  for (int i = 0; i < n; i++) rw[i] = nn_rows_weight_of(W[i]);
+}
+
 /* nn_linear_forward's few-row result on a part of the rows: the dot, then
  * the bias (as nn_linear_forward adds it), then the residual */
 static inline __attribute__((always_inline)) void rows_part(float *out, const float *x, const void *W, int bf16,

@@ -15,6 +15,8 @@ typedef struct {
   int bf16;
 } nn_rows_weight;
 nn_rows_weight nn_rows_weight_of(const float *W);
+/* rw[i] = nn_rows_weight_of(W[i]) for the n matrices of a block */
+void nn_rows_weights_of(nn_rows_weight *rw, const float *const *W, int n);
 
 /* For v in [v0, v1) and n < N: t = x[n,:] . W[v,:] (+ b[v] when b), then
  * out[n, v] = t, or out[n, v] += t when accumulate (out[n*V + v]). */
