@@ -9,7 +9,10 @@
  *   - cpm: 3 seeds, their coefficients (JSON) sent to rank 0;
  *   - ilf: 2 seeds of the code loop, then 2 of the summaries loop (rank 2
  *     idle under -n 3).
- * Refused under mpirun: rl --policy (one model), cpm fit and ilf summaries
+ * A job failing on rank 1 alone (cpm's seed 1, whose --rm-init is missing
+ * there: an MPMD launch gives rank 1 other arguments, as a node without the
+ * file would) fails the run on every rank with "rank 1: ...", and no
+ * results.json is written. Refused under mpirun: rl --policy (one model), cpm fit and ilf summaries
  * (subcommands), oocr --model (an evaluation). Each model trains on one
  * thread in every run, so equality is exact. */
 #include "mpi_procs.h"
@@ -33,12 +36,24 @@ static void refused(const char *tmp, const char *args, const char *why) {
   free(o), free(dir);
 }
 
+static void test_rank_fails(const char *tmp) {
+  char *dir = al_path_join(tmp, "fails"), *res = al_path_join(dir, "results.json"), *o = NULL;
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s -n 1 %s " CPM " --out '%s' : -n 1 %s " CPM " --rm-init '%s/no-such-model' --out '%s' 2>&1",
+           mpirun_cmd, bin, dir, bin, tmp, dir);
+  int rc = test_sh(cmd, &o);
+  CHECK(rc != 0 && strstr(o, "rank 1: ") && strstr(o, "--rm-init") && strstr(o, "no-such-model") && !al_file_exists(res),
+        "cpm's seed 1 failing on rank 1: rc %d, results.json %s, output: %s", rc, al_file_exists(res) ? "written" : "absent", o);
+  free(o), free(res), free(dir);
+}
+
 int main(void) {
   char *tmp = mpi_results_init("mpi_sweep_more");
   test_same_results(tmp, "oocr", OOCR, "results.json", 1);
   test_same_results(tmp, "rl", RL, "results.json", 1);
   test_same_results(tmp, "cpm", CPM, "results.json", 1);
   test_same_results(tmp, "ilf", ILF, "results.json", 1);
+  test_rank_fails(tmp);
   refused(tmp, "rl --policy p", "with this flag it trains one model");
   refused(tmp, "cpm fit --data d", "is not a sweep");
   refused(tmp, "ilf summaries --policy p", "is not a sweep");
