@@ -164,3 +164,13 @@ int rp_reversal_findings(const json_t *r, rp_finding *f, int max) {
   }
   return n;
 }
+
+int rp_seeds_of(const json_t *o, const char *key, double *out, int max) {
+  const json_t *s = json_object_get(json_object_get(o, key), "seeds");
+  int n = 0;
+  for (size_t i = 0; i < json_array_size(s) && n < max; i++) {
+    const json_t *v = json_array_get(s, i);
+    out[n++] = json_is_number(v) ? json_number_value(v) : NAN;
+  }
+  return n;
+}

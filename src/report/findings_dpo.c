@@ -7,16 +7,6 @@
 #include <string.h>
 #include "report/report_internal.h"
 
-static int seeds_of(const json_t *r, const char *key, double *out, int max) {
-  const json_t *s = json_object_get(json_object_get(r, key), "seeds");
-  int n = 0;
-  for (size_t i = 0; i < json_array_size(s) && n < max; i++) {
-    const json_t *v = json_array_get(s, i);
-    out[n++] = json_is_number(v) ? json_number_value(v) : NAN;
-  }
-  return n;
-}
-
 /* "After <what> the policy shows the preferred behaviour on more than 90%": reproduced when the 95% CI is above 0.9. */
 static void above_90(rp_finding *f, const char *what, const double *x, int n) {
   al_stat s = al_stat_of(x, n);
@@ -29,7 +19,7 @@ static void above_90(rp_finding *f, const char *what, const double *x, int n) {
 
 int rp_dpo_findings(const json_t *r, rp_finding *f, int max) {
   double sft[100], dpo[100], nll[100];
-  int n = seeds_of(r, "sft_rate", sft, 100), m = seeds_of(r, "dpo_rate", dpo, 100), k = 0;
+  int n = rp_seeds_of(r, "sft_rate", sft, 100), m = rp_seeds_of(r, "dpo_rate", dpo, 100), k = 0;
   if (n < 1 || m != n || max < 2) return 0;
   memset(f, 0, 2 * sizeof *f);
   snprintf(f[0].claim, sizeof f[0].claim, "DPO on preference pairs raises the rate of the preferred behaviour above the SFT model's");
@@ -39,7 +29,7 @@ int rp_dpo_findings(const json_t *r, rp_finding *f, int max) {
   f[0].verdict = n < 2 || !isfinite(f[0].lo) ? RP_UNKNOWN : f[0].lo > 0;
   k++;
   above_90(&f[k++], "DPO", dpo, n);
-  if (max >= 3 && seeds_of(r, "dpo_nll_rate", nll, 100) == n) {
+  if (max >= 3 && rp_seeds_of(r, "dpo_nll_rate", nll, 100) == n) {
     memset(&f[k], 0, sizeof f[k]);
     above_90(&f[k++], "DPO + NLL of the chosen (TRL's rpo_alpha)", nll, n);
   }

@@ -9,20 +9,10 @@
 #include <string.h>
 #include "report/report_internal.h"
 
-static int seeds_of(const json_t *r, const char *key, double *out, int max) {
-  const json_t *s = json_object_get(json_object_get(r, key), "seeds");
-  int n = 0;
-  for (size_t i = 0; i < json_array_size(s) && n < max; i++) {
-    const json_t *v = json_array_get(s, i);
-    out[n++] = json_is_number(v) ? json_number_value(v) : NAN;
-  }
-  return n;
-}
-
 int rp_ilf_findings(const json_t *r, rp_finding *f, int max) {
   double base[100], ilf[100], untested[100];
-  int n = seeds_of(r, "pass1_base", base, 100);
-  if (n < 1 || seeds_of(r, "pass1_ilf", ilf, 100) != n || seeds_of(r, "pass1_untested", untested, 100) != n || max < 2) return 0;
+  int n = rp_seeds_of(r, "pass1_base", base, 100);
+  if (n < 1 || rp_seeds_of(r, "pass1_ilf", ilf, 100) != n || rp_seeds_of(r, "pass1_untested", untested, 100) != n || max < 2) return 0;
   memset(f, 0, 2 * sizeof *f);
   snprintf(f[0].claim, sizeof f[0].claim, "Finetuning on refinements written from feedback that pass their tests raises pass@1");
   snprintf(f[0].test, sizeof f[0].test, "pass@1 after ILF minus the base policy's on held-out tasks, paired t-test over %d "
@@ -35,8 +25,8 @@ int rp_ilf_findings(const json_t *r, rp_finding *f, int max) {
   rp_paired(&f[1], ilf, untested, n);
   f[1].verdict = n < 2 || !isfinite(f[1].lo) ? RP_UNKNOWN : f[1].lo > 0;
   const json_t *sum = json_object_get(r, "summaries");
-  int m = seeds_of(sum, "acc_base", base, 100);
-  if (max < 3 || m < 1 || seeds_of(sum, "acc_ilf", ilf, 100) != m) return 2;
+  int m = rp_seeds_of(sum, "acc_base", base, 100);
+  if (max < 3 || m < 1 || rp_seeds_of(sum, "acc_ilf", ilf, 100) != m) return 2;
   memset(&f[2], 0, sizeof f[2]);
   snprintf(f[2].claim, sizeof f[2].claim, "Finetuning a summariser on refinements that incorporate feedback raises its "
            "summaries' quality");

@@ -26,20 +26,9 @@
 #include <string.h>
 #include "report/report_internal.h"
 
-/* Every seed's value of o[what]: its "seeds" (at most max); returns the count. */
-static int seeds_of(const json_t *o, const char *what, double *v, int max) {
-  const json_t *s = json_object_get(json_object_get(o, what), "seeds");
-  int n = 0;
-  for (size_t i = 0; i < json_array_size(s) && n < max; i++) {
-    const json_t *x = json_array_get(s, i);
-    v[n++] = json_is_number(x) ? json_number_value(x) : NAN;
-  }
-  return n;
-}
-
 /* ... of points[k].what */
 static int seeds_at(const json_t *points, size_t k, const char *what, double *v, int max) {
-  return seeds_of(json_array_get(points, k), what, v, max);
+  return rp_seeds_of(json_array_get(points, k), what, v, max);
 }
 
 static int finding(rp_finding *f, const double *a, const double *b, int n, const char *claim, const char *test) {
@@ -101,8 +90,8 @@ static int curve_findings(const json_t *cv, rp_finding *f) {
  * symmetric about 0 and the paired t-test holds its level. */
 static int move_findings(const json_t *m, rp_finding *f) {
   double d[64], g[64], zero[64] = {0};
-  int n = seeds_of(m, "peak_d", d, 64);
-  if (n < 1 || seeds_of(m, "peak_gold", g, 64) != n) return 0;
+  int n = rp_seeds_of(m, "peak_d", d, 64);
+  if (n < 1 || rp_seeds_of(m, "peak_gold", g, 64) != n) return 0;
   const char *dir = json_string_value(json_object_get(m, "direction")), *from = json_string_value(json_object_get(m, "from")),
              *to = json_string_value(json_object_get(m, "to"));
   char claim[200];

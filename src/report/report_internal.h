@@ -34,6 +34,10 @@ typedef struct {
 } rp_finding;
 #define RP_MAX_FINDINGS 24
 
+/* Every seed's value of o[key]: its "seeds" array (at most max; a value that
+ * is not a number gives NAN); returns the count. findings.c */
+int rp_seeds_of(const json_t *o, const char *key, double *out, int max);
+
 /* The findings of an experiment's results.json; returns the count. */
 typedef int (*rp_verdict_fn)(const json_t *results, rp_finding *f, int max);
 int rp_collapse_findings(const json_t *results, rp_finding *f, int max);
