@@ -16,6 +16,7 @@
 #include <string.h>
 #include "alab/json.h"
 #include "alab/overopt.h"
+#include "overopt_internal.h"
 
 double al_overopt_form_eval(al_overopt_form form, double alpha, double beta, double d) {
   if (d <= 0) return 0;
@@ -57,7 +58,7 @@ int al_overopt_bt_label(double gold_a, double gold_b, double scale, al_rng *rng)
 }
 
 /* {"mean", "sd", "lo", "hi", "seeds": [...]} of x[0..n) */
-static json_t *stat_json(const double *x, int n) {
+json_t *ov_stat_json(const double *x, int n) {
   al_stat s = al_stat_of(x, n);
   json_t *seeds = json_array();
   for (int i = 0; i < n; i++) json_array_append_new(seeds, al_json_real_or_null(x[i]));
@@ -72,9 +73,9 @@ json_t *al_overopt_curve_json(const al_overopt_curve *c) {
   for (int k = 0; k < P; k++) {
     json_t *pt = json_object();
     if (c->x) json_object_set_new(pt, c->x_name ? c->x_name : "x", json_real(c->x[k]));
-    json_object_set_new(pt, "d", stat_json(c->d + (size_t)k * S, S));
-    json_object_set_new(pt, "gold", stat_json(c->gold + (size_t)k * S, S));
-    json_object_set_new(pt, "proxy", stat_json(c->proxy_r + (size_t)k * S, S));
+    json_object_set_new(pt, "d", ov_stat_json(c->d + (size_t)k * S, S));
+    json_object_set_new(pt, "gold", ov_stat_json(c->gold + (size_t)k * S, S));
+    json_object_set_new(pt, "proxy", ov_stat_json(c->proxy_r + (size_t)k * S, S));
     mean_gold[k] = al_stat_of(c->gold + (size_t)k * S, S).mean;
     mean_proxy[k] = al_stat_of(c->proxy_r + (size_t)k * S, S).mean;
     json_array_append_new(pts, pt);
@@ -105,8 +106,8 @@ json_t *al_overopt_curve_json(const al_overopt_curve *c) {
   json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:I, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:b}", "optimiser",
                         c->optimiser, "proxy", c->proxy, "layers", c->layers, "pairs", c->pairs, "params",
                         (json_int_t)c->params, "form", c->form == AL_OVEROPT_FORM_RL ? "d (alpha - beta log d)" : "d (alpha - beta d)",
-                        "points", pts, "fit", "alpha", stat_json(v[0], S), "beta", stat_json(v[1], S), "d_peak",
-                        stat_json(v[2], S), "r_peak", stat_json(v[3], S), "per_seed", fits, "empirical_peak", peak,
+                        "points", pts, "fit", "alpha", ov_stat_json(v[0], S), "beta", ov_stat_json(v[1], S), "d_peak",
+                        ov_stat_json(v[2], S), "r_peak", ov_stat_json(v[3], S), "per_seed", fits, "empirical_peak", peak,
                         "proxy_rises", rises);
   for (int i = 0; i < 4; i++) free(v[i]);
   free(dd), free(rr), free(mean_gold), free(mean_proxy);

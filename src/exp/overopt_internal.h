@@ -80,4 +80,16 @@ int ov_nproxies(const al_overopt_cfg *c);
 /* results.json of a finished run (src/exp/overopt_results.c): the policy's
  * samples (info), every curve, the headline. */
 json_t *ov_results_json(ov_world *w, json_t *info, double secs);
+/* {"mean", "sd", "lo", "hi", "seeds": [...]} of x[0..n): the 95% t-interval
+ * over seeds (src/exp/overopt_fit.c). */
+json_t *ov_stat_json(const double *x, int n);
+/* The labels' information (src/exp/overopt_labels.c): over comparisons k <
+ * npairs of s (sample 2k against 2k+1), the Bradley-Terry loss and label
+ * accuracy of the exact preference probability (the best any proxy can
+ * reach on these labels) and the share with a gold difference >= 0.5. */
+void ov_label_ceiling(const ov_samples *s, int npairs, double scale, double *bayes_loss, double *bayes_acc,
+                      double *wide);
+/* {"P<count>": {"bayes_loss", "bayes_accuracy", "wide_share"}} over seeds
+ * for each comparison count of c. */
+json_t *ov_labels_json(const al_overopt_cfg *c, const ov_samples *pairs);
 #endif

@@ -107,13 +107,15 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
   const al_overopt_cfg *c = w->c;
   int S = c->seeds, P = ov_nproxies(c);
   double *parse = al_malloc(sizeof(double) * (size_t)S), *g1 = al_malloc(sizeof(double) * (size_t)S);
+  double *gsd = al_malloc(sizeof(double) * (size_t)S);
   for (int s = 0; s < S; s++) {
-    double g = 0;
-    for (int i = 0; i < w->bon[s].n; i++) g += w->bon[s].gold[i];
-    parse[s] = (double)w->bon[s].complete / w->bon[s].n, g1[s] = g / w->bon[s].n;
+    parse[s] = (double)w->bon[s].complete / w->bon[s].n;
+    al_stat one = al_stat_of(w->bon[s].gold, w->bon[s].n); /* one sample's gold: its mean and spread */
+    g1[s] = one.mean, gsd[s] = one.sd;
   }
   json_object_set_new(info, "complete_stories", seeds_stat(parse, S));
   json_object_set_new(info, "gold_at_n1", seeds_stat(g1, S));
+  json_object_set_new(info, "gold_sd_n1", seeds_stat(gsd, S)); /* sets how many rollouts a gold gain needs */
   json_t *curves = json_array(), *head = json_array();
   al_stat ps = al_stat_of(parse, S), gs = al_stat_of(g1, S);
   json_array_append_new(head, json_sprintf("policy: %.1f%% of its samples are stories of the world [95%% CI %.1f, %.1f]; "
@@ -156,7 +158,7 @@ json_t *ov_results_json(ov_world *w, json_t *info, double secs) {
   json_t *moves = moves_json(w, curves, head);
   json_t *r = json_pack("{s:s, s:o, s:o, s:o, s:o, s:f}", "experiment", "overopt", "headline", head, "info",
                         json_incref(info), "curves", curves, "peak_moves", moves, "seconds", secs);
-  free(parse), free(g1);
+  free(parse), free(g1), free(gsd);
   return r;
 }
 

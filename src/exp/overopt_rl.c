@@ -108,7 +108,7 @@ int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double 
   r.prompts_per_iter = N_OPENINGS, r.k = c->rl_k, r.max_new = c->max_new, r.beta_kl = c->rl_beta_kl, r.seed = seed;
   al_bon_scorer gold = {NULL, NULL, al_gold_story}, proxy = {rm, j->tok, NULL};
   al_model pol, ref;
-  al_rl_setup su = {&r, &ref, j->tok, OPENINGS, N_OPENINGS, &proxy, &gold};
+  al_rl_setup su = {.rl = &r, .ref = &ref, .tok = j->tok, .prompts = OPENINGS, .nprompts = N_OPENINGS, .reward = &proxy, .gold = &gold};
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.lr = c->rl_lr, tc.warmup_steps = 0, tc.min_lr_frac = 1, tc.weight_decay = 0, tc.eval_every = 0, tc.save_final = 0;
