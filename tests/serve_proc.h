@@ -7,17 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Starts `alab serve --model model --port 0 --workers 1`; returns its pid
- * (kill it with SIGTERM) and *port, read from its "listening on" line (0
- * when it never printed one). */
-static pid_t start_server(const char *model, int *port) {
+/* Starts `alab serve --model model --port 0 --workers 1 --precision
+ * precision`; returns its pid (kill it with SIGTERM) and *port, read from its
+ * "listening on" line (0 when it never printed one). */
+static pid_t start_server_precision(const char *model, const char *precision, int *port) {
   int fd[2];
   if (pipe(fd)) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fd[1], 1);
     close(fd[0]);
-    execl(getenv("ALAB_BIN"), "alab", "serve", "--model", model, "--port", "0", "--workers", "1", (char *)NULL);
+    execl(getenv("ALAB_BIN"), "alab", "serve", "--model", model, "--port", "0", "--workers", "1", "--precision",
+          precision, (char *)NULL);
     _exit(127);
   }
   close(fd[1]);
@@ -34,4 +35,7 @@ static pid_t start_server(const char *model, int *port) {
   /* keep the pipe open in the background: the server may print more */
   return pid;
 }
+
+/* The same in fp32, the server's default. */
+static inline pid_t start_server(const char *model, int *port) { return start_server_precision(model, "fp32", port); }
 #endif

@@ -180,7 +180,10 @@ int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp,
 int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const int32_t *cont, int nc, double *sum,
                           float *per_token, int *is_greedy, al_err *err);
 
-/* Generates up to max_new tokens after the prompt. on_token (optional) is
+/* Generates up to max_new tokens after the prompt, fed as all but its last
+ * token (in chunks; a cached prefix is kept) and then the last alone, as
+ * `alab serve` feeds one, so the result does not depend on what the decoder
+ * held before. on_token (optional) is
  * called with each new token and its log-prob under the sampling
  * distribution's source logits; a nonzero return stops. Generation also stops
  * after emitting stop_token (if >= 0) or at n_positions. out gets the new

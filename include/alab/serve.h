@@ -38,6 +38,9 @@ typedef struct {
   int max_connections;   /* connections served at once (each has a thread); more get 503 */
   int max_connections_per_ip; /* connections (waiting or served) of one client address */
   const char *tokenizer; /* NULL: the model's; else a directory, tokenizer.json or llama2.c tokenizer.bin (al_model_load_tok) */
+  int precision;         /* NN_FP32 (0), or NN_BF16 (alab/nn.h): every worker and /classify compute with a bf16 copy
+                          * of the weights (one copy each: 2 bytes per parameter per worker, plus one for a reward
+                          * model's /classify); al_server_start fails where bf16 is not available */
 } al_serve_cfg;
 
 void al_serve_defaults(al_serve_cfg *c);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alab/nn.h"
 #include "alab/serve.h"
 #include "cli/flags.h"
 #include "cli/model_io.h"
@@ -10,7 +11,7 @@ int cmd_serve(int argc, char **argv) {
   al_serve_cfg c;
   al_serve_defaults(&c);
   int64_t max_body = c.max_body;
-  const char *key_file = NULL;
+  const char *key_file = NULL, *precision = "fp32";
   const flag_def flags[] = {
       {"model", FLAG_STRING, &c.model_dir, "model directory to serve (config.json, model.safetensors, tokenizer files), or a llama2.c checkpoint file (model.bin)"},
       CLI_FLAG_TOKENIZER(c.tokenizer),
@@ -36,6 +37,13 @@ int cmd_serve(int argc, char **argv) {
       {"max-connections", FLAG_INT, &c.max_connections, "requests served at once (one thread each); more get 503 with Retry-After"},
       {"max-connections-per-ip", FLAG_INT, &c.max_connections_per_ip,
        "connections one client address may hold, waiting or served (503 beyond)"},
+      {"precision", FLAG_STRING, &precision,
+       "fp32, or bf16: the weight matrices read as bf16 (rounded to nearest even; embedding rows stay fp32) for "
+       "everything the server computes: generation, echo log-probs and /classify. Each worker holds its own copy (2 "
+       "bytes per parameter per worker). Generated tokens, a prompt's last token and prompt chunks of up to 8 tokens "
+       "keep fp32 activations; larger prompt chunks (up to 64 tokens) go through oneDNN's bf16 products, activations "
+       "rounded to bf16; the same numbers as alab sample --precision bf16. Needs oneDNN and a CPU with AVX-512 BF16 "
+       "(refused at start otherwise)"},
   };
   const flag_cmd cmd = {"alab serve --model DIR [flags]",
                         "Serves a model over an OpenAI-compatible HTTP API: /v1/completions (echo and log-probs, for "
@@ -53,6 +61,10 @@ int cmd_serve(int argc, char **argv) {
     return 2;
   }
   c.max_body = (long)max_body;
+  if ((c.precision = nn_precision_parse(precision)) < 0) {
+    fprintf(stderr, "alab serve: --precision '%s' is not fp32 or bf16\n", precision);
+    return 2;
+  }
   al_err err;
   char *key = NULL; /* the key: --api-key, else --api-key-file, else ALAB_SERVE_API_KEY */
   if (!c.api_key && key_file) {

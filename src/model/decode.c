@@ -234,10 +234,14 @@ int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const
   if (np > d->maxT) return al_fail(err, "prompt of %d tokens exceeds the model's context of %d", np, d->maxT);
   int start = sync_prefix(d, prompt, np, np - 1, err);
   if (start < 0) return -1;
-  for (int i = start; i < np; i += CHUNK) {
-    int k = np - i < CHUNK ? np - i : CHUNK;
+  /* all but the last token in chunks, then the last alone: the first new
+   * token's logits come from the one-row decoding kernel whatever the prompt's
+   * length and whatever the cache held, as `alab serve` feeds a prompt */
+  for (int i = start; i < np - 1; i += CHUNK) {
+    int k = np - 1 - i < CHUNK ? np - 1 - i : CHUNK;
     feed_chunk(d, prompt + i, k, 0);
   }
+  feed_chunk(d, prompt + np - 1, 1, 0);
   int V = d->m->cfg.vocab_size, produced = 0;
   void *scratch = al_sample_scratch(V);
   while (produced < max_new) {

@@ -13,7 +13,9 @@
  * (<|endoftext|> in it is the special token, as /tokenize does); an empty
  * text, or one longer than the model's context, is a 400 naming input[i].
  * Scoring runs the model's full forward, whose activations are the served
- * model's own: one classification at a time (m->score_mu). */
+ * model's own: one classification at a time (m->score_mu). With --precision
+ * bf16 it computes with the bf16 copy of the weights (m->score_bf), as the
+ * workers do. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +69,9 @@ int sv_classify(const char *body, size_t len, sv_model *m, json_t **out, sv_erro
   r = al_malloc(sizeof *r * (size_t)n);
   al_err err;
   pthread_mutex_lock(&m->score_mu);
+  nn_bf16 *prev = nn_bf16_use(m->score_bf); /* bf16: the served weights are the bf16 copy here too */
   int bad = al_rm_score_ids(&m->model, ids, off, n, m->eot, r, &err);
+  nn_bf16_use(prev);
   pthread_mutex_unlock(&m->score_mu);
   if (bad) {
     sv_fail(e, 500, "internal_error", NULL, "%s", err.msg);

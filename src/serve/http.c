@@ -313,6 +313,13 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
   m->vocab = al_tok_vocab_size(m->tok); /* <= the model's: al_model_load_dir_tok refuses more */
   m->eot = al_tok_eot(m->tok) < m->vocab ? al_tok_eot(m->tok) : -1;
   m->created = (long long)time(NULL);
+  m->precision = cfg->precision;
+  char why[256];
+  if (m->precision == NN_BF16 && m->model.score &&
+      !(m->score_bf = nn_bf16_new(m->model.params, m->model.nparams, why, sizeof why))) {
+    sv_model_free(m);
+    return al_fail(err, "serve: --precision bf16: %s", why);
+  }
   int rc = cfg->chat_template ? al_chat_template_load_file(&m->chat, cfg->chat_template, err)
                               : al_chat_template_load(&m->chat, cfg->model_dir, err);
   if (rc) {
@@ -324,6 +331,7 @@ static int load_model(sv_model *m, const al_serve_cfg *cfg, al_err *err) {
 
 void sv_model_free(sv_model *m) {
   if (m->tok) pthread_mutex_destroy(&m->score_mu);
+  nn_bf16_free(m->score_bf);
   al_model_free(&m->model);
   al_tok_free(m->tok);
   al_chat_template_free(&m->chat);
@@ -368,6 +376,10 @@ int al_server_start(al_server **out, const al_serve_cfg *cfg, al_err *err) {
                         "be positive, --max-tokens >= 0");
   if (cfg->api_key && !cfg->api_key[0])
     return al_fail(err, "serve: the API key is empty (an empty key would let 'Authorization: Bearer ' in); give a key or none");
+  char why[256];
+  if (cfg->precision != NN_FP32 && cfg->precision != NN_BF16)
+    return al_fail(err, "serve: precision %d is not NN_FP32 or NN_BF16", cfg->precision);
+  if (cfg->precision == NN_BF16 && nn_bf16_available(why, sizeof why)) return al_fail(err, "serve: %s", why);
   al_server *s = al_calloc(1, sizeof *s);
   s->cfg = *cfg;
   s->lim.max_prompt_tokens = cfg->max_prompt_tokens;

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include "alab/chat_template.h"
 #include "alab/model.h"
+#include "alab/nn.h"
 #include "alab/serve.h"
 #include "alab/tok.h"
 
@@ -46,6 +47,8 @@ typedef struct {
   long long created;
   al_chat_template chat; /* the directory's chat template (or --chat-template's) */
   pthread_mutex_t score_mu; /* /classify runs the model's forward (its activations): one at a time */
+  int precision;            /* NN_FP32 or NN_BF16: the workers and /classify each hold a bf16 context */
+  nn_bf16 *score_bf;        /* bf16: /classify's context (a reward model only), used under score_mu */
 } sv_model;
 /* Takes ownership of tok; model params must outlive the sv_model. */
 void sv_model_free(sv_model *m);

@@ -33,6 +33,7 @@ struct sv_worker {
   void *scratch;       /* sampling */
   float *lp, *top_lp;  /* echo log-probs of one prompt: n_positions (x SV_MAX_TOP) */
   int32_t *top_id;
+  nn_bf16 *bf;         /* bf16: this worker's copy of the weights (a context serves one thread) */
 };
 
 sv_job *sv_job_new(const sv_model *m, sv_request *req) {
@@ -211,6 +212,7 @@ static void *worker_main(void *arg) {
   sv_worker *w = arg;
   sv_pool *p = w->pool;
   omp_set_num_threads(w->nthreads);
+  nn_bf16_use(w->bf); /* NULL in fp32; the thread ends with it, so nothing to restore */
   pthread_mutex_lock(&p->mu);
   for (;;) {
     int fresh = admit(p, w);
@@ -272,6 +274,12 @@ int sv_pool_start(sv_pool *p, const sv_model *m, const al_serve_cfg *c, al_err *
     w->lp = al_malloc(T * sizeof(float));
     w->top_id = al_malloc(T * SV_MAX_TOP * sizeof(int32_t));
     w->top_lp = al_malloc(T * SV_MAX_TOP * sizeof(float));
+    char why[256];
+    if (m->precision == NN_BF16 && !(w->bf = nn_bf16_new(m->model.params, m->model.nparams, why, sizeof why))) {
+      p->started = 0;
+      sv_pool_stop(p);
+      return al_fail(err, "--precision bf16: %s", why);
+    }
   }
   for (int i = 0; i < nworkers; i++) {
     if (pthread_create(&p->workers[i].th, NULL, worker_main, &p->workers[i])) {
@@ -296,6 +304,7 @@ void sv_pool_stop(sv_pool *p) {
     free(w->lp);
     free(w->top_id);
     free(w->top_lp);
+    nn_bf16_free(w->bf);
   }
   free(p->workers);
   pthread_mutex_destroy(&p->mu);
