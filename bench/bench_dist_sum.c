@@ -31,6 +31,6 @@ int main(int argc, char **argv) {
   s = (al_now() - t0) / reps;
   if (al_dist_rank(d) == 0) printf("%d ranks: %.3f s per allgather of parameter shards (--zero1)\n", al_dist_size(d), s);
   free(x);
-  al_dist_finalize(d);
+  al_dist_finalize(d, 0);
   return 0;
 }

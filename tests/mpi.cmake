@@ -12,3 +12,5 @@ set_tests_properties(test_mpi_sweep PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
 set_tests_properties(test_mpi_sweep_more PROPERTIES PROCESSORS 2 LABELS "slow;e2e")
 # --overlap-reduce against the blocking sum (tests/test_mpi_overlap.c): up to 3 ranks on 2 cores, so it runs alone.
 set_tests_properties(test_mpi_overlap PROPERTIES PROCESSORS 2)
+# A failure on one rank only, before any agreement (tests/test_mpi_setup_fail.c): 2 ranks, so it runs alone.
+set_tests_properties(test_mpi_setup_fail PROPERTIES PROCESSORS 2)

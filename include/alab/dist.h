@@ -26,8 +26,14 @@ typedef struct al_dist al_dist;
  * err filled only when a launcher started us but MPI could not start:
  * check err->msg[0]. argc/argv may be NULL. */
 al_dist *al_dist_init(int *argc, char ***argv, al_err *err);
-/* Leaves the job (MPI_Finalize) and frees d. NULL: nothing. */
-void al_dist_finalize(al_dist *d);
+/* Leaves the job and frees d (NULL: nothing). rc: how the program ends (0:
+ * success). A failure that every rank agreed on (al_dist_agree returned -1)
+ * or a success ends with MPI_Finalize. A failure on this rank that the
+ * others never learned of (an experiment's shared setup failing on one rank
+ * only, while the others wait for it in a collective) aborts the job
+ * (MPI_Abort with rc): the launcher stops every rank within seconds rather
+ * than leaving them waiting (tests/test_mpi_setup_fail.c). */
+void al_dist_finalize(al_dist *d, int rc);
 /* Whether this build has MPI (1) or runs as one process only (0). */
 int al_dist_available(void);
 

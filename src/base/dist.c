@@ -11,6 +11,7 @@
 
 struct al_dist {
   int rank, size;
+  int failed_together; /* al_dist_agree returned -1 here: every rank knows of the failure */
 };
 
 /* Whether a launcher started this process: Open MPI's mpirun/mpiexec, or a
@@ -50,10 +51,20 @@ al_dist *al_dist_init(int *argc, char ***argv, al_err *err) {
 #endif
 }
 
-void al_dist_finalize(al_dist *d) {
+void al_dist_finalize(al_dist *d, int rc) {
   if (!d) return;
 #ifdef ALAB_HAVE_MPI
+  if (rc && d->size > 1 && !d->failed_together) {
+    /* This rank failed where the others did not learn of it (its shared
+     * setup: a file missing on this node only); they may be waiting for it
+     * inside a collective, forever. The launcher stops them all. */
+    fprintf(stderr, "alab: rank %d of %d stopped with an error the other ranks did not learn of (above); stopping every rank\n", d->rank, d->size);
+    fflush(NULL);
+    MPI_Abort(MPI_COMM_WORLD, rc);
+  }
   MPI_Finalize();
+#else
+  (void)rc;
 #endif
   free(d);
 }
@@ -159,6 +170,7 @@ int al_dist_agree(const al_dist *d, int rc, al_err *err) {
   int mine = rc ? d->rank : d->size, first = d->size;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (first == d->size) return 0;
+  ((al_dist *)d)->failed_together = 1; /* d is calloc'd, never a const object: the cast is defined */
   char msg[sizeof err->msg];
   if (d->rank == first) snprintf(msg, sizeof msg, "%s", err->msg);
   MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, MPI_COMM_WORLD);

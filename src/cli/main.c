@@ -64,6 +64,10 @@ static int run_in_job(const cmd_entry *cmd, int argc, char **argv) {
   }
   int rc;
   const char *refused = al_dist_size(alab_dist) > 1 ? not_across_ranks(cmd, argc, argv) : NULL;
+  /* Every rank refuses alike (an MPMD launch can give ranks different arguments): agreed, so the job ends with
+   * exit status 2 rather than an abort (al_dist_finalize). */
+  if (al_dist_size(alab_dist) > 1 && al_dist_agree(alab_dist, refused != NULL, &err) && !refused)
+    refused = "another rank's arguments are refused";
   if (refused) {
     if (al_dist_rank(alab_dist) == 0)
       fprintf(stderr, "alab %s: does not run across MPI ranks (%d were started): %s; run it without mpirun\n",
@@ -77,7 +81,7 @@ static int run_in_job(const cmd_entry *cmd, int argc, char **argv) {
     }
     rc = cmd->fn(argc - 1, argv + 1);
   }
-  al_dist_finalize(alab_dist);
+  al_dist_finalize(alab_dist, rc);
   alab_dist = NULL;
   return rc;
 }
