@@ -62,6 +62,14 @@ int main(void) {
   json_t *info = json_object_get(res, "info");
   CHECK(finite_num(json_object_get(json_object_get(info, "gold_at_n1"), "mean")) &&
         finite_num(json_object_get(json_object_get(info, "complete_stories"), "mean")), "policy facts");
+  /* the labels' ceiling per comparison count: a loss in (0, ln 2], an accuracy in [1/2, 1) (JSON keeps 10 digits) */
+  for (int i = 0; i < 2; i++) {
+    json_t *l = json_object_get(json_object_get(info, "labels"), i ? "P16" : "P8");
+    double bl = json_number_value(json_object_get(json_object_get(l, "bayes_loss"), "mean"));
+    double ba = json_number_value(json_object_get(json_object_get(l, "bayes_accuracy"), "mean"));
+    CHECK(l && bl > 0 && bl <= log(2) + 1e-9 && ba >= 0.5 && ba < 1, "labels P%d: loss %.17g accuracy %.17g", i ? 16 : 8, bl, ba);
+  }
+  CHECK(json_number_value(json_object_get(json_object_get(info, "gold_sd_n1"), "mean")) > 0, "one sample's gold sd");
   size_t i;
   json_t *cv;
   json_array_foreach(curves, i, cv) {
@@ -170,8 +178,14 @@ int main(void) {
   char line[4096];
   while (f && fgets(line, sizeof line, f)) {
     json_t *j = json_loads(line, 0, NULL);
+    json_t *tk = json_object_get(j, "rl_response_tokens"); /* per RL point; a response is 1..max_new tokens */
+    int tk_ok = json_array_size(tk) == 3;
+    for (size_t k = 0; tk_ok && k < 3; k++) {
+      double v = json_number_value(json_array_get(tk, k));
+      tk_ok = finite_num(json_array_get(tk, k)) && v >= 1 && v <= 40;
+    }
     lines += j && json_is_string(json_object_get(j, "proxy")) && finite_num(json_object_get(j, "gold_gain_at_N")) &&
-             finite_num(json_object_get(j, "rm_final_loss")) && finite_num(json_object_get(j, "rl_start_gold"));
+             finite_num(json_object_get(j, "rm_final_loss")) && finite_num(json_object_get(j, "rl_start_gold")) && tk_ok;
     json_decref(j);
   }
   if (f) fclose(f);

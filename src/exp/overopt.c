@@ -173,7 +173,7 @@ static int run_rl(ov_world *w, const ov_job *j, al_model *rm, int p, int s, al_e
   al_overopt_curve *cv = &w->curves[ov_nproxies(c) + p];
   double t0 = al_now(), *v = al_malloc(sizeof(double) * 3 * (size_t)cv->npts);
   int rc = ov_rl_curve(j, rm, derive(c->seed, TAG_RL, s, p), v, v + cv->npts, v + 2 * cv->npts,
-                       &w->rl_start_gold[p * S + s], err);
+                       &w->rl_start_gold[p * S + s], w->rl_tokens + (size_t)(p * S + s) * cv->npts, err);
   for (int k = 0; k < cv->npts && !rc; k++) {
     size_t at = (size_t)k * S + s;
     cv->d[at] = v[k], cv->gold[at] = v[cv->npts + k], cv->proxy_r[at] = v[2 * cv->npts + k];
@@ -220,6 +220,10 @@ static int run_proxy(ov_world *w, al_run *run, int p, int s, al_err *err) {
     if (w->ncurves > ov_nproxies(c)) {
       json_object_set_new(rec, "rl_start_gold", al_json_real_or_null(rc ? NAN : w->rl_start_gold[p * S + s]));
       json_object_set_new(rec, "rl_seconds", al_json_real_or_null(rc ? NAN : w->rl_secs[p * S + s]));
+      int K = ov_rl_points(c);
+      json_t *tk = json_array();
+      for (int k = 0; k < K; k++) json_array_append_new(tk, al_json_real_or_null(rc ? NAN : w->rl_tokens[(size_t)(p * S + s) * K + k]));
+      json_object_set_new(rec, "rl_response_tokens", tk);
     }
     if (al_run_metric(run, rec, rc ? &(al_err){0} : err)) rc = -1;
     if (!w->quiet && !rc)
@@ -237,7 +241,7 @@ static void world_free(ov_world *w) {
     free(w->curves[q].d), free(w->curves[q].gold), free(w->curves[q].proxy_r), free(w->curves[q].x);
   for (int p = 0; w->names && p < ov_nproxies(c); p++) free(w->names[p]);
   free(w->pairs), free(w->bon), free(w->ns), free(w->curves), free(w->names), free(w->agree), free(w->rm_loss), free(w->secs);
-  free(w->rl_start_gold), free(w->rl_secs), free(w->picks);
+  free(w->rl_start_gold), free(w->rl_secs), free(w->rl_tokens), free(w->picks);
 }
 
 static void world_alloc(ov_world *w) {
@@ -255,6 +259,7 @@ static void world_alloc(ov_world *w) {
   w->agree = al_malloc(sizeof(double) * (size_t)P * S), w->rm_loss = al_malloc(sizeof(double) * (size_t)P * S);
   w->secs = al_malloc(sizeof(double) * (size_t)P * S);
   w->rl_start_gold = al_calloc((size_t)P * S, sizeof(double)), w->rl_secs = al_calloc((size_t)P * S, sizeof(double));
+  w->rl_tokens = al_calloc((size_t)P * S * (size_t)ov_rl_points(c), sizeof(double));
   w->picks = al_calloc((size_t)P * S, sizeof *w->picks);
   for (int q = 0; q < w->ncurves; q++) {
     al_overopt_curve *cv = &w->curves[q];
@@ -318,6 +323,7 @@ int al_overopt_run(const al_overopt_cfg *c, const char *dir, al_err *err) {
     al_sweep_share(sw, w.secs, PS * sizeof(double)), al_sweep_share(sw, w.picks, PS * sizeof *w.picks);
     if (w.rl_start_gold) al_sweep_share(sw, w.rl_start_gold, PS * sizeof(double));
     if (w.rl_secs) al_sweep_share(sw, w.rl_secs, PS * sizeof(double));
+    if (c->rl_iters > 0) al_sweep_share(sw, w.rl_tokens, PS * (size_t)ov_rl_points(c) * sizeof(double));
     al_sweep_share(sw, w.curves, sizeof *w.curves * (size_t)w.ncurves);
     for (int q = 0; q < w.ncurves; q++) {
       size_t n = sizeof(double) * (size_t)w.curves[q].npts * w.curves[q].seeds;

@@ -52,12 +52,13 @@ int ov_bon_curve(al_model *rm, const al_tok *tok, const ov_samples *s, const int
  * its rewards measured on 16 batches' worth of its samples and batch 0),
  * then windows of doubling length (ov_rl_span); d[k] = sqrt(KL to the
  * initial policy) and the gold and proxy gains over the start, whose mean
- * gold goes to *start_gold. */
+ * gold goes to *start_gold; resp_tokens[k]: point k's mean response tokens
+ * (al_rl_log.len; the start's from its samples and batch 0). */
 int ov_rl_points(const al_overopt_cfg *c);
 /* Point k's batches [*a, *b). */
 void ov_rl_span(const al_overopt_cfg *c, int k, long *a, long *b);
 int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double *gold_gain, double *proxy_gain,
-                double *start_gold, al_err *err);
+                double *start_gold, double *resp_tokens, al_err *err);
 /* The whole run's state. */
 typedef struct {
   const al_overopt_cfg *c;
@@ -70,6 +71,7 @@ typedef struct {
   char **names;
   double *agree, *rm_loss, *secs; /* [proxy * seeds + s] */
   double *rl_start_gold, *rl_secs; /* with RL: [proxy * seeds + s] */
+  double *rl_tokens;               /* with RL: [(proxy * seeds + s) * points + k], response tokens */
   ov_picks *picks;                 /* [proxy * seeds + s] */
   int quiet;                      /* the caller's thread was muted: no per-job lines */
   double t0;

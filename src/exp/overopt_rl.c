@@ -55,14 +55,15 @@ enum { N_OPENINGS = 3, START_BATCHES = 16 };
  * opening (opening o's from the stream (seed, 2^40 + o), apart from RL's
  * streams (seed, batch x 3 + slot)), each prompt + response (end-of-text
  * dropped) scored as RL's rollouts are. */
-static int start_rewards(const ov_job *j, al_model *rm, int n, uint64_t seed, double *gold, double *proxy, al_err *err) {
+static int start_rewards(const ov_job *j, al_model *rm, int n, uint64_t seed, double *gold, double *proxy, double *tokens,
+                         al_err *err) {
   const al_overopt_cfg *c = j->c;
   int eot = al_tok_eot(j->tok), rc = 0, *lens = al_malloc(sizeof(int) * (size_t)n);
   int32_t *out = al_malloc(sizeof(int32_t) * (size_t)n * c->max_new), *ids = NULL;
   char **texts = al_calloc((size_t)n, sizeof(char *));
   float *pr = al_malloc(sizeof(float) * (size_t)n);
   al_sample_cfg sc = {1, 1, 0};
-  *gold = *proxy = 0;
+  *gold = *proxy = *tokens = 0;
   for (int o = 0; o < N_OPENINGS && !rc; o++) {
     size_t np = 0, cap = 0;
     al_rng r;
@@ -74,6 +75,7 @@ static int start_rewards(const ov_job *j, al_model *rm, int n, uint64_t seed, do
     }
     free(ids), ids = NULL;
     for (int i = 0; i < n && !rc; i++) {
+      *tokens += lens[i] / ((double)n * N_OPENINGS); /* as al_rl_log.len: the end-of-text included */
       int len = lens[i] > 0 && out[(size_t)i * c->max_new + lens[i] - 1] == eot ? lens[i] - 1 : lens[i];
       char *resp;
       size_t bytes;
@@ -101,7 +103,7 @@ static double span_mean(const double *x, long a, long b) {
 }
 
 int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double *gold_gain, double *proxy_gain,
-                double *start_gold, al_err *err) {
+                double *start_gold, double *resp_tokens, al_err *err) {
   const al_overopt_cfg *c = j->c;
   al_rl_cfg r;
   al_rl_defaults(&r, AL_RL_RLOO);
@@ -121,8 +123,8 @@ int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double 
   memcpy(pol.params, j->policy->params, sizeof(float) * j->policy->nparams);
   memcpy(ref.params, j->policy->params, sizeof(float) * j->policy->nparams);
   int nstart = START_BATCHES * c->rl_k;
-  double sg, sp;
-  bad = start_rewards(j, rm, nstart, seed, &sg, &sp, err);
+  double sg, sp, st;
+  bad = start_rewards(j, rm, nstart, seed, &sg, &sp, &st, err);
   if (!bad) bad = al_rl_train(&pol, &su, &tc, &rc, NULL, NULL, &log, err);
   int K = ov_rl_points(c);
   if (!bad && log.nbatches != c->rl_iters)
@@ -131,12 +133,13 @@ int ov_rl_curve(const ov_job *j, al_model *rm, uint64_t seed, double *d, double 
     /* the start: the start sample and batch 0 (k of each opening), weighted by their sizes */
     double w = (double)nstart / (nstart + c->rl_k), g0 = w * sg + (1 - w) * log.gold[0], p0 = w * sp + (1 - w) * log.scores[0];
     *start_gold = g0;
-    d[0] = gold_gain[0] = proxy_gain[0] = 0;
+    d[0] = gold_gain[0] = proxy_gain[0] = 0, resp_tokens[0] = w * st + (1 - w) * log.len[0];
     for (int k = 1; k < K; k++) {
       long a, b;
       ov_rl_span(c, k, &a, &b);
       d[k] = sqrt(fmax(span_mean(log.kl, a, b), 0));
       gold_gain[k] = span_mean(log.gold, a, b) - g0, proxy_gain[k] = span_mean(log.scores, a, b) - p0;
+      resp_tokens[k] = span_mean(log.len, a, b);
     }
   }
   al_rl_log_free(&log);
