@@ -142,5 +142,19 @@ int main(void) {
   }
   CHECK(mfp[0] <= runs / 16 && mfp[1] <= runs / 16, "flat gold on both: the peak moves out %d, up %d of %d (2.5%% expected)",
         mfp[0], mfp[1], runs);
+  /* the agreement finding: there when the move records it, reproduced when
+   * every seed's agreement rises (+0.03 to +0.05), not when it is flat */
+  for (int up = 0; up < 2; up++) {
+    json_t *ag = up ? json_pack("[f, f, f, f, f, f]", 0.03, 0.04, 0.05, 0.035, 0.045, 0.04)
+                    : json_pack("[f, f, f, f, f, f]", 0.01, -0.02, 0.015, -0.01, 0.0, -0.005);
+    json_t *r = json_pack("{s:[], s:[{s:s, s:s, s:s, s:{s:[f, f, f, f, f, f]}, s:{s:[f, f, f, f, f, f]}, s:{s:o}}]}", "curves",
+                          "peak_moves", "direction", "comparisons", "from", "a", "to", "b", "peak_d", "seeds", 0.1, 0.2, -0.1,
+                          0.3, 0.0, 0.1, "peak_gold", "seeds", 0.0, 0.1, 0.05, -0.02, 0.1, 0.0, "gold_agreement", "seeds", ag);
+    rp_finding f[RP_MAX_FINDINGS];
+    int n = rp_overopt_findings(r, f, RP_MAX_FINDINGS);
+    CHECK(n == 3 && strstr(f[2].claim, "orders more sample pairs") && f[2].verdict == (up ? RP_REPRODUCED : RP_NOT_REPRODUCED),
+          "agreement %s: %d findings, verdict %d", up ? "up" : "flat", n, n == 3 ? f[2].verdict : -1);
+    json_decref(r);
+  }
   return test_summary();
 }

@@ -87,7 +87,10 @@ static int curve_findings(const json_t *cv, rp_finding *f) {
  * larger KL (each seed's peak d, to minus from) and rises (each seed's peak
  * gold). Each seed's peak is the highest of its points, chosen the same way
  * on both curves, so with proxies of equal quality the difference is
- * symmetric about 0 and the paired t-test holds its level. */
+ * symmetric about 0 and the paired t-test holds its level. Where the move
+ * records each seed's change in the proxies' agreement with gold, a third
+ * finding says whether the larger or better-fed proxy is better at all:
+ * the ordering is only expected where it is. Returns how many (2 or 3). */
 static int move_findings(const json_t *m, rp_finding *f) {
   double d[64], g[64], zero[64] = {0};
   int n = rp_seeds_of(m, "peak_d", d, 64);
@@ -101,7 +104,11 @@ static int move_findings(const json_t *m, rp_finding *f) {
   snprintf(claim, sizeof claim, "%s (%s -> %s) raises best-of-n's gold peak (Gao et al. 2022)",
            dir && !strcmp(dir, "size") ? "a larger proxy" : "more comparisons", from ? from : "?", to ? to : "?");
   finding(&f[1], g, zero, n, claim, "each seed's peak gold gain, to minus from");
-  return 2;
+  if (rp_seeds_of(m, "gold_agreement", d, 64) != n) return 2;
+  snprintf(claim, sizeof claim, "%s (%s -> %s) orders more sample pairs as gold does (what the ordering presumes)",
+           dir && !strcmp(dir, "size") ? "a larger proxy" : "more comparisons", from ? from : "?", to ? to : "?");
+  finding(&f[2], d, zero, n, claim, "each seed's agreement with gold, to minus from");
+  return 3;
 }
 
 /* best-of-n's curves, then how the peak moves across the grid, then RL's
@@ -111,7 +118,7 @@ int rp_overopt_findings(const json_t *r, rp_finding *f, int max) {
   int k = 0;
   for (int pass = 0; pass < 3; pass++) {
     if (pass == 1) {
-      for (size_t i = 0; i < json_array_size(moves) && k + 2 <= max; i++) k += move_findings(json_array_get(moves, i), &f[k]);
+      for (size_t i = 0; i < json_array_size(moves) && k + 3 <= max; i++) k += move_findings(json_array_get(moves, i), &f[k]);
       continue;
     }
     for (size_t c = 0; c < json_array_size(curves) && k + 3 <= max; c++) {
