@@ -1,13 +1,14 @@
 /* `alab serve --precision bf16` (issue 21) over real HTTP (curl) against
  * the library and `alab sample --precision bf16`, for a GPT-2 and a Llama:
- * - a sampled completion (seed 5, temperature 1, logprobs) has the tokens
- *   and per-token log-probs (within 1e-5) of the library's bf16 decoder
- *   (al_generate with a bf16 context, nn_bf16_use), and `alab sample
- *   --precision bf16` prints exactly that decoder's text for the same seed;
+ * - a sampled completion (seed 5, temperature 1, logprobs) of a 10-token
+ *   prompt has the tokens of the library's bf16 decoder (al_generate with a
+ *   bf16 context, nn_bf16_use) and its per-token log-probs (within 1e-5:
+ *   the bf16 decoder fed those tokens as al_generate feeds them), and
+ *   `alab sample --precision bf16` prints exactly that text for the seed;
  * - those log-probs are not fp32's: the fp32 decoder fed the same tokens
- *   gives log-probs that differ by more than 1e-4 somewhere, and logits
- *   whose relative error to bf16's lies in (1e-5, 0.03), bf16's 2^-8 scale
- *   (the bound test_llama_decode uses);
+ *   gives log-probs more than 1e-4 away somewhere, and logits whose
+ *   relative error to bf16's lies in (1e-5, 0.03) (8 x 2^-8, the bound
+ *   test_llama_decode uses);
  * - echo + logprobs scores a prompt with the bf16 weights too: a short
  *   prompt (the row kernels) and one of more than 8 tokens (oneDNN's bf16
  *   products, activations rounded to bf16) get the library's bf16
@@ -33,13 +34,11 @@ enum { MAXGEN = 24 };
 typedef struct {
   int n;
   int32_t tok[MAXGEN];
-  float lp[MAXGEN];
 } gen_rec;
 
-static int on_token(void *p, int32_t t, float lp) {
+static int on_token(void *p, int32_t t) {
   gen_rec *g = p;
-  g->tok[g->n] = t;
-  g->lp[g->n++] = lp;
+  g->tok[g->n++] = t;
   return 0;
 }
 
@@ -108,6 +107,12 @@ static void check_completion(const char *dir, const al_model *m, const al_tok *t
     if (g.tok[i] != al_tok_eot(tok)) al_buf_append(&text, s, len);
   }
   al_buf_append(&text, "", 1);
+  /* the bf16 and fp32 decoders' log-probs and logits along those tokens */
+  int V = m->cfg.vocab_size;
+  float *z16 = al_alloc_floats((size_t)g.n * V), *z32 = al_alloc_floats((size_t)g.n * V);
+  float lp16[MAXGEN], lp32[MAXGEN];
+  teacher_force(m, bf, ids, (int)np, g.tok, g.n, lp16, z16);
+  teacher_force(m, NULL, ids, (int)np, g.tok, g.n, lp32, z32);
 
   char body[512];
   snprintf(body, sizeof body, "{\"prompt\":\"%s\",\"max_tokens\":%d,\"seed\":5,\"temperature\":1,\"logprobs\":0}", prompt,
@@ -115,7 +120,7 @@ static void check_completion(const char *dir, const al_model *m, const al_tok *t
   json_t *j = post(port, "/v1/completions", body);
   const json_t *tl = choice_logprobs(j, "token_logprobs"), *ts = choice_logprobs(j, "tokens");
   int same = tl && ts && (int)json_array_size(tl) == g.n && (int)json_array_size(ts) == g.n;
-  double dmax = 0;
+  double dmax = 0, d32 = 0;
   for (int i = 0; same && i < g.n; i++) {
     size_t len;
     const char *s = al_tok_token(tok, g.tok[i], &len);
@@ -123,8 +128,9 @@ static void check_completion(const char *dir, const al_model *m, const al_tok *t
     const char *have = json_string_value(json_array_get(ts, (size_t)i));
     same = have && (want ? !strcmp(have, json_string_value(want)) : !strncmp(have, "bytes:", 6));
     json_decref(want);
-    double dl = fabs(json_number_value(json_array_get(tl, (size_t)i)) - g.lp[i]);
-    dmax = dl > dmax ? dl : dmax;
+    double v = json_number_value(json_array_get(tl, (size_t)i));
+    dmax = fmax(dmax, fabs(v - lp16[i]));
+    d32 = fmax(d32, fabs(v - lp32[i]));
   }
   CHECK(same && dmax <= 1e-5, "%s: the server's bf16 completion is the library's bf16 decoder's (%d tokens, log-probs "
         "within %.1e)", what, g.n, dmax);
@@ -134,20 +140,9 @@ static void check_completion(const char *dir, const al_model *m, const al_tok *t
   json_decref(want_text);
   json_decref(j);
 
-  /* not fp32's: the fp32 decoder along the same tokens */
-  int V = m->cfg.vocab_size;
-  float *z16 = al_alloc_floats((size_t)g.n * V), *z32 = al_alloc_floats((size_t)g.n * V);
-  float lp16[MAXGEN], lp32[MAXGEN];
-  teacher_force(m, bf, ids, (int)np, g.tok, g.n, lp16, z16);
-  teacher_force(m, NULL, ids, (int)np, g.tok, g.n, lp32, z32);
-  double d16 = 0, d32 = 0;
-  for (int i = 0; i < g.n; i++) {
-    d16 = fmax(d16, fabs(lp16[i] - g.lp[i]));
-    d32 = fmax(d32, fabs(lp32[i] - g.lp[i]));
-  }
+  /* not fp32's */
   double e = tensor_rel_err(z16, z32, (size_t)g.n * V);
-  CHECK(d16 == 0 && d32 > 1e-4, "%s: the bf16 log-probs are the bf16 decoder's (%.1e) and not fp32's (%.3e)", what,
-        d16, d32);
+  CHECK(d32 > 1e-4, "%s: the server's log-probs are not the fp32 decoder's (%.3e apart)", what, d32);
   CHECK(e > 1e-5 && e < 0.03, "%s: bf16 logits' relative error to fp32 %.3e (expected about 2^-8)", what, e);
   printf("%s: bf16 vs fp32 along %d sampled tokens: log-probs differ by up to %.3e, logits' relative error %.3e\n",
          what, g.n, d32, e);

@@ -184,11 +184,13 @@ int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const in
  * token (in chunks; a cached prefix is kept) and then the last alone, as
  * `alab serve` feeds one, so the result does not depend on what the decoder
  * held before. on_token (optional) is
- * called with each new token and its log-prob under the sampling
- * distribution's source logits; a nonzero return stops. Generation also stops
+ * called with each new token; a nonzero return stops. (It is not given the
+ * token's log-prob: a log-sum-exp over the vocabulary per token, 4.7% of a
+ * 15M-shape token's CPU time, which no caller read; al_decoder_logits has
+ * the logits.) Generation also stops
  * after emitting stop_token (if >= 0) or at n_positions. out gets the new
  * tokens; returns how many, or -1. */
-typedef int (*al_token_cb)(void *ctx, int32_t token, float logprob);
+typedef int (*al_token_cb)(void *ctx, int32_t token);
 int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const al_sample_cfg *s, al_rng *rng,
                 int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err);
 

@@ -7,7 +7,7 @@
 
 typedef struct { const al_tok *tok; } print_ctx;
 
-static int print_token(void *p, int32_t t, float lp) {
+static int print_token(void *p, int32_t t) {
   print_ctx *c = p;
   size_t n;
   const char *s = al_tok_token(c->tok, t, &n);

@@ -177,9 +177,8 @@ typedef struct {
   size_t maxstop;
 } gen_watch;
 
-static int on_token(void *vctx, int32_t token, float lp) {
+static int on_token(void *vctx, int32_t token) {
   gen_watch *w = vctx;
-  (void)lp;
   if (token == w->eot) return 1;
   size_t tl;
   const char *b = al_tok_token(w->tok, token, &tl);
