@@ -155,7 +155,7 @@ static void experiment(void) {
     CHECK(fabs(cf - exact) < 1e-9 && fabs(g - exact) < 0.065 && json_is_number(json_object_get(e, "proxy")),
           "proxy_probe p_a %g: gold %g, closed form %g (expected %g)", q, g, cf, exact);
   }
-  /* response lengths: the pretrained policy writes 12 letters and the end-of-text (13 tokens, the most sampled) */
+  /* response lengths: the world's 12 letters in every response (--fixed-len 1, the default: the end-of-text masked) */
   const json_t *rt = json_object_get(r, "proxy_response_tokens");
   const char *when[] = {"start", "gold_low", "end"};
   for (int w = 0; w < 3; w++) {
@@ -163,7 +163,18 @@ static void experiment(void) {
     CHECK(json_array_size(seeds) == 2, "proxy_response_tokens.%s: every seed", when[w]);
     for (size_t i = 0; i < json_array_size(seeds); i++) {
       double t = json_number_value(json_array_get(seeds, i));
-      CHECK(t >= 1 && t <= 13 && (w || t > 11), "proxy_response_tokens.%s seed %zu: %g tokens", when[w], i, t);
+      CHECK(t == 12, "proxy_response_tokens.%s seed %zu: %g tokens", when[w], i, t);
+    }
+  }
+  /* a's and touching pairs per response where the gold starts, peaks, bottoms out and ends: #aa = (#a - 12 gold) / 2 */
+  const char *at[] = {"start", "gold_peak", "gold_low", "end"};
+  for (int w = 0; w < 4; w++) {
+    const json_t *e = json_object_get(json_object_get(r, "proxy_a_per_response"), at[w]);
+    const json_t *a = json_object_get(json_object_get(e, "a"), "seeds"), *aa = json_object_get(json_object_get(e, "aa"), "seeds");
+    CHECK(json_array_size(a) == 2 && json_array_size(aa) == 2, "proxy_a_per_response.%s: every seed", at[w]);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+      double na = json_number_value(json_array_get(a, i)), naa = json_number_value(json_array_get(aa, i));
+      CHECK(na >= 0 && na <= 12 && naa > -1e-6 && naa <= na, "proxy_a_per_response.%s seed %zu: %g a, %g aa", at[w], i, na, naa);
     }
   }
   const json_t *cv = json_object_get(r, "proxy_curve");

@@ -41,6 +41,12 @@ double al_bon_kl(int n);
  * lens[i] are its response). */
 int al_bon_sample(const al_model *policy, const int32_t *prompt, int np, int N, int max_new, const al_sample_cfg *s,
                   uint64_t seed, int stop_token, int32_t *out, int *lens, al_err *err);
+/* The same with stop_token never sampled as one of a response's first
+ * min_new tokens: its logit there is AL_MASKED_LOGIT, so the distribution is
+ * renormalised over the other tokens (HF's min_new_tokens). min_new 0: al_bon_sample. */
+#define AL_MASKED_LOGIT (-1e30f)
+int al_bon_sample_min(const al_model *policy, const int32_t *prompt, int np, int N, int max_new, int min_new,
+                      const al_sample_cfg *s, uint64_t seed, int stop_token, int32_t *out, int *lens, al_err *err);
 
 /* Best-of-n over prompts: for each prompt, N responses from the policy
  * (al_bon_sample; the end-of-text token ends one and is not scored), each

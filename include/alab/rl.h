@@ -84,6 +84,9 @@ void al_rl_token_logprobs(const float *logits, const int32_t *inputs, const int 
 /* In place: logits becomes d loss / d logits given dlp [B, R]:
  * dlp * (onehot - softmax) on the rows that predict response tokens, 0 on
  * every other row. */
+/* In place: on the rows that predict response tokens t < min(len[b], upto), token tok's logit becomes
+ * AL_MASKED_LOGIT (then al_rl_token_logprobs and its backward are the renormalised distribution's). */
+void al_rl_mask_logits(float *logits, const int *start, const int *len, int B, int T, int V, int tok, int upto);
 void al_rl_token_logprobs_backward(float *logits, const int32_t *inputs, const int *start, const int *len,
                                    const float *dlp, int B, int T, int V, int R);
 /* Values at the same rows: v[b,t] = values[b*T + start[b] + t - 1]; and the
@@ -102,6 +105,12 @@ typedef struct {
   double beta_kl, clip, clip_v, vf_coef, gamma, lam;
   int whiten_adv;        /* PPO: whiten advantages (TRL: always); RLOO: normalize_advantage (TRL default off) */
   uint64_t seed;         /* prompt order and every sample's random stream */
+  int min_new;           /* 0 (default), or: the end-of-text is never one of a response's first min_new tokens:
+                          * its logit is masked (AL_MASKED_LOGIT) in sampling and in every log-prob (policy, old,
+                          * reference), so the policy trained is the one sampled (HF's min_new_tokens, without
+                          * TRL's mismatch of sampling masked and scoring unmasked) */
+  const al_bon_scorer *probe; /* NULL (default), or any other function of prompt + response: its mean per
+                               * batch goes to al_rl_log.probe (not a trainer metric, no effect on training) */
 } al_rl_cfg;
 void al_rl_defaults(al_rl_cfg *c, int algo);
 /* Optimizer steps per batch of rollouts (epochs x minibatches). */
@@ -142,6 +151,7 @@ typedef struct {
   long *batch;                          /* each one's index */
   double *kl, *scores, *gold;           /* each one's objective/kl, objective/scores, objective/gold */
   double *len;                          /* each one's mean response tokens (the end-of-text included when sampled) */
+  double *probe;                        /* each one's mean of the setup's probe (NAN without one) */
 } al_rl_log;
 /* A copy of the objective's log (free with al_rl_log_free). */
 void al_rl_log_get(const al_objective *o, al_rl_log *log);

@@ -36,6 +36,8 @@ typedef struct {
   int proxy_pairs, proxy_steps;
   double bt_scale;       /* the proxy's labels: P(a preferred) = sigmoid(bt_scale (gold(a) - gold(b))), drawn */
   int window;            /* W: batches averaged at the start, the end and for the peak */
+  int fixed_len;         /* 1 (default): every response is RLW_LEN letters (al_rl_cfg.min_new = max_new = RLW_LEN:
+                          * the end-of-text masked); 0: a response ends at the end-of-text, RLW_LEN + 1 tokens at most */
   int quick;
 } al_rl_exp_cfg;
 

@@ -25,6 +25,9 @@
 enum { RLW_LEN = 12, RLW_DOC = 3 + RLW_LEN + 1 };
 
 double al_rlw_gold(const char *text, size_t len);
+/* The number of 'a' among the letters gold counts (so that gold = (#a - 2 #aa) / RLW_LEN
+ * gives #aa = (#a - RLW_LEN gold) / 2). */
+double al_rlw_a_count(const char *text, size_t len);
 /* E[gold] under the world's own distribution (uniform letters). */
 double al_rlw_gold_base(void);
 /* The 64 prompts "aa:" ... "hh:" (static strings). */

@@ -19,7 +19,7 @@ typedef struct {
   /* the batch of rollouts: n rows of T tokens */
   int32_t *inputs;
   int *start, *len, *prompt_of;
-  float *old_lp, *ref_lp, *old_v, *kl, *rewards, *adv, *ret, *score, *gold, *seq_adv;
+  float *old_lp, *ref_lp, *old_v, *kl, *rewards, *adv, *ret, *score, *gold, *probe, *seq_adv;
   double roll[RM_NROLL];
   long roll_tokens;
   /* one minibatch */
@@ -35,6 +35,7 @@ typedef struct {
   long tokens;
   double *hist;      /* RM_NROLL per batch of rollouts sampled */
   double *hist_len;  /* per batch: mean response tokens (the end-of-text included when sampled) */
+  double *hist_probe; /* per batch: the probe's mean (NAN without one) */
   long *hist_batch, hist_n;
 } rl_ctx;
 

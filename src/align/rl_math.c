@@ -173,6 +173,11 @@ void al_rl_token_logprobs(const float *logits, const int32_t *inputs, const int 
     }
 }
 
+void al_rl_mask_logits(float *logits, const int *start, const int *len, int B, int T, int V, int tok, int upto) {
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < len[b] && t < upto; t++) logits[((size_t)b * T + start[b] + t - 1) * V + tok] = AL_MASKED_LOGIT;
+}
+
 void al_rl_token_logprobs_backward(float *logits, const int32_t *inputs, const int *start, const int *len,
                                    const float *dlp, int B, int T, int V, int R) {
   for (int b = 0; b < B; b++) {

@@ -69,6 +69,8 @@ static int rl_step(void *ctx, al_model *m, uint64_t index, float grad_scale, dou
   gather_minibatch(c, it, e, mbi);
   int ppo = c->rl.algo == AL_RL_PPO;
   if (al_model_forward_pv(m, c->mb_in, c->mb, c->T, ppo ? c->values : NULL, err)) return -1;
+  if (c->rl.min_new > 0)
+    al_rl_mask_logits(al_model_logits_rw(m), c->mb_start, c->mb_len, c->mb, c->T, c->V, al_tok_eot(c->s.tok), c->rl.min_new);
   al_rl_token_logprobs(al_model_logits(m), c->mb_in, c->mb_start, c->mb_len, c->mb, c->T, c->V, c->R, c->lp, NULL);
   al_rl_stats st = {0};
   double pl, vl = 0;
@@ -124,9 +126,10 @@ static void rl_release(void *ctx) {
   for (int i = 0; c->pids && i < c->s.nprompts; i++) free(c->pids[i]);
   for (int j = 0; c->texts && j < c->k; j++) free(c->texts[j]);
   void *bufs[] = {c->pids, c->plen, c->inputs, c->start, c->len, c->prompt_of, c->old_lp, c->ref_lp, c->old_v,
-                  c->kl, c->rewards, c->adv, c->ret, c->score, c->gold, c->seq_adv, c->mb_in, c->mb_start,
+                  c->kl, c->rewards, c->adv, c->ret, c->score, c->gold, c->probe, c->seq_adv, c->mb_in, c->mb_start,
                   c->mb_len, c->perm, c->lp, c->v, c->values, c->dlp, c->dv, c->dvalues, c->mb_old_lp, c->mb_old_v,
-                  c->mb_adv, c->mb_ret, c->out, c->lens, c->texts, c->scratch_scores, c->hist, c->hist_batch, c->hist_len};
+                  c->mb_adv, c->mb_ret, c->out, c->lens, c->texts, c->scratch_scores, c->hist, c->hist_batch, c->hist_len,
+                  c->hist_probe};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
   free(c);
 }
@@ -136,6 +139,8 @@ static int check(const al_rl_cfg *r, const al_model *m, const al_train_cfg *cfg,
   if (r->prompts_per_iter < 1 || r->k < 1 || r->max_new < 1 || r->epochs < 1 || r->minibatches < 1)
     return al_fail(err, "RL: prompts per batch (%d), samples per prompt (%d), response tokens (%d), epochs (%d) and "
                         "minibatches (%d) must be positive", r->prompts_per_iter, r->k, r->max_new, r->epochs, r->minibatches);
+  if (r->min_new < 0 || r->min_new > r->max_new)
+    return al_fail(err, "RL: min_new (%d) must be in [0, max_new = %d]", r->min_new, r->max_new);
   if (r->algo == AL_RL_RLOO && r->k < 2) return al_fail(err, "RLOO needs at least 2 samples per prompt (k = %d)", r->k);
   if ((r->prompts_per_iter * r->k) % r->minibatches)
     return al_fail(err, "RL: %d x %d rollouts do not split into %d minibatches", r->prompts_per_iter, r->k, r->minibatches);
@@ -186,7 +191,7 @@ int al_objective_rl(al_objective *o, const al_model *m, const al_train_cfg *cfg,
   c->start = al_calloc(n, sizeof(int)), c->len = al_calloc(n, sizeof(int)), c->prompt_of = al_calloc(n, sizeof(int));
   float **big[] = {&c->old_lp, &c->ref_lp, &c->old_v, &c->kl, &c->rewards, &c->adv, &c->ret};
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) *big[i] = al_alloc_floats(nR);
-  c->score = al_alloc_floats(n), c->gold = al_alloc_floats(n), c->seq_adv = al_alloc_floats(n);
+  c->score = al_alloc_floats(n), c->gold = al_alloc_floats(n), c->probe = al_alloc_floats(n), c->seq_adv = al_alloc_floats(n);
   c->mb_in = al_malloc(sizeof(int32_t) * (size_t)c->mb * c->T);
   c->mb_start = al_calloc((size_t)c->mb, sizeof(int)), c->mb_len = al_calloc((size_t)c->mb, sizeof(int));
   c->perm = al_calloc(n, sizeof(int));
@@ -215,16 +220,18 @@ void al_rl_log_get(const al_objective *o, al_rl_log *log) {
   log->scores = al_malloc(sizeof(double) * (n ? n : 1));
   log->gold = al_malloc(sizeof(double) * (n ? n : 1));
   log->len = al_malloc(sizeof(double) * (n ? n : 1));
+  log->probe = al_malloc(sizeof(double) * (n ? n : 1));
   for (size_t i = 0; i < n; i++) {
     log->batch[i] = c->hist_batch[i];
     log->kl[i] = c->hist[i * RM_NROLL + RM_KL];
     log->scores[i] = c->hist[i * RM_NROLL + RM_SCORES];
     log->gold[i] = c->hist[i * RM_NROLL + RM_GOLD];
     log->len[i] = c->hist_len[i];
+    log->probe[i] = c->hist_probe[i];
   }
 }
 
 void al_rl_log_free(al_rl_log *log) {
-  free(log->batch), free(log->kl), free(log->scores), free(log->gold), free(log->len);
+  free(log->batch), free(log->kl), free(log->scores), free(log->gold), free(log->len), free(log->probe);
   memset(log, 0, sizeof *log);
 }

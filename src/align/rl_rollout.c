@@ -35,6 +35,9 @@ static int logprobs_of(rl_ctx *c, al_model *m, float *lp, float *v, al_err *err)
   for (int r0 = 0; r0 < c->n; r0 += c->mb) {
     const int32_t *in = c->inputs + (size_t)r0 * c->T;
     if (al_model_forward_pv(m, in, c->mb, c->T, v ? c->values : NULL, err)) return -1;
+    if (c->rl.min_new > 0)
+      al_rl_mask_logits(al_model_logits_rw(m), c->start + r0, c->len + r0, c->mb, c->T, c->V, al_tok_eot(c->s.tok),
+                        c->rl.min_new);
     al_rl_token_logprobs(al_model_logits(m), in, c->start + r0, c->len + r0, c->mb, c->T, c->V, c->R,
                          lp + (size_t)r0 * c->R, NULL);
     if (v) al_rl_gather_values(c->values, c->start + r0, c->len + r0, c->mb, c->T, c->R, v + (size_t)r0 * c->R);
@@ -108,7 +111,7 @@ int rl_rollout(rl_ctx *c, al_model *m, long it, al_err *err) {
     al_rng r;
     al_rng_seed_stream(&r, c->rl.seed, (uint64_t)it * c->P + q);
     double ts = al_now();
-    if (al_bon_sample(m, c->pids[p], np, c->k, c->R, &sc, al_rng_u64(&r), eot, c->out, c->lens, err))
+    if (al_bon_sample_min(m, c->pids[p], np, c->k, c->R, c->rl.min_new, &sc, al_rng_u64(&r), eot, c->out, c->lens, err))
       return al_fail_prefix(err, "rollouts of batch %ld, prompt %d", it, p);
     c->sample_s += al_now() - ts;
     for (int j = 0; j < c->k; j++) {
@@ -123,7 +126,8 @@ int rl_rollout(rl_ctx *c, al_model *m, long it, al_err *err) {
       c->tokens += c->lens[j];
     }
     if (texts_of(c, p, err) || score_texts(c->s.reward, c->texts, c->k, c->score + (size_t)q * c->k, err) ||
-        (c->s.gold && score_texts(c->s.gold, c->texts, c->k, c->gold + (size_t)q * c->k, err)))
+        (c->s.gold && score_texts(c->s.gold, c->texts, c->k, c->gold + (size_t)q * c->k, err)) ||
+        (c->rl.probe && score_texts(c->rl.probe, c->texts, c->k, c->probe + (size_t)q * c->k, err)))
       return al_fail_prefix(err, "scoring the rollouts of batch %ld, prompt %d", it, p);
   }
   if (logprobs_of(c, m, c->old_lp, c->rl.algo == AL_RL_PPO ? c->old_v : NULL, err) ||
@@ -136,10 +140,12 @@ int rl_rollout(rl_ctx *c, al_model *m, long it, al_err *err) {
   c->hist = al_realloc(c->hist, sizeof(double) * RM_NROLL * (size_t)(c->hist_n + 1));
   c->hist_batch = al_realloc(c->hist_batch, sizeof(long) * (size_t)(c->hist_n + 1));
   c->hist_len = al_realloc(c->hist_len, sizeof(double) * (size_t)(c->hist_n + 1));
+  c->hist_probe = al_realloc(c->hist_probe, sizeof(double) * (size_t)(c->hist_n + 1));
   memcpy(c->hist + (size_t)c->hist_n * RM_NROLL, c->roll, sizeof c->roll);
-  double tokens = 0;
-  for (int i = 0; i < c->n; i++) tokens += c->len[i];
+  double tokens = 0, probe = 0;
+  for (int i = 0; i < c->n; i++) tokens += c->len[i], probe += c->probe[i];
   c->hist_len[c->hist_n] = tokens / c->n;
+  c->hist_probe[c->hist_n] = c->rl.probe ? probe / c->n : NAN;
   c->hist_batch[c->hist_n++] = it;
   c->rollout_s += al_now() - t0;
   return 0;

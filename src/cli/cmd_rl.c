@@ -129,6 +129,7 @@ int cmd_rl(int argc, char **argv) {
       {"prompts-per-iter", FLAG_INT, &r.prompts_per_iter, "with --policy: prompts per batch of rollouts", "[1, 65536]"},
       {"k", FLAG_INT, &r.k, "with --policy: responses sampled per prompt (RLOO: at least 2)", "[1, 4096]"},
       {"max-new", FLAG_INT, &r.max_new, "with --policy: most tokens per response", "[1, 65536]"},
+      {"min-new", FLAG_INT, &r.min_new, "with --policy: the end-of-text is masked (never sampled, renormalised in every log-prob) for a response's first N tokens", "[0, 65536]"},
       {"epochs", FLAG_INT, &epochs, "with --policy: passes over each batch of rollouts (0: RLOO 1, PPO 4)", "[0, 1000]"},
       {"minibatches", FLAG_INT, &minibatches, "with --policy: minibatches per pass (0: RLOO 1, PPO 2)", "[0, 65536]"},
       {"beta-kl", FLAG_DOUBLE, &r.beta_kl, "with --policy: the KL penalty per token (TRL's kl_coef)", "[0, inf)"},
@@ -156,6 +157,7 @@ int cmd_rl(int argc, char **argv) {
       {"rloo-epochs", FLAG_INT, &ec.rloo_epochs, "experiment: the RLOO condition's passes over each batch of rollouts (TRL's RLOOConfig num_ppo_epochs)", "[1, 1000]"},
       {"proxy-lr", FLAG_DOUBLE, &ec.proxy_lr, "experiment: the learning rate of the run against the proxy", "(0, inf)"},
       {"bt-scale", FLAG_DOUBLE, &ec.bt_scale, "experiment: the proxy's labels, drawn: P(a preferred to b) = sigmoid(s (gold(a) - gold(b))) (12: the logit is the difference of #a - 2 #aa)", "(0, inf)"},
+      {"fixed-len", FLAG_INT, &ec.fixed_len, "experiment: 1: every response is the world's 12 letters (the end-of-text masked, --min-new 12); 0: a response ends at the end-of-text (13 tokens at most)", "[0, 1]"},
       {"threads", FLAG_INT, &threads, FLAG_THREADS_HELP, FLAG_THREADS_RANGE},
       {"quiet", FLAG_BOOL, &quiet, "no progress output"},
   };
@@ -177,6 +179,7 @@ int cmd_rl(int argc, char **argv) {
     return fprintf(stderr, "alab rl: --policy needs --prompts and a reward (--rm or --gold-story)\n"), 2;
   if (!policy && (rm || prompts || gold_story))
     return fprintf(stderr, "alab rl: --rm, --prompts and --gold-story need --policy\n"), 2;
+  if (r.min_new > r.max_new) return fprintf(stderr, "alab rl: --min-new %d exceeds --max-new %d\n", r.min_new, r.max_new), 2;
   if (!ppo && r.k < 2 && policy) return fprintf(stderr, "alab rl: --k %d: RLOO needs at least 2 responses per prompt\n", r.k), 2;
   al_quiet = quiet;
   al_set_threads(threads);

@@ -24,6 +24,7 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   c->lr = 1e-3, c->proxy_lr = 1e-4, c->beta_lo = 0.05, c->beta_hi = 0.5;
   c->proxy_pairs = 512, c->proxy_steps = 200, c->bt_scale = RLW_LEN;
   c->window = 10;
+  c->fixed_len = 1;
 }
 
 json_t *al_rl_exp_config_json(const al_rl_exp_cfg *c, al_err *err) {
@@ -33,23 +34,25 @@ json_t *al_rl_exp_config_json(const al_rl_exp_cfg *c, al_err *err) {
                    c->window), NULL;
   if (c->proxy_pairs < 16 || c->proxy_steps < 1) return al_fail(err, "--proxy-pairs must be >= 16 and --proxy-steps >= 1"), NULL;
   if (!(c->beta_hi > c->beta_lo && c->beta_lo >= 0)) return al_fail(err, "need 0 <= --beta-lo < --beta-hi"), NULL;
+  if (c->fixed_len != 0 && c->fixed_len != 1) return al_fail(err, "--fixed-len must be 0 or 1 (got %d)", c->fixed_len), NULL;
   if (c->rloo_epochs < 1 || c->rloo_epochs > 1000) return al_fail(err, "--rloo-epochs must be 1..1000 (got %d)", c->rloo_epochs), NULL;
   if (!(c->proxy_lr > 0 && isfinite(c->proxy_lr))) return al_fail(err, "--proxy-lr must be finite and > 0 (got %g)", c->proxy_lr), NULL;
   if (!(c->bt_scale > 0 && isfinite(c->bt_scale))) return al_fail(err, "--bt-scale must be finite and > 0 (got %g)", c->bt_scale), NULL;
   al_model_config arch;
   if (al_model_config_set_arch(&arch, c->arch, err)) return NULL;
-  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:b}", "command", "rl",
+  return json_pack("{s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i, s:b, s:i}", "command", "rl",
                    "arch", c->arch, "seeds", c->seeds, "seed", (json_int_t)c->seed, "layers", c->layers, "heads", c->heads, "embd",
                    c->embd, "pretrain_steps", c->pretrain_steps, "iters", c->iters, "prompts_per_iter",
                    c->prompts_per_iter, "k", c->k, "rloo_epochs", c->rloo_epochs, "lr", c->lr, "proxy_lr", c->proxy_lr, "beta_lo", c->beta_lo, "beta_hi", c->beta_hi,
-                   "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "bt_scale", c->bt_scale, "window", c->window, "quick", c->quick);
+                   "proxy_pairs", c->proxy_pairs, "proxy_steps", c->proxy_steps, "bt_scale", c->bt_scale, "window", c->window, "quick", c->quick, "fixed_len", c->fixed_len);
 }
 
 enum { C_RLOO, C_PPO, C_PPO_HI, C_PROXY, NCOND };
 static const char *COND[NCOND] = {"rloo", "ppo", "ppo_beta_hi", "ppo_proxy"};
 
 typedef struct {
-  al_series_stats gold[NCOND], kl[NCOND], score[NCOND], len[NCOND]; /* len: mean response tokens */
+  al_series_stats gold[NCOND], kl[NCOND], score[NCOND], len[NCOND], na[NCOND];
+  /* len: mean response tokens; na: mean number of 'a' in a response (al_rlw_a_count) */
 } rlx_series;
 
 /* one RL run of condition k, seed s: its per-batch gold, KL and score into the series */
@@ -57,15 +60,17 @@ static int run_one(const al_rl_exp_cfg *c, const al_model *base, const al_tok *t
                    rlx_series *S, al_run *run, al_err *err) {
   al_rl_cfg r;
   al_rl_defaults(&r, k == C_RLOO ? AL_RL_RLOO : AL_RL_PPO);
-  r.prompts_per_iter = c->prompts_per_iter, r.k = c->k, r.max_new = RLW_LEN + 1;
+  r.prompts_per_iter = c->prompts_per_iter, r.k = c->k;
+  r.max_new = c->fixed_len ? RLW_LEN : RLW_LEN + 1, r.min_new = c->fixed_len ? RLW_LEN : 0;
   r.beta_kl = k == C_PPO_HI ? c->beta_hi : c->beta_lo;
   if (k == C_RLOO) r.epochs = c->rloo_epochs;
   r.seed = (uint64_t)c->seed + 1000 * (uint64_t)(s + 1);
   int np;
   const char *const *prompts = al_rlw_prompts(&np);
-  al_bon_scorer gold = {NULL, NULL, al_rlw_gold}, proxy = {rm, tok, NULL};
+  al_bon_scorer gold = {NULL, NULL, al_rlw_gold}, proxy = {rm, tok, NULL}, na = {NULL, NULL, al_rlw_a_count};
   al_model pol, ref;
   al_rl_setup su = {&r, &ref, tok, prompts, np, k == C_PROXY ? &proxy : &gold, &gold};
+  r.probe = &na;
   al_train_cfg tc;
   al_train_defaults(&tc);
   tc.lr = k == C_PROXY ? c->proxy_lr : c->lr, tc.warmup_steps = 0, tc.min_lr_frac = 1, tc.weight_decay = 0, tc.eval_every = 0, tc.save_final = 0;
@@ -80,7 +85,7 @@ static int run_one(const al_rl_exp_cfg *c, const al_model *base, const al_tok *t
   for (long i = 0; !bad && i < log.nbatches; i++) {
     size_t at = (size_t)log.batch[i] * c->seeds + s;
     S->gold[k].vals[at] = log.gold[i], S->kl[k].vals[at] = log.kl[i], S->score[k].vals[at] = log.scores[i];
-    S->len[k].vals[at] = log.len[i];
+    S->len[k].vals[at] = log.len[i], S->na[k].vals[at] = log.probe[i];
     bad = al_run_metric(run, json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o}", "condition", COND[k], "seed", s, "batch",
                                        (json_int_t)log.batch[i] + 1, "objective/gold", al_json_real_or_null(log.gold[i]),
                                        "objective/kl", al_json_real_or_null(log.kl[i]), "objective/scores",
@@ -124,7 +129,8 @@ static json_t *stat_json(const double *v, int n) {
 /* The findings into results (and their headline lines). */
 static void findings(const al_rl_exp_cfg *c, rlx_series *S, double base_gold, json_t *results) {
   int n = c->seeds, W = c->window, I = c->iters;
-  double rise[2][100], kl_lo[100], kl_hi[100], up[100], down[100], peak_at[100], prox[100], tok[3][100];
+  double rise[2][100], kl_lo[100], kl_hi[100], up[100], down[100], peak_at[100], prox[100], tok[3][100], na[4][100],
+      naa[4][100];
   json_t *head = json_object_get(results, "headline");
   char line[512];
   for (int a = 0; a < 2; a++) {
@@ -175,7 +181,18 @@ static void findings(const al_rl_exp_cfg *c, rlx_series *S, double base_gold, js
       if (window_mean(g, i, i + W, s) < window_mean(g, low, low + W, s)) low = i;
     tok[0][s] = window_mean(&S->len[C_PROXY], 0, W, s), tok[1][s] = window_mean(&S->len[C_PROXY], low, low + W, s);
     tok[2][s] = window_mean(&S->len[C_PROXY], I - W, I, s);
+    /* a's and touching pairs per response (#aa = (#a - RLW_LEN gold) / 2) at the start, the peak, the low, the end */
+    int from[4] = {0, at, low, I - W};
+    for (int j = 0; j < 4; j++) {
+      na[j][s] = window_mean(&S->na[C_PROXY], from[j], from[j] + W, s);
+      naa[j][s] = (na[j][s] - RLW_LEN * window_mean(g, from[j], from[j] + W, s)) / 2;
+    }
   }
+  json_t *letters = json_object();
+  static const char *AT[4] = {"start", "gold_peak", "gold_low", "end"};
+  for (int j = 0; j < 4; j++)
+    json_object_set_new(letters, AT[j], json_pack("{s:o, s:o}", "a", stat_json(na[j], n), "aa", stat_json(naa[j], n)));
+  json_object_set_new(results, "proxy_a_per_response", letters);
   json_object_set_new(results, "proxy_response_tokens", json_pack("{s:o, s:o, s:o}", "start", stat_json(tok[0], n),
                                                                    "gold_low", stat_json(tok[1], n), "end", stat_json(tok[2], n)));
   al_stat u = al_stat_of(up, n), v = al_stat_of(down, n), pr = al_stat_of(prox, n);
@@ -268,6 +285,7 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
     al_series_init(&S.kl[k], c->iters, c->seeds, 0);
     al_series_init(&S.score[k], c->iters, c->seeds, 0);
     al_series_init(&S.len[k], c->iters, c->seeds, 0);
+    al_series_init(&S.na[k], c->iters, c->seeds, 0);
   }
   al_model base = {0}, rm = {0};
   al_tok *tok = NULL;
@@ -286,7 +304,7 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   size_t bytes = sizeof(double) * (size_t)c->iters * (size_t)c->seeds;
   for (int k = 0; k < NCOND; k++)
     al_sweep_share(sw, S.gold[k].vals, bytes), al_sweep_share(sw, S.kl[k].vals, bytes), al_sweep_share(sw, S.score[k].vals, bytes),
-        al_sweep_share(sw, S.len[k].vals, bytes);
+        al_sweep_share(sw, S.len[k].vals, bytes), al_sweep_share(sw, S.na[k].vals, bytes);
   for (int j = 0; j < c->seeds * NCOND && !rc; j++)
     if (al_sweep_mine(sw, j)) rc = run_one(c, &base, tok, &rm, j % NCOND, j / NCOND, &S, &run, err);
   rc = al_sweep_end(sw, rc, err);
@@ -313,8 +331,10 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
     for (int k = 0; k < NCOND; k++) {
       json_t *o = json_object();
       al_series_finish(&S.gold[k]), al_series_finish(&S.kl[k]), al_series_finish(&S.score[k]), al_series_finish(&S.len[k]);
+      al_series_finish(&S.na[k]);
       json_object_set_new(o, "gold", al_series_json(&S.gold[k]));
       json_object_set_new(o, "response_tokens", al_series_json(&S.len[k]));
+      json_object_set_new(o, "a_per_response", al_series_json(&S.na[k]));
       json_object_set_new(o, "kl", al_series_json(&S.kl[k]));
       json_object_set_new(o, "scores", al_series_json(&S.score[k]));
       json_object_set_new(results, COND[k], o);
@@ -334,7 +354,8 @@ int al_rl_exp_run(const al_rl_exp_cfg *c, const char *dir, al_err *err) {
   else rc = al_run_close(&run, err);
   if (!rc) rc = al_report_finish(dir, err);
   for (int k = 0; k < NCOND; k++)
-    al_series_free(&S.gold[k]), al_series_free(&S.kl[k]), al_series_free(&S.score[k]), al_series_free(&S.len[k]);
+    al_series_free(&S.gold[k]), al_series_free(&S.kl[k]), al_series_free(&S.score[k]), al_series_free(&S.len[k]),
+        al_series_free(&S.na[k]);
   al_model_free(&base), al_model_free(&rm);
   al_tok_free(tok);
   json_decref(config), json_decref(results);

@@ -5,17 +5,29 @@
 
 static const char LETTERS[] = "abcdefgh";
 
-double al_rlw_gold(const char *text, size_t len) {
+/* #a and #aa of the response: the first RLW_LEN characters after the first ':' */
+static void count_a(const char *text, size_t len, int *a, int *aa) {
   const char *colon = memchr(text, ':', len);
   const char *r = colon ? colon + 1 : text;
   size_t n = (size_t)(text + len - r);
   if (n > RLW_LEN) n = RLW_LEN;
-  int a = 0, aa = 0;
+  *a = 0, *aa = 0;
   for (size_t i = 0; i < n; i++) {
-    a += r[i] == 'a';
-    aa += i > 0 && r[i] == 'a' && r[i - 1] == 'a';
+    *a += r[i] == 'a';
+    *aa += i > 0 && r[i] == 'a' && r[i - 1] == 'a';
   }
+}
+
+double al_rlw_gold(const char *text, size_t len) {
+  int a, aa;
+  count_a(text, len, &a, &aa);
   return (a - 2.0 * aa) / RLW_LEN;
+}
+
+double al_rlw_a_count(const char *text, size_t len) {
+  int a, aa;
+  count_a(text, len, &a, &aa);
+  return a;
 }
 
 double al_rlw_gold_base(void) { return (RLW_LEN / 8.0 - 2.0 * (RLW_LEN - 1) / 64.0) / RLW_LEN; }
