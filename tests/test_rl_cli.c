@@ -64,7 +64,7 @@ static void user_models(void) {
     if (!text) text = al_strdup(""), len = 0;
     int lines = 0;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
-    int want = 2 * (a ? 1 : 4 * 2); /* iters x epochs x minibatches */
+    int want = 2 * (a ? 4 : 4 * 2); /* iters x epochs x minibatches (RLOO: TRL's RLOOConfig, 4 x 1) */
     CHECK(lines == want, "%s: %d metrics lines, want %d", algos[a], lines, want);
     const char *names[] = {"objective/kl", "objective/entropy", "objective/scores", "objective/rlhf_reward",
                            "policy/clipfrac_avg", "policy/approxkl_avg", "val/vpred", "val/error"};

@@ -112,6 +112,11 @@ typedef struct {
   const al_bon_scorer *probe; /* NULL (default), or any other function of prompt + response: its mean per
                                * batch goes to al_rl_log.probe (not a trainer metric, no effect on training) */
 } al_rl_cfg;
+/* The library's defaults: TRL's PPOConfig for PPO; for RLOO one epoch of one minibatch (REINFORCE with the
+ * leave-one-out baseline, as TRL's RLOO documentation describes it), which alab overopt's RL curve and alab
+ * sycophancy's RL were measured with, so it stays. `alab rl` (the tool and its experiment) takes TRL's
+ * RLOOConfig (v0.11-0.19): num_ppo_epochs 4, AL_RLOO_TRL_EPOCHS. */
+enum { AL_RLOO_TRL_EPOCHS = 4 };
 void al_rl_defaults(al_rl_cfg *c, int algo);
 /* Optimizer steps per batch of rollouts (epochs x minibatches). */
 int al_rl_steps_per_iter(const al_rl_cfg *c);

@@ -130,7 +130,7 @@ int cmd_rl(int argc, char **argv) {
       {"k", FLAG_INT, &r.k, "with --policy: responses sampled per prompt (RLOO: at least 2)", "[1, 4096]"},
       {"max-new", FLAG_INT, &r.max_new, "with --policy: most tokens per response", "[1, 65536]"},
       {"min-new", FLAG_INT, &r.min_new, "with --policy: the end-of-text is masked (never sampled, renormalised in every log-prob) for a response's first N tokens", "[0, 65536]"},
-      {"epochs", FLAG_INT, &epochs, "with --policy: passes over each batch of rollouts (0: RLOO 1, PPO 4)", "[0, 1000]"},
+      {"epochs", FLAG_INT, &epochs, "with --policy: passes over each batch of rollouts (0: 4, TRL's RLOOConfig and PPOConfig num_ppo_epochs)", "[0, 1000]"},
       {"minibatches", FLAG_INT, &minibatches, "with --policy: minibatches per pass (0: RLOO 1, PPO 2)", "[0, 65536]"},
       {"beta-kl", FLAG_DOUBLE, &r.beta_kl, "with --policy: the KL penalty per token (TRL's kl_coef)", "[0, inf)"},
       {"clip", FLAG_DOUBLE, &r.clip, "with --policy: the ratio's clip range (TRL's cliprange)", "(0, inf)"},
@@ -189,7 +189,7 @@ int cmd_rl(int argc, char **argv) {
     al_rl_cfg d;
     al_rl_defaults(&d, ppo ? AL_RL_PPO : AL_RL_RLOO);
     r.algo = d.algo;
-    r.epochs = epochs ? epochs : d.epochs, r.minibatches = minibatches ? minibatches : d.minibatches;
+    r.epochs = epochs ? epochs : ppo ? d.epochs : AL_RLOO_TRL_EPOCHS, r.minibatches = minibatches ? minibatches : d.minibatches;
     r.whiten_adv = whiten >= 0 ? whiten : d.whiten_adv;
     r.seed = (uint64_t)seed, tc.seed = (uint64_t)seed;
     static const char *const free_on_resume[] = {"out", "resume", "overwrite", "threads", "quiet", "ckpt-every", NULL};

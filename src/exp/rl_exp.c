@@ -20,7 +20,7 @@ void al_rl_exp_defaults(al_rl_exp_cfg *c) {
   c->arch = "gpt2";
   c->layers = 2, c->heads = 2, c->embd = 32, c->pretrain_steps = 150;
   c->iters = 300;
-  c->prompts_per_iter = 8, c->k = 4, c->rloo_epochs = 4;
+  c->prompts_per_iter = 8, c->k = 4, c->rloo_epochs = AL_RLOO_TRL_EPOCHS;
   c->lr = 1e-3, c->proxy_lr = 1e-4, c->beta_lo = 0.05, c->beta_hi = 0.5;
   c->proxy_pairs = 512, c->proxy_steps = 200, c->bt_scale = RLW_LEN;
   c->window = 10;
