@@ -3,34 +3,49 @@
  * few-row products for decoding are in src/nn/matmul_rows.c.
  *
  * Threads: OpenBLAS runs single-threaded (al_set_threads) and every product
- * is split into row blocks across the OpenMP threads, each calling sgemm on
- * its block. One pool of threads for everything: no OpenBLAS threads
- * spinning against OpenMP's on a small machine, and block boundaries fixed
- * by the thread count, so results are deterministic. */
+ * is cut into row blocks that the OpenMP threads share, each calling sgemm
+ * on its blocks. One pool of threads for everything: no OpenBLAS threads
+ * spinning against OpenMP's on a small machine. Block boundaries depend on
+ * the shape alone (row_blocks), so a product's bits are the same on any
+ * number of threads (tests/test_threads_same.c). */
 #include <cblas.h>
 #include <string.h>
 #include <omp.h>
 #include "alab/nn.h"
 #include "nn/matmul_internal.h"
 
-/* C[M,N] = alpha op(A) op(B) + beta C (row-major), with the M rows of C
- * split across threads: a thread's rows of op(A) start at row r0 of A when A
- * is not transposed, at column r0 when it is. */
+/* The row blocks of a product with M rows: a function of M alone, never of
+ * the thread count. OpenBLAS picks its kernel, and so its order of sums,
+ * from each call's M, N and K (Debian's 0.3.21 sends products with small
+ * M*N*K to a small-matrix kernel: a [64,64,512] product split 3 ways, 21-22
+ * rows a call, differs in the last bits from the same rows in one call), so
+ * blocks cut by the thread count gave a model different numbers on 1, 2
+ * and 3 threads. With blocks fixed by the shape every block is the same
+ * sgemm call on any number of threads, and so are its bits. At least
+ * MIN_ROWS rows a block (each call repacks op(B)), at most MAX_BLOCKS
+ * blocks (a power of two: 1, 2, 4 and 8 threads share them evenly). */
+enum { MIN_ROWS = 64, MAX_BLOCKS = 8 };
+static int row_blocks(int M) {
+  int nb = 1;
+  while (nb * 2 <= MAX_BLOCKS && (long)M >= (long)MIN_ROWS * nb * 2) nb *= 2;
+  return nb;
+}
+
+/* C[M,N] = alpha op(A) op(B) + beta C (row-major), the M rows of C cut into
+ * row_blocks(M) blocks and the blocks shared across threads in order: a
+ * block's rows of op(A) start at row r0 of A when A is not transposed, at
+ * column r0 when it is. */
 static void gemm_rows(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                       float beta, float *C, int ldc) {
-  enum { MIN_ROWS = 16 };
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-#pragma omp parallel
-  {
-    int nt = omp_get_num_threads(), id = omp_get_thread_num();
-    if (M < MIN_ROWS * nt) nt = 1; /* too small to split: thread 0 does it all */
-    if (id < nt) {
-      int r0 = (int)((long)M * id / nt), r1 = (int)((long)M * (id + 1) / nt);
-      const float *a = transA ? A + r0 : A + (long)r0 * lda;
-      if (r1 > r0)
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, r1 - r0, N,
-                    K, 1.0f, a, lda, B, ldb, beta, C + (long)r0 * ldc, ldc);
-    }
+  int nb = row_blocks(M);
+#pragma omp parallel for schedule(static) if (nb > 1)
+  for (int k = 0; k < nb; k++) {
+    int r0 = (int)((long)M * k / nb), r1 = (int)((long)M * (k + 1) / nb);
+    const float *a = transA ? A + r0 : A + (long)r0 * lda;
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, r1 - r0, N, K,
+                  1.0f, a, lda, B, ldb, beta, C + (long)r0 * ldc, ldc);
   }
 }
 
