@@ -67,6 +67,9 @@ typedef struct {
   double acc[3], exact[3];   /* base, ilf, untested: mean fact accuracy, share of summaries exactly right */
   int attempted, with_feedback, selected, improved, selected_improved;
   int selected_exact, unchanged; /* selected refinements with every fact right; refinements equal to their summary */
+  /* the refiner before the loop, on 200 held-out (summary, feedback) pairs of its training distribution: shares refined
+     exactly, with the named fact set to the feedback's value, and with it set to another value (not copied) */
+  double refiner_exact, refiner_value, refiner_other;
 } al_ilf_sum_seed;
 
 typedef struct {

@@ -23,8 +23,8 @@ int cmd_ilf(int argc, char **argv) {
   double wall = c.sandbox.wall_s;
   flag_def f[] = {
       {"out", FLAG_STRING, &out, "the run directory"},
-      {"quick", FLAG_BOOL, &quick, "the quick scale (3 seeds, fewer steps and tasks)"},
-      {"seeds", FLAG_INT, &seeds, "seeds (0: the scale's default, 5; --quick 3)", "[0, 99]"},
+      {"quick", FLAG_BOOL, &quick, "the quick scale (fewer steps and tasks)"},
+      {"seeds", FLAG_INT, &seeds, "seeds of the code loop (0: the default, 6)", "[0, 99]"},
       FLAG_ARCH(arch),
       {"policy-steps", FLAG_I64, &policy_steps, "steps training the policy (0: the scale's default, 500; --quick 300)", "[0, inf)"},
       {"refiner-steps", FLAG_I64, &refiner_steps, "steps training the refiner (0: the scale's default, 500; --quick 300)", "[0, inf)"},
@@ -41,7 +41,7 @@ int cmd_ilf(int argc, char **argv) {
                                                 "create them (resource limits only: the programs see the machine)"},
       {"summary-seeds", FLAG_INT, &sum_seeds, "seeds of the summaries loop (0: the scale's default, 5; --quick 3)", "[0, 99]"},
       {"summary-policy-steps", FLAG_I64, &sum_steps[0], "steps training the summariser (0: default, 600; --quick 300)", "[0, inf)"},
-      {"summary-refiner-steps", FLAG_I64, &sum_steps[1], "steps training the summaries' refiner (0: default, 600; --quick 400)",
+      {"summary-refiner-steps", FLAG_I64, &sum_steps[1], "steps training the summaries' refiner (0: the default, 1200)",
        "[0, inf)"},
       {"summary-ilf-steps", FLAG_I64, &sum_steps[2], "finetuning steps on the selected summaries (0: default, 80; --quick 40)",
        "[0, inf)"},

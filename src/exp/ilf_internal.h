@@ -72,6 +72,17 @@ typedef struct {
 int ilf_sum_collect(const ilf_sum_roles *r, char *const *stories, const ilf_facts *facts, int n, uint64_t seed,
                     ilf_sum_round *out, al_err *err);
 void ilf_sum_round_free(ilf_sum_round *r);
+/* outs[i] = p's reply to prompts[i] (stop at a newline), trimmed, non-ASCII bytes '?'. */
+int ilf_sum_gen(al_provider *p, char *const *prompts, int n, double temperature, int max_tokens, uint64_t seed, char **outs,
+                al_err *err);
+/* The refiner's competence before the loop (ilf_summary_probe.c): n held-out
+ * (summary, feedback) pairs drawn as its training set is (seed: another
+ * stream than the training set's), refined greedily; *exact = share equal to
+ * the exact refinement, *value = share whose named fact has the feedback's
+ * value, *other = share whose named fact was changed to a value that is
+ * neither the feedback's nor the summary's (the refiner not copying). */
+int ilf_sum_refiner_probe(al_provider *refiner, uint64_t seed, int n, int names, int max_tokens, double *exact, double *value,
+                          double *other, al_err *err);
 /* samples summaries of each story by policy: mean fact accuracy and share exact. */
 int ilf_sum_evaluate(al_provider *policy, const ilf_sum_roles *r, char *const *stories, const ilf_facts *facts, int n,
                      int samples, uint64_t seed, double *acc, double *exact, al_buf *records, al_err *err);

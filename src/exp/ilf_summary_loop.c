@@ -39,7 +39,7 @@ static void trim(char *s) {
 }
 
 /* outs[i] = the provider's reply to prompts[i], trimmed. */
-static int gen(al_provider *p, char *const *prompts, int n, double temperature, int max_tokens, uint64_t seed, char **outs,
+int ilf_sum_gen(al_provider *p, char *const *prompts, int n, double temperature, int max_tokens, uint64_t seed, char **outs,
                al_err *err) {
   static const char *const stop[] = {"\n"};
   al_gen_cfg g = al_gen_cfg_default();
@@ -71,11 +71,11 @@ int ilf_sum_collect(const ilf_sum_roles *r, char *const *stories, const ilf_fact
   int *which = al_malloc(sizeof(int) * (size_t)(n + 1)), nref = 0;
   al_judgement *verdict = al_calloc((size_t)n + 1, sizeof *verdict);
   for (int i = 0; i < n; i++) prompt[i] = ilf_sum_policy_prompt(stories[i]);
-  int rc = gen(r->policy, prompt, n, r->temperature, r->max_tokens, seed, sum, err);
+  int rc = ilf_sum_gen(r->policy, prompt, n, r->temperature, r->max_tokens, seed, sum, err);
   if (!rc && r->critic) { /* the critic endpoint reads the story and the summary */
     char **cp = al_calloc((size_t)n, sizeof(char *));
     for (int i = 0; i < n; i++) cp[i] = critic_prompt(stories[i], sum[i]);
-    rc = gen(r->critic, cp, n, 0, r->max_tokens, seed + 1, fb, err);
+    rc = ilf_sum_gen(r->critic, cp, n, 0, r->max_tokens, seed + 1, fb, err);
     ilf_free_strs(cp, (size_t)n);
     for (int i = 0; i < n && !rc; i++)
       if (!fb[i][0] || !strncasecmp(fb[i], "none", 4)) free(fb[i]), fb[i] = NULL;
@@ -91,7 +91,7 @@ int ilf_sum_collect(const ilf_sum_roles *r, char *const *stories, const ilf_fact
   }
   out->with_feedback = nref;
   char **rout = al_calloc((size_t)nref + 1, sizeof(char *));
-  if (!rc && nref) rc = gen(r->refiner, rprompt, nref, 0, r->max_tokens, seed + 2, rout, err);
+  if (!rc && nref) rc = ilf_sum_gen(r->refiner, rprompt, nref, 0, r->max_tokens, seed + 2, rout, err);
   if (!rc && nref && r->judge && !r->keep_all) {
     al_judge j = al_judge_default(r->judge, JUDGE_TEMPLATE, AL_JUDGE_YESNO);
     al_judge_input *in = al_calloc((size_t)nref, sizeof *in);
@@ -136,7 +136,7 @@ int ilf_sum_evaluate(al_provider *policy, const ilf_sum_roles *r, char *const *s
   size_t total = (size_t)n * samples;
   char **prompt = al_calloc(total, sizeof(char *)), **sum = al_calloc(total, sizeof(char *));
   for (size_t k = 0; k < total; k++) prompt[k] = ilf_sum_policy_prompt(stories[k / samples]);
-  int rc = gen(policy, prompt, (int)total, r->temperature, r->max_tokens, seed, sum, err);
+  int rc = ilf_sum_gen(policy, prompt, (int)total, r->temperature, r->max_tokens, seed, sum, err);
   double a = 0, e = 0;
   for (size_t k = 0; k < total && !rc; k++) {
     const ilf_facts *t = &facts[k / samples];
