@@ -9,9 +9,10 @@
  *    [64,64,512] weight gradient differed on 3 and 4 threads (OpenBLAS's
  *    small-matrix kernel takes the 21- and 16-row calls).
  * 2. Training: the collapse model (2 layers, 64 channels, context 64, batch
- *    8) for 40 steps and the tiny one (4 layers, 128 channels, context 128,
+ *    8) for 20 steps and the tiny one (4 layers, 128 channels, context 128,
  *    batch 16) for 4 steps, byte vocabulary, on 1, 2 and 3 threads: every
- *    step's loss and gradient norm and the final weights bit-identical.
+ *    step's loss and gradient norm and the final weights bit-identical. And
+ *    a Llama of the collapse model's size (RMSNorm, SwiGLU, rotary) likewise.
  *    Before row_blocks the collapse model's gradient norm differed from step
  *    2 on 3 threads (2.84619033 against 2.84619031). */
 #include <omp.h>
@@ -72,13 +73,14 @@ typedef struct {
   size_t nparams;
 } trained;
 
-static void train(const al_dataset *ds, al_tok *tok, int layers, int embd, int ctx, int batch, int steps, int threads,
+static void train(const al_dataset *ds, al_tok *tok, const char *arch, int layers, int embd, int ctx, int batch, int steps, int threads,
                   const char *root, trained *out) {
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/L%d_t%d", root, layers, threads);
+  snprintf(dir, sizeof dir, "%s/%s_L%d_t%d", root, arch, layers, threads);
   al_model_config c = {.vocab_size = 257, .n_positions = ctx, .n_layer = layers, .n_head = 4, .n_embd = embd};
   al_model m;
   al_err err;
+  CHECK_OK(al_model_config_set_arch(&c, arch, &err), err);
   CHECK_OK(al_model_init(&m, &c, 7, &err), err);
   al_train_cfg tc;
   al_train_defaults(&tc);
@@ -109,18 +111,18 @@ static void train(const al_dataset *ds, al_tok *tok, int layers, int embd, int c
   out->steps = b.data;
 }
 
-static void training(const al_dataset *ds, al_tok *tok, const char *root, int layers, int embd, int ctx, int batch, int steps) {
+static void training(const al_dataset *ds, al_tok *tok, const char *root, const char *arch, int layers, int embd, int ctx, int batch, int steps) {
   trained one, more;
-  train(ds, tok, layers, embd, ctx, batch, steps, 1, root, &one);
+  train(ds, tok, arch, layers, embd, ctx, batch, steps, 1, root, &one);
   for (int t = 2; t <= 3; t++) {
-    train(ds, tok, layers, embd, ctx, batch, steps, t, root, &more);
-    CHECK(!strcmp(one.steps, more.steps), "%d layers x %d on %d threads: losses/grad norms differ from 1 thread:\n%s\n%s",
-          layers, embd, t, one.steps, more.steps);
+    train(ds, tok, arch, layers, embd, ctx, batch, steps, t, root, &more);
+    CHECK(!strcmp(one.steps, more.steps), "%s %d layers x %d on %d threads: losses/grad norms differ from 1 thread:\n%s\n%s",
+          arch, layers, embd, t, one.steps, more.steps);
     CHECK(one.nparams == more.nparams && !memcmp(one.params, more.params, one.nparams * sizeof(float)),
-          "%d layers x %d on %d threads: the trained weights differ from 1 thread's", layers, embd, t);
+          "%s %d layers x %d on %d threads: the trained weights differ from 1 thread's", arch, layers, embd, t);
     free(more.steps), free(more.params);
   }
-  printf("%d layers x %d channels, %d steps on 1, 2 and 3 threads: bit-identical\n", layers, embd, steps);
+  printf("%s %d layers x %d channels, %d steps on 1, 2 and 3 threads: bit-identical\n", arch, layers, embd, steps);
   free(one.steps), free(one.params);
 }
 
@@ -131,8 +133,9 @@ int main(void) {
   al_tok *tok = al_tok_byte();
   al_dataset ds;
   CHECK_OK(al_dataset_open(&ds, "story:3000", NULL, tok, 0.05, &err), err);
-  training(&ds, tok, root, 2, 64, 64, 8, 40);
-  training(&ds, tok, root, 4, 128, 128, 16, 4);
+  training(&ds, tok, root, "gpt2", 2, 64, 64, 8, 20);
+  training(&ds, tok, root, "gpt2", 4, 128, 128, 16, 4);
+  training(&ds, tok, root, "llama", 2, 64, 64, 8, 20);
   al_dataset_close(&ds);
   al_tok_free(tok);
   free(root);
