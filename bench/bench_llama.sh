@@ -20,8 +20,8 @@
 # token (cs/tok: barrier waits that ended in a futex sleep, each a wake-up
 # to pay) and its CPU time over wall time (cpu/wall, 2.0 = both threads
 # busy throughout; the model's loading, one thread, included), and alab
-# against llama2.c's published quiet-machine rates (l2c: 522 tokens/s at
-# 15M, 65 at 110M; run.c is not vendored, so not run here).
+# against the llama2.c rates issue 21 quotes (l2c: run.c on a quiet machine,
+# 522 tokens/s at 15M, 65 at 110M; run.c is not vendored, so not run here).
 #
 # usage: [REPEAT=3] [ENVS=tuned] [TOKENS=128] bench/bench_llama.sh [15M 110M gpt2]
 set -euo pipefail
