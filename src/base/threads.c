@@ -3,8 +3,11 @@
  *
  * How many: an explicit count (--threads N) wins; 0 means OMP_NUM_THREADS
  * when it is set to a positive number (its first entry, as OpenMP reads a
- * list "4,2"), else every core. The count changes the order of floating-point
- * sums, so a run records it (see al_train) and reproduces only with the same. */
+ * list "4,2"), else every core. A model's fp32 numbers do not depend on the
+ * count (src/nn/matmul.c cuts every product by its shape, and the other
+ * kernels split work by rows, heads or columns, or sum in fixed chunks:
+ * tests/test_threads_same.c); a run still records it (see al_train), since
+ * oneDNN's bf16 products are not known to be independent of it. */
 #include <omp.h>
 #include <stdlib.h>
 #include <cblas.h>

@@ -19,8 +19,9 @@
  *    names each setting that changed and refuses another objective (a state
  *    without a name is the LM objective's). The objective's own state (the
  *    LM loader's shard and position) is restored by the objective. The
- *    thread count is recorded too; a different one is only
- *    warned about (it changes the order of sums, not the run).
+ *    thread count is recorded too; a different one is only warned about:
+ *    fp32 products give the same bits on any count (src/nn/matmul.c cuts
+ *    them by shape), oneDNN's bf16 ones are not known to.
  * 4. Temp files. A run removes the temp files of killed writers when it
  *    starts; a failed write removes its own (src/base/file.c).
  * 5. Numbers. No NaN or infinity reaches a file: a step whose loss or
@@ -143,8 +144,8 @@ static int state_load(train_run *r, const char *path, al_err *err) {
   if (!rc) {
     r->step = r->saved_step = step;
     if (threads != al_get_threads())
-      al_log("warning: the run used %lld threads and this resume uses %d: its numbers will not be bit-identical to "
-             "an uninterrupted run's", threads, al_get_threads());
+      al_log("warning: the run used %lld threads and this resume uses %d: in fp32 its numbers are the same; in bf16 "
+             "they may not be bit-identical to an uninterrupted run's", threads, al_get_threads());
   }
   json_decref(info);
   return rc;
