@@ -15,7 +15,7 @@
 
 typedef struct {
   int maxT;
-  float *kcache, *vcache; /* [L][maxT][KV] */
+  float *kcache, *vcache; /* [L][KVH][maxT][hs]: a kv head's positions contiguous, so attention streams them */
   float *rope;            /* [maxT][hs] */
   float *x, *ln, *qkv, *atty, *tmp, *gu, *hmid, *scores; /* scratch for `rows` rows */
   int rows, nthreads;     /* decode_team: threads at most, each with its own */
@@ -57,16 +57,21 @@ void llama_decoder_state_free(void *state) {
   free(s);
 }
 
+/* Where layer l's kv head kv at position t starts in a cache */
+static inline size_t cache_at(const llama_state *s, const llama_dims *d, int l, int kv, int t) {
+  return (((size_t)l * d->KVH + kv) * s->maxT + t) * d->hs;
+}
+
 /* Query head h of one row at position t against cache positions 0..t of
  * layer l (key/value head kh): o[hs] = softmax(q.k / sqrt(hs)) v; s is
  * scratch for t+1 scores. */
 static void attend_head(const llama_state *st, const llama_dims *d, int l, int t, int kh, const float *q, float *s,
                         float *o) {
-  int hs = d->hs, KV = d->KV, T = st->maxT;
+  int hs = d->hs;
   float scale = 1.0f / sqrtf((float)hs), mx = -INFINITY;
-  const float *K = st->kcache + (size_t)l * T * KV + kh * hs, *Vc = st->vcache + (size_t)l * T * KV + kh * hs;
+  const float *K = st->kcache + cache_at(st, d, l, kh, 0), *Vc = st->vcache + cache_at(st, d, l, kh, 0);
   for (int t2 = 0; t2 <= t; t2++) {
-    const float *k = K + (size_t)t2 * KV;
+    const float *k = K + (size_t)t2 * hs;
     float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
     for (int i = 0; i < hs; i++) dot += q[i] * k[i];
@@ -81,7 +86,7 @@ static void attend_head(const llama_state *st, const llama_dims *d, int l, int t
   float inv = 1.0f / sum;
   memset(o, 0, hs * sizeof(float));
   for (int t2 = 0; t2 <= t; t2++) {
-    const float *v = Vc + (size_t)t2 * KV;
+    const float *v = Vc + (size_t)t2 * hs;
     float w = s[t2] * inv;
 #pragma omp simd
     for (int i = 0; i < hs; i++) o[i] += w * v[i];
@@ -102,11 +107,12 @@ static void attend_cache(void *ctx, int l, float *atty, const float *qkv, int n)
   const llama_dims *d = a->d;
   int C = d->C, W = d->W, KV = d->KV, H = d->H, hs = d->hs, group = d->H / d->KVH, T = a->ds[0]->maxT;
   float *scores = a->ds[0]->scores;
-  for (int r = 0; r < n; r++) {
-    size_t at = ((size_t)l * T + a->pos[r]) * KV;
-    memcpy(a->ds[r]->kcache + at, qkv + (size_t)r * W + C, KV * sizeof(float));
-    memcpy(a->ds[r]->vcache + at, qkv + (size_t)r * W + C + KV, KV * sizeof(float));
-  }
+  for (int r = 0; r < n; r++)
+    for (int kv = 0; kv < d->KVH; kv++) {
+      size_t at = cache_at(a->ds[r], d, l, kv, a->pos[r]);
+      memcpy(a->ds[r]->kcache + at, qkv + (size_t)r * W + C + kv * hs, hs * sizeof(float));
+      memcpy(a->ds[r]->vcache + at, qkv + (size_t)r * W + C + KV + kv * hs, hs * sizeof(float));
+    }
 #pragma omp parallel for collapse(2) schedule(static)
   for (int r = 0; r < n; r++)
     for (int h = 0; h < H; h++)
@@ -119,7 +125,7 @@ static void attend_cache(void *ctx, int l, float *atty, const float *qkv, int n)
  * and attend_cache do for all of them. */
 static void rope_and_cache(llama_state **ds, const llama_dims *d, int l, const int *pos, int n, int u0, int u1) {
   llama_state *s = ds[0];
-  int hs = d->hs, H = d->H, KVH = d->KVH, KV = d->KV, W = d->W, T = s->maxT;
+  int hs = d->hs, H = d->H, KVH = d->KVH, W = d->W, T = s->maxT;
   for (int u = u0; u < u1; u++) {
     float *head = s->qkv + (size_t)u * hs;
     if (u < H + KVH) nn_rope(head, s->rope, pos, T, n, W, 1, hs, 0);
@@ -127,7 +133,7 @@ static void rope_and_cache(llama_state **ds, const llama_dims *d, int l, const i
     int kv = u < H + KVH ? u - H : u - H - KVH; /* the key or value head */
     for (int r = 0; r < n; r++) {
       float *cache = u < H + KVH ? ds[r]->kcache : ds[r]->vcache;
-      memcpy(cache + ((size_t)l * T + pos[r]) * KV + (size_t)kv * hs, head + (size_t)r * W, hs * sizeof(float));
+      memcpy(cache + cache_at(ds[r], d, l, kv, pos[r]), head + (size_t)r * W, hs * sizeof(float));
     }
   }
 }
