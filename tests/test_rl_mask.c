@@ -15,9 +15,12 @@
  *   differences of that function (double precision), 0 on the masked logit.
  * - Through the loop: a briefly pretrained policy of the RL world ends some
  *   responses early (max_new 12: mean length below 12); with min_new 12
- *   every response of every batch is 12 tokens; the probe (al_rl_cfg.probe)
+ *   every response of every batch is 12 tokens, and each step's log-probs
+ *   equal the rollout's (policy/approxkl_avg 0 with one step per batch: a
+ *   mask in one of the two passes and not the other fails it); the probe (al_rl_cfg.probe)
  *   is the mean of its function per batch (here the gold: it equals the
  *   logged gold). */
+#include <jansson.h>
 #include "alab/bon.h"
 #include "alab/rl.h"
 #include "alab/rl_world.h"
@@ -145,7 +148,24 @@ static void loop(void) {
     memcpy(pol.params, base.params, sizeof(float) * base.nparams);
     al_rl_run_cfg rc = {4, 0};
     al_rl_log log = {0};
-    CHECK_OK(al_rl_train(&pol, &s, &tc, &rc, NULL, NULL, &log, &err), err);
+    char *dir = test_tmpdir(fixed ? "rl_mask_fixed" : "rl_mask_free");
+    CHECK_OK(al_rl_train(&pol, &s, &tc, &rc, dir, NULL, &log, &err), err);
+    /* one step per batch, taken at the parameters that sampled it: the step's log-probs are the rollout's old
+     * ones, so policy/approxkl_avg is 0 unless the two are masked differently */
+    char *met = al_path_join(dir, "trainer/metrics.jsonl"), *text = NULL;
+    size_t tlen = 0;
+    CHECK_OK(al_read_file(met, &text, &tlen, &err), err);
+    double akl = 0;
+    int lines = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+      json_t *j = json_loads(line, 0, NULL);
+      const json_t *v = j ? json_object_get(j, "policy/approxkl_avg") : NULL;
+      if (json_is_number(v)) akl = fmax(akl, json_number_value(v)), lines++;
+      json_decref(j);
+    }
+    CHECK(lines == 4 && akl < 1e-9, "min_new %d: policy/approxkl_avg at most %g over %d steps (0: log-probs as sampled)",
+          r.min_new, akl, lines);
+    free(text), free(met), free(dir);
     double mean = 0, lo = 1e9, probe_gap = 0;
     for (long i = 0; i < log.nbatches; i++)
       mean += log.len[i] / log.nbatches, lo = fmin(lo, log.len[i]), probe_gap = fmax(probe_gap, fabs(log.probe[i] - log.gold[i]));
