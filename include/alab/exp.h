@@ -41,6 +41,13 @@ void al_run_abort(al_run *run);
 /* dir/name, freshly allocated. */
 char *al_run_path(const al_run *run, const char *name);
 
+/* The threads each model gets when an experiment trains njobs models on
+ * nthreads threads: 1 (models side by side, one thread each) when there are
+ * two or more, all nthreads for a single one (src/exp/run.c gives the
+ * measured rule). A model's fp32 numbers do not depend on its thread count
+ * (tests/test_threads_same.c), so the choice never changes a result. */
+int al_job_threads(int njobs, int nthreads);
+
 /* Statistics of one quantity across seeds at each iteration:
  * vals[i * seeds + s] is seed s's value at iteration i+1. */
 typedef struct {

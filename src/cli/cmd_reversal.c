@@ -38,7 +38,7 @@ int cmd_reversal(int argc, char **argv) {
       {"batch", FLAG_INT, &c.batch, "sequences per batch"},
       {"augment", FLAG_INT, &c.augment, "1: paraphrase augmentation, 0: without (one template per fact), 2: both (the ablation)"},
       {"eval-max", FLAG_INT, &c.eval_max, "examples scored per slot, evenly strided (0: all)"},
-      {"threads", FLAG_INT, &c.threads, "finetunes run at once, each single-threaded (0: one per core)"},
+      {"threads", FLAG_INT, &c.threads, "threads: finetunes run one per thread; the base, or a single finetune, gets them all (0: one per core)"},
       {"quick", FLAG_BOOL, &c.quick, "record the run as quick scale (as reproduce does)"},
       {"save-models", FLAG_BOOL, &c.save_models, "save each finetuned model as OUT/models/VARIANT-seedS (a model directory: serve it, evaluate it)"},
       {"model", FLAG_STRING, &c.model, "evaluate this alab model directory on the test files (--data, or generated), without training"},

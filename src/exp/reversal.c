@@ -219,6 +219,11 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
       "tokenizer", c->tokenizer, "stories", (json_int_t)c->stories, "layers", c->layers, "heads", c->heads, "embd",
       c->embd, "context", c->context, "pretrain_steps", (json_int_t)c->pretrain_steps, "epochs", c->epochs, "lr", c->lr,
       "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
+  /* the base is one model: it gets every thread; the finetunes run one per
+   * thread unless there is only one (al_job_threads; same numbers either way) */
+  int nfinetunes = c->seeds * ((c->augment != 0) + (c->augment != 1)), ft_threads = al_job_threads(nfinetunes, nthreads);
+  json_object_set_new(config, "model_threads",
+                      json_pack("{s:i, s:i}", "base", al_job_threads(1, nthreads), "finetune", ft_threads));
   json_object_set_new(config, "save_models", json_boolean(c->save_models));
   json_object_set_new(config, "arch", json_string(c->arch));
   int rc = al_run_save_json(&run, "config.json", config, err);
@@ -250,7 +255,9 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     rc = choose_context(c, &base, need, where, &context, err);
   }
   if (!rc) {
+    al_set_threads(al_job_threads(1, nthreads));
     rc = pretrain_base(c, &base, tok, text, ntext, context, info, err);
+    al_set_threads(1);
     if (!c->base) have_base = !rc; /* a failed pretraining frees the model */
   }
   rev_results R;
@@ -293,10 +300,11 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
   al_sweep_share_json(sw, recs);
   /* concurrent progress bars would interleave: each job's thread is muted
    * while it runs, and one line per finished job is printed instead */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ft_threads > 1 ? 1 : nthreads)
   for (int j = 0; j < njobs; j++) {
     int v = jobs[j] / 100, s = jobs[j] % 100;
     if (!al_sweep_mine(sw, j) || al_first_err_failed(&first)) continue;
+    omp_set_num_threads(ft_threads);
     al_err e;
     recs[j] = json_array();
     int was = al_log_mute(1);

@@ -75,6 +75,16 @@ void al_run_abort(al_run *run) {
   run->dir = NULL;
 }
 
+/* Measured (bench/bench_schedule.sh, bench/README.md): two models of one
+ * size on two threads finished sooner side by side, one thread each, than
+ * one after another on both threads, at every size measured (137k, 0.9M and
+ * 11M parameters: 1.03-1.35x on a loaded machine), so the choice does not
+ * depend on the model's size; with a single model the other threads would
+ * only idle, so it gets them all. Between 2 jobs and nthreads - 1 on more
+ * than 2 cores the alternative (jobs one after another, each on all
+ * threads) was not measured; side by side is kept. */
+int al_job_threads(int njobs, int nthreads) { return njobs == 1 && nthreads > 1 ? nthreads : 1; }
+
 void al_series_init(al_series_stats *s, int iters, int seeds, int with_closed_form) {
   s->iters = iters;
   s->seeds = seeds;
