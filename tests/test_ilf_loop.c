@@ -6,8 +6,8 @@
  * that keeps every refinement untested, paired by seed (+0.122 [+0.061,
  * +0.184]). With 3 seeds the same loop gave +0.144 [-0.030, +0.318]: the
  * interval, 4.3 standard errors wide at t(2), was the design's fault, not
- * the loop's. Broken on purpose (every refinement kept: ILF is then the
- * ablation) it fails. Long (minutes on 2 cores): labelled e2e. The summaries
+ * the loop's. Broken on purpose (every refinement kept, so ILF trains on
+ * the ablation's set) the last check cannot hold (reasoned, not run). Long (minutes on 2 cores): labelled e2e. The summaries
  * loop is left out (docs/ilf.md: its gain is not a reproduced claim); its
  * pieces are checked by test_ilf_run, test_ilf_summary_ep and
  * test_ilf_sum_counts. */
