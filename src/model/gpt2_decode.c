@@ -15,7 +15,7 @@
 
 typedef struct {
   int maxT;
-  float *kcache, *vcache;                           /* [L][maxT][C] */
+  float *kcache, *vcache; /* [L][H][maxT][hs]: a head's positions contiguous, so attention streams them */
   float *x, *ln, *qkv, *atty, *tmp, *fch, *scores; /* scratch for `rows` rows */
   int nthreads;       /* decode_team: threads at most, each with its own */
   float *lnt;         /* [nthreads][SMALL_ROWS][C] normed rows */
@@ -59,14 +59,29 @@ void gpt2_decoder_state_free(void *state) {
   free(s);
 }
 
+/* Where layer l's head h at position t starts in a cache */
+static inline size_t cache_at(const gpt2_state *d, int H, int hs, int l, int h, int t) {
+  return (((size_t)l * H + h) * d->maxT + t) * hs;
+}
+
+/* Channels [c0, c1) of a key or value row src[0, C) of layer l, position t
+ * into the cache, head by head. */
+static void cache_put(float *cache, const gpt2_state *d, int H, int hs, int l, int t, const float *src, int c0, int c1) {
+  for (int c = c0; c < c1;) {
+    int h = c / hs, e = (h + 1) * hs < c1 ? (h + 1) * hs : c1;
+    memcpy(cache + cache_at(d, H, hs, l, h, t) + (c - h * hs), src + c, (size_t)(e - c) * sizeof(float));
+    c = e;
+  }
+}
+
 /* One head of one query row at position t against cache positions 0..t of
  * layer l: o[hs] = softmax(q.k / sqrt(hs)) v; s is scratch for t+1 scores. */
 static void attend_head(const gpt2_state *d, int C, int H, int l, int t, int h, const float *q, float *s, float *o) {
-  int hs = C / H, T = d->maxT;
+  int hs = C / H;
   float scale = 1.0f / sqrtf((float)hs), mx = -INFINITY;
-  const float *K = d->kcache + (size_t)l * T * C, *Vc = d->vcache + (size_t)l * T * C;
+  const float *K = d->kcache + cache_at(d, H, hs, l, h, 0), *Vc = d->vcache + cache_at(d, H, hs, l, h, 0);
   for (int t2 = 0; t2 <= t; t2++) {
-    const float *k = K + (size_t)t2 * C + h * hs;
+    const float *k = K + (size_t)t2 * hs;
     float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
     for (int i = 0; i < hs; i++) dot += q[i] * k[i];
@@ -81,7 +96,7 @@ static void attend_head(const gpt2_state *d, int C, int H, int l, int t, int h, 
   float inv = 1.0f / sum;
   memset(o, 0, hs * sizeof(float));
   for (int t2 = 0; t2 <= t; t2++) {
-    const float *v = Vc + (size_t)t2 * C + h * hs;
+    const float *v = Vc + (size_t)t2 * hs;
     float w = s[t2] * inv;
 #pragma omp simd
     for (int i = 0; i < hs; i++) o[i] += w * v[i];
@@ -103,9 +118,8 @@ static void attend_cache(void *ctx, int l, float *atty, const float *qkv, int n)
   int C = a->C, H = a->H, hs = C / H, T = a->ds[0]->maxT;
   float *scores = a->ds[0]->scores;
   for (int r = 0; r < n; r++) {
-    size_t at = ((size_t)l * T + a->pos[r]) * C;
-    memcpy(a->ds[r]->kcache + at, qkv + (size_t)r * 3 * C + C, C * sizeof(float));
-    memcpy(a->ds[r]->vcache + at, qkv + (size_t)r * 3 * C + 2 * C, C * sizeof(float));
+    cache_put(a->ds[r]->kcache, a->ds[r], H, hs, l, a->pos[r], qkv + (size_t)r * 3 * C + C, 0, C);
+    cache_put(a->ds[r]->vcache, a->ds[r], H, hs, l, a->pos[r], qkv + (size_t)r * 3 * C + 2 * C, 0, C);
   }
 #pragma omp parallel for collapse(2) schedule(static)
   for (int r = 0; r < n; r++)
@@ -153,10 +167,9 @@ static void decode_team(const al_model *m, gpt2_state **ds, const int *pos, int 
       nn_layernorm_forward(ln, NULL, NULL, s->x, p->ln1w, p->ln1b, n, C, eps);
       nn_matmul_rows_part(s->qkv, ln, rw[0], p->qkvb, n, C, 3 * C, id, parts);
       for (int r = 0; r < n; r++) {
-        size_t at = ((size_t)l * T + pos[r]) * C;
         const float *row = s->qkv + (size_t)r * 3 * C;
-        if (k1 > k0) memcpy(ds[r]->kcache + at + (k0 - C), row + k0, (size_t)(k1 - k0) * sizeof(float));
-        if (q1 > v0) memcpy(ds[r]->vcache + at + (v0 - 2 * C), row + v0, (size_t)(q1 - v0) * sizeof(float));
+        if (k1 > k0) cache_put(ds[r]->kcache, ds[r], H, hs, l, pos[r], row + C, k0 - C, k1 - C);
+        if (q1 > v0) cache_put(ds[r]->vcache, ds[r], H, hs, l, pos[r], row + 2 * C, v0 - 2 * C, q1 - 2 * C);
       }
       nn_team_wait(&team);
       for (int i = a0; i < a1; i++) { /* (row, head) pairs */
