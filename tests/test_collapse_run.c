@@ -132,6 +132,16 @@ static void test_plot(const char *tmp) {
   al_plot_series sn = {.title = "neg", .style = AL_PLOT_LINE, .n = 3, .x = x, .y = neg};
   CHECK_FAILS_WITH(al_plot_svg(tmp, "p4", &pl, &sn, 1, &err), err, "gnuplot failed");
   CHECK(!has_file(tmp, "p4.svg"), "no SVG after a failed draw");
+  /* A series with no finite point (a fitted peak where the fit has none) stays in the data, so indexes keep their
+   * meaning, but is left out of the plot command (gnuplot would warn on the terminal); the others are drawn. */
+  double nan3[3] = {NAN, NAN, NAN};
+  al_plot_series se[2] = {{.title = "seen", .style = AL_PLOT_LINE, .n = 3, .x = x, .y = x},
+                          {.title = "empty", .style = AL_PLOT_ERRORBARS, .n = 3, .x = x, .y = nan3, .lo = lo, .hi = hi}};
+  CHECK(al_plot_svg(tmp, "p5", &pl, se, 2, &err) == 1, "drawn with an empty series: %s", err.msg);
+  char *gp = read_all(tmp, "p5.gp"), *dat5 = read_all(tmp, "p5.dat");
+  CHECK(gp && strstr(gp, "index 0 ") && !strstr(gp, "index 1 ") && dat5 && strstr(dat5, "# series 1: empty"),
+        "the empty series is in p5.dat but not plotted: %s", gp ? gp : "(no p5.gp)");
+  free(gp), free(dat5);
   /* Without gnuplot on PATH: a warning, the data and script stay, no SVG. */
   char *path = al_strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
   setenv("PATH", "/nonexistent", 1);

@@ -54,6 +54,19 @@ static void write_dat(al_buf *b, const al_plot_series *s, int ns) {
   }
 }
 
+/* Whether series s has a point gnuplot can draw: finite x and y, or for
+ * its band (band = 1), finite x, lo and hi. A series without one (a fitted peak where the fit
+ * has none) stays in the .dat file, so indexes keep their meaning, but is
+ * left out of the plot command: gnuplot would warn "Skipping data file with
+ * no valid points" on the user's terminal. */
+static int drawable(const al_plot_series *s, int band) {
+  for (int i = 0; i < s->n; i++) {
+    if (!isfinite(s->x[i])) continue;
+    if (band ? s->lo && s->hi && isfinite(s->lo[i]) && isfinite(s->hi[i]) : isfinite(s->y[i])) return 1;
+  }
+  return 0;
+}
+
 static void write_gp(al_buf *b, const char *name, const al_plot *p, const al_plot_series *s, int ns) {
   al_buf_printf(b, "# alab plot: run `gnuplot %s.gp` in this directory to redraw %s.svg\n", name, name);
   al_buf_printf(b, "if (!exists(\"outfile\")) outfile = '%s.svg'\n", name);
@@ -69,13 +82,16 @@ static void write_gp(al_buf *b, const char *name, const al_plot *p, const al_plo
   if (p->logx) al_buf_printf(b, "set logscale x\n");
   if (p->logy) al_buf_printf(b, "set logscale y\n");
   al_buf_printf(b, "plot \\\n");
-  /* Bands first, so every line is drawn over every band. */
-  int first = 1;
+  /* Bands first, so every line is drawn over every band. When no series has
+   * a point, all are listed (gnuplot then draws empty axes with warnings). */
+  int first = 1, any = 0;
+  for (int k = 0; k < ns; k++) any |= drawable(&s[k], 0);
   for (int pass = 0; pass < 2; pass++)
     for (int k = 0; k < ns; k++) {
       int c = s[k].color > 0 ? s[k].color - 1 : k;
       const char *col = palette[c % NPALETTE];
       if (pass == 0 && s[k].style != AL_PLOT_BAND) continue;
+      if (any && !drawable(&s[k], pass == 0)) continue;
       al_buf_printf(b, "%s  '%s.dat' index %d ", first ? "" : ", \\\n", name, k);
       first = 0;
       if (pass == 0) {
