@@ -194,6 +194,9 @@ static int choose_context(const al_rev_cfg *c, const al_model *base, int need, c
   return 0;
 }
 
+/* Whether variant v (0: augmented, 1: without augmentation) is trained: --augment 1 trains only 0, 0 only 1, 2 both. */
+static int runs_variant(const al_rev_cfg *c, int v) { return c->augment == 2 || c->augment == !v; }
+
 int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_err *err) {
   if (check_cfg(c, err)) return -1;
   if (c->model || c->api) return rev_run_external(c, dir, results_out, err);
@@ -221,7 +224,7 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
       "mix", c->mix, "batch", c->batch, "augment", c->augment, "eval_max", c->eval_max, "quick", c->quick);
   /* the base is one model: it gets every thread; the finetunes run one per
    * thread unless there is only one (al_job_threads; same numbers either way) */
-  int nfinetunes = c->seeds * ((c->augment != 0) + (c->augment != 1)), ft_threads = al_job_threads(nfinetunes, nthreads);
+  int nfinetunes = c->seeds * (runs_variant(c, 0) + runs_variant(c, 1)), ft_threads = al_job_threads(nfinetunes, nthreads);
   json_object_set_new(config, "model_threads",
                       json_pack("{s:i, s:i}", "base", al_job_threads(1, nthreads), "finetune", ft_threads));
   json_object_set_new(config, "save_models", json_boolean(c->save_models));
@@ -275,10 +278,10 @@ int al_rev_run(const al_rev_cfg *c, const char *dir, json_t **results_out, al_er
     al_log("reversal: %d people, %d training examples (longest %d tokens), base of %zu parameters", d.npeople, d.train.n,
            train[0].maxlen, base.nparams);
   }
-  /* the jobs: (variant, seed), in parallel, each single-threaded inside */
+  /* the jobs: (variant, seed), in parallel, each on ft_threads threads */
   int jobs[200], njobs = 0;
   for (int v = 0; v < 2; v++) {
-    if ((c->augment == 1 && v == 1) || (c->augment == 0 && v == 0)) continue;
+    if (!runs_variant(c, v)) continue;
     R.ran[v] = 1;
     for (int s = 0; s < c->seeds; s++) jobs[njobs++] = v * 100 + s;
   }
