@@ -187,6 +187,69 @@ static void test_sample_oracle(void) {
   al_model_free(&m);
 }
 
+/* ---- the batched sampler against one decoder, one story at a time ----
+ * lm_sample steps up to 8 stories together and starts stories it may not
+ * need; the documents must be bit-identical to what one decoder writes
+ * generating the stories in turn with al_generate (the sampler before
+ * batching), including where it stops and which stories were cut. */
+
+static void sequential_sample(const al_model *m, int32_t eot, double temperature, int max_story, size_t ntokens,
+                              uint64_t seed, lm_docs *out, size_t *ncut) {
+  al_err err;
+  int ctx = m->cfg.n_positions;
+  al_decoder *d = al_decoder_new(m);
+  int32_t *seq = al_malloc(((size_t)max_story + 1) * sizeof *seq);
+  al_sample_cfg sc = {.temperature = (float)temperature, .top_p = 1, .top_k = 0};
+  *ncut = 0;
+  for (uint64_t i = 0; out->n < ntokens; i++) {
+    al_rng r;
+    al_rng_seed_stream(&r, seed, i);
+    seq[0] = eot;
+    int n = 0, ended = 0;
+    while (n < max_story && !ended) {
+      int have = 1 + n, from = have <= ctx ? 0 : have - ctx / 2;
+      int got = al_generate(d, seq + from, have - from, max_story - n, &sc, &r, eot, seq + 1 + n, NULL, NULL, &err);
+      CHECK(got > 0, "al_generate: %s", got < 0 ? err.msg : "no token");
+      if (got <= 0) break;
+      n += got;
+      if (seq[n] == eot) ended = 1, n--;
+    }
+    if (!ended) ++*ncut;
+    lm_docs_add(out, seq + 1, (size_t)n, eot);
+  }
+  free(seq);
+  al_decoder_free(d);
+}
+
+static void test_sample_batched(void) {
+  al_err err;
+  /* stories of tens of tokens in a context of 16 (the window slides), some
+   * cut at 40; and a model whose EOT is rare, so every story is cut */
+  struct { int V, ctx, C, max_story; int32_t eot; double temp; } cases[] = {{12, 16, 32, 40, 11, 1.0},
+                                                                           {40, 24, 32, 30, 0, 0.7}};
+  size_t asks[] = {1, 37, 300, 2000};
+  for (int c = 0; c < 2; c++) {
+    al_model_config cfg = {.vocab_size = cases[c].V, .n_positions = cases[c].ctx, .n_layer = 2, .n_head = 2,
+                           .n_embd = cases[c].C};
+    al_model m = {0};
+    CHECK_OK(al_model_init(&m, &cfg, 21 + c, &err), err);
+    for (size_t a = 0; a < sizeof asks / sizeof asks[0]; a++) {
+      lm_docs got = {0}, want = {0};
+      size_t gcut = 0, wcut = 0;
+      CHECK_OK(lm_sample(&m, cases[c].eot, cases[c].temp, cases[c].max_story, asks[a], 9, &got, &gcut, &err), err);
+      sequential_sample(&m, cases[c].eot, cases[c].temp, cases[c].max_story, asks[a], 9, &want, &wcut);
+      int same = got.n == want.n && got.ndocs == want.ndocs && gcut == wcut &&
+                 !memcmp(got.ids, want.ids, got.n * sizeof *got.ids);
+      for (size_t i = 0; same && i < got.ndocs; i++) same = got.starts[i] == want.starts[i];
+      CHECK(same, "case %d, %zu tokens asked: batched %zu tokens in %zu documents (%zu cut), one at a time %zu in %zu (%zu cut)",
+            c, asks[a], got.n, got.ndocs, gcut, want.n, want.ndocs, wcut);
+      if (a == 3) CHECK(got.ndocs > 16 && wcut > 0, "case %d: %zu documents, %zu cut", c, got.ndocs, wcut);
+      lm_docs_free(&got), lm_docs_free(&want);
+    }
+    al_model_free(&m);
+  }
+}
+
 /* ---- statistics of real stories: the grammar's own numbers ---- */
 
 static void test_stats(void) {
@@ -458,6 +521,7 @@ int main(int argc, char **argv) {
     test_distinct();
     test_subsample();
     test_sample_oracle();
+    test_sample_batched();
     test_stats();
     test_bad_settings(tmp);
     test_tiny_story(tmp);

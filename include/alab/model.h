@@ -180,6 +180,14 @@ int al_sequence_logprobs(al_decoder *d, const int32_t *tokens, int n, float *lp,
 int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const int32_t *cont, int nc, double *sum,
                           float *per_token, int *is_greedy, al_err *err);
 
+/* Feeds a prompt as al_generate does before its first token: the cache is
+ * kept for the longest prefix shared with what the decoder holds (never the
+ * last token), the rest of all but the last token in chunks, then the last
+ * alone, whose logits al_decoder_logits then gives. So the logits do not
+ * depend on what the decoder held before. Fails on an empty prompt, one
+ * longer than the context, or a token id out of range. */
+int al_decoder_prompt(al_decoder *d, const int32_t *prompt, int np, al_err *err);
+
 /* Generates up to max_new tokens after the prompt, fed as all but its last
  * token (in chunks; a cached prefix is kept) and then the last alone, as
  * `alab serve` feeds one, so the result does not depend on what the decoder

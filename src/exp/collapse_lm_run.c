@@ -213,15 +213,17 @@ static int generation(lm_world *w, int s, int p, int gen, const lm_docs *const *
   al_train_result tr;
   int rc = al_train(&m, &tc, views, nd, NULL, 0, NULL, &tr, err);
   if (rc) al_fail_prefix(err, "seed %d generation %d", s, gen);
-  double loss = NAN;
+  double loss = NAN, t_eval = al_now(), t_sample = NAN, t_stats = NAN;
   size_t ncut = 0;
   lm_stats st;
   if (!rc) {
     al_tokens held = al_tokens_int32(w->heldout.ids, w->heldout.n);
     loss = al_eval_loss(&m, &held, 1, 1, mc.n_positions, 0);
+    t_sample = al_now();
     rc = lm_sample(&m, w->eot, c->temperature, c->max_story, (size_t)c->tokens, derive(c->seed, TAG_SAMPLE, s, gen), out,
                    &ncut, err);
   }
+  t_stats = al_now();
   if (!rc) rc = lm_stats_of(w->tok, out, c->story, &st, err);
   al_model_free(&m);
   if (rc) return -1;
@@ -250,6 +252,12 @@ static int generation(lm_world *w, int s, int p, int gen, const lm_docs *const *
     json_object_set_new(rec, "steps", json_integer(tr.steps_done));
     json_object_set_new(rec, "tokens_per_s", json_real(tr.tokens_per_s));
     json_object_set_new(rec, "seconds", json_real(secs));
+    /* where a model's time went: training (from the start), the held-out
+     * loss, sampling the next generation's data, the samples' statistics */
+    json_object_set_new(rec, "train_seconds", json_real(t_eval - t0));
+    json_object_set_new(rec, "eval_seconds", json_real(t_sample - t_eval));
+    json_object_set_new(rec, "sample_seconds", json_real(t_stats - t_sample));
+    json_object_set_new(rec, "stats_seconds", json_real(t0 + secs - t_stats));
     if (al_run_metric(w->run, rec, err)) rc = -1;
     w->done++;
     if (!w->quiet)

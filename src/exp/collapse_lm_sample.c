@@ -49,35 +49,131 @@ void lm_docs_subsample(const lm_docs *const *pools, int npools, size_t ntokens, 
   free(idx);
 }
 
+/* ---- sampling: up to SLOTS stories decoded together ----
+ * Each slot holds one story (its own decoder and random stream) and steps
+ * one token at a time; the live slots' tokens go through the model as one
+ * batch (al_decoder_step_many: each weight matrix read once per step, every
+ * decoder bit-identical to feeding its token alone). A story that reaches
+ * the context's end is re-prompted alone with its last n_positions/2 tokens
+ * (al_decoder_prompt, as al_generate feeds a prompt). So story i is exactly
+ * what one decoder generating the stories one after another with
+ * al_generate would write, whatever the slots held. A freed slot takes the
+ * next story unless the stories before it already hold ntokens tokens for
+ * certain (their tokens so far, each with its EOT); finished stories are
+ * appended in order while out holds fewer than ntokens, and the few that
+ * were started but not needed are dropped. */
+enum { SLOTS = 8 };
+
+typedef struct {
+  long i;         /* story index; -1: the slot is free */
+  al_rng r;       /* the story's stream: al_rng_seed_stream(seed, i) */
+  int32_t *seq;   /* EOT, then the story so far */
+  int n;          /* tokens of the story so far */
+  int prompted;   /* the decoder holds logits for the next token */
+} story_slot;
+
+typedef struct {
+  int32_t *ids;
+  int n, cut, done;
+} story_done;
+
+/* The next token of slot s, or its end: 1 when the slot needs its token fed
+ * (in *tok), 0 when the story ended or the window is full (re-prompted next
+ * round), -1 on error. */
+static int slot_advance(story_slot *s, al_decoder *d, int ctx, int V, int max_story, int32_t eot,
+                        const al_sample_cfg *sc, void *scratch, story_done *fin, int32_t *tok, al_err *err) {
+  if (!s->prompted) {
+    int have = 1 + s->n, from = have <= ctx ? 0 : have - ctx / 2;
+    if (al_decoder_prompt(d, s->seq + from, have - from, err)) return -1;
+    s->prompted = 1;
+  }
+  int32_t t = al_sample_logits(al_decoder_logits(d), V, sc, &s->r, scratch);
+  s->seq[1 + s->n++] = t;
+  if (t == eot || s->n == max_story) { /* the story is done: EOT (not kept) or cut */
+    int ended = t == eot;
+    fin->n = s->n - ended;
+    fin->cut = !ended;
+    fin->ids = al_malloc(((size_t)fin->n + 1) * sizeof *fin->ids);
+    memcpy(fin->ids, s->seq + 1, (size_t)fin->n * sizeof *fin->ids);
+    fin->done = 1;
+    s->i = -1;
+    return 0;
+  }
+  if (al_decoder_pos(d) >= ctx) { /* the window is full: continue from its last half */
+    s->prompted = 0;
+    return 0;
+  }
+  *tok = t;
+  return 1;
+}
+
 int lm_sample(const al_model *m, int32_t eot, double temperature, int max_story, size_t ntokens, uint64_t seed,
               lm_docs *out, size_t *ncut, al_err *err) {
   int ctx = m->cfg.n_positions, rc = 0;
-  al_decoder *d = al_decoder_new(m);
-  int32_t *seq = al_malloc(((size_t)max_story + 1) * sizeof *seq); /* EOT, then the document */
   al_sample_cfg sc = {.temperature = (float)temperature, .top_p = 1, .top_k = 0};
-  *ncut = 0;
-  for (uint64_t i = 0; out->n < ntokens && !rc; i++) {
-    al_rng r;
-    al_rng_seed_stream(&r, seed, i);
-    seq[0] = eot;
-    int n = 0, ended = 0;
-    while (n < max_story && !ended) {
-      int have = 1 + n, from = have <= ctx ? 0 : have - ctx / 2;
-      int got = al_generate(d, seq + from, have - from, max_story - n, &sc, &r, eot, seq + 1 + n, NULL, NULL, err);
-      if (got < 0) {
-        rc = -1;
-        break;
-      }
-      n += got;
-      if (got > 0 && seq[n] == eot) ended = 1, n--;
-    }
-    if (rc) break;
-    if (!ended) ++*ncut;
-    lm_docs_add(out, seq + 1, (size_t)n, eot);
+  void *scratch = al_sample_scratch(m->cfg.vocab_size);
+  al_decoder *ds[SLOTS];
+  story_slot sl[SLOTS];
+  for (int k = 0; k < SLOTS; k++) {
+    ds[k] = al_decoder_new(m);
+    sl[k] = (story_slot){.i = -1, .seq = al_malloc(((size_t)max_story + 1) * sizeof(int32_t))};
   }
-  free(seq);
-  al_decoder_free(d);
-  return rc;
+  story_done *fin = NULL; /* stories [appended, next) */
+  size_t fcap = 0;
+  long next = 0, appended = 0;
+  *ncut = 0;
+  while (!rc) {
+    while (appended < next && fin[appended].done) { /* finished stories, in order */
+      story_done *f = &fin[appended++];
+      if (out->n < ntokens) {
+        lm_docs_add(out, f->ids, (size_t)f->n, eot);
+        *ncut += (size_t)f->cut;
+      }
+      free(f->ids);
+      f->ids = NULL;
+    }
+    if (out->n >= ntokens) break;
+    /* the stories before `next` hold at least `lower` tokens */
+    size_t lower = out->n;
+    for (long i = appended; i < next; i++)
+      if (fin[i].done) lower += (size_t)fin[i].n + 1;
+    for (int k = 0; k < SLOTS; k++)
+      if (sl[k].i >= 0) lower += (size_t)sl[k].n + 1;
+    for (int k = 0; k < SLOTS && lower < ntokens; k++) {
+      if (sl[k].i >= 0) continue;
+      if ((size_t)next >= fcap) {
+        fcap = fcap ? 2 * fcap : 256;
+        fin = al_realloc(fin, fcap * sizeof *fin);
+      }
+      fin[next] = (story_done){0};
+      sl[k].i = next;
+      sl[k].n = 0;
+      sl[k].prompted = 0;
+      sl[k].seq[0] = eot;
+      al_rng_seed_stream(&sl[k].r, seed, (uint64_t)next);
+      next++;
+      lower += 1;
+    }
+    al_decoder *act[SLOTS];
+    int32_t tok[SLOTS];
+    int live = 0;
+    for (int k = 0; k < SLOTS && !rc; k++) {
+      if (sl[k].i < 0) continue;
+      int32_t t;
+      int a = slot_advance(&sl[k], ds[k], ctx, m->cfg.vocab_size, max_story, eot, &sc, scratch, &fin[sl[k].i], &t, err);
+      if (a < 0) rc = -1;
+      else if (a > 0) act[live] = ds[k], tok[live++] = t;
+    }
+    if (!rc && live > 0) rc = al_decoder_step_many(act, tok, live, err);
+  }
+  for (long i = appended; i < next; i++) free(fin[i].ids);
+  free(fin);
+  for (int k = 0; k < SLOTS; k++) {
+    al_decoder_free(ds[k]);
+    free(sl[k].seq);
+  }
+  free(scratch);
+  return rc ? -1 : 0;
 }
 
 /* ---- n-grams ----

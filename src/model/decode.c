@@ -228,8 +228,7 @@ int al_score_continuation(al_decoder *d, const int32_t *prompt, int np, const in
   return 0;
 }
 
-int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const al_sample_cfg *s, al_rng *rng,
-                int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err) {
+int al_decoder_prompt(al_decoder *d, const int32_t *prompt, int np, al_err *err) {
   if (np < 1) return al_fail(err, "generation needs a prompt of at least one token");
   if (np > d->maxT) return al_fail(err, "prompt of %d tokens exceeds the model's context of %d", np, d->maxT);
   int start = sync_prefix(d, prompt, np, np - 1, err);
@@ -242,6 +241,12 @@ int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const
     feed_chunk(d, prompt + i, k, 0);
   }
   feed_chunk(d, prompt + np - 1, 1, 0);
+  return 0;
+}
+
+int al_generate(al_decoder *d, const int32_t *prompt, int np, int max_new, const al_sample_cfg *s, al_rng *rng,
+                int stop_token, int32_t *out, al_token_cb on_token, void *ctx, al_err *err) {
+  if (al_decoder_prompt(d, prompt, np, err)) return -1;
   int V = d->m->cfg.vocab_size, produced = 0;
   void *scratch = al_sample_scratch(V);
   while (produced < max_new) {

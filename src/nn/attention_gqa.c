@@ -1,8 +1,8 @@
 /* Causal grouped-query self-attention (training path): H query heads share
  * KVH key/value heads, query head h reading key/value head h / (H / KVH)
- * (KVH = H is multi-head attention). Rows of qkv are
- * [q (H*hs) | k (KVH*hs) | v (KVH*hs)]; for each batch b and query head h,
- * with Q, K, V the [T, hs] slices:
+ * (KVH = H is multi-head attention, GPT-2's: src/nn/attention.c). Rows of
+ * qkv are [q (H*hs) | k (KVH*hs) | v (KVH*hs)]; for each batch b and query
+ * head h, with Q, K, V the [T, hs] slices:
  *   S = Q K^T / sqrt(hs),  P = softmax(S) row-wise over t2 <= t (0 above),
  *   O = P V  into out [B, T, H*hs].
  * Each (b, h) is a few single-threaded sgemm calls on strided views, spread
@@ -10,10 +10,30 @@
 #include <cblas.h>
 #include <math.h>
 #include "alab/nn.h"
+#include "nn/exp_inline.h"
 
 #define GEMM(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)                                                 \
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, \
               B, ldb, beta, C, ldc)
+
+/* P's rows softmaxed over t2 <= t and zeroed after: the vectorized exp for a
+ * finite row (exp_inline.h), libm's otherwise so NaN/inf propagate */
+static void causal_softmax_rows(float *P, int T) {
+  for (int t = 0; t < T; t++) {
+    float *row = P + (long)t * T, sum = 0.0f;
+    int finite;
+    float mx = row_max_finite(row, t + 1, &finite);
+    if (finite) sum = row_exp_sum(row, row, t + 1, mx);
+    else
+      for (int t2 = 0; t2 <= t; t2++) {
+        row[t2] = expf(row[t2] - mx);
+        sum += row[t2];
+      }
+    float inv = 1.0f / sum;
+    for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
+    for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
+  }
+}
 
 void nn_attention_gqa_forward(float *out, float *att, const float *qkv, int B, int T, int H, int KVH, int hs) {
   int C = H * hs, W = (H + 2 * KVH) * hs, group = H / KVH;
@@ -26,17 +46,7 @@ void nn_attention_gqa_forward(float *out, float *att, const float *qkv, int B, i
       const float *V = K + KVH * hs;
       float *P = att + ((long)b * H + h) * T * T;
       GEMM(0, 1, T, T, hs, scale, Q, W, K, W, 0.0f, P, T);
-      for (int t = 0; t < T; t++) {
-        float *row = P + (long)t * T, mx = -INFINITY, sum = 0.0f;
-        for (int t2 = 0; t2 <= t; t2++) mx = row[t2] > mx ? row[t2] : mx;
-        for (int t2 = 0; t2 <= t; t2++) {
-          row[t2] = expf(row[t2] - mx);
-          sum += row[t2];
-        }
-        float inv = 1.0f / sum;
-        for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
-        for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
-      }
+      causal_softmax_rows(P, T);
       GEMM(0, 0, T, hs, T, 1.0f, P, T, V, W, 0.0f, out + (long)b * T * C + h * hs, C);
     }
 }
