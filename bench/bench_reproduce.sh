@@ -11,7 +11,10 @@
 # bulk of `alab reproduce --quick`'s tiny-model training: 39 GPT-2s of 137k
 # parameters), which takes about 4 minutes of 2 idle cores per binary.
 # ARGS replaces the experiment's arguments, e.g. fewer models at the same
-# per-model settings: ARGS="collapse --part lm --seeds 2 --lm-gens 2".
+# per-model settings: ARGS="collapse --part lm --seeds 2 --lm-gens 2", or
+# the quick run of the experiments whose settings did not change since
+# 3ad544f^: ARGS="reproduce --quick --only collapse,reversal,oocr,sycophancy,cpm"
+# (reproduce takes no --threads: it uses every core, so THREADS is ignored).
 #
 # usage: bench/bench_reproduce.sh
 # env: OLD_BIN (an alab built from 3ad544f^; built into a temp dir when
@@ -33,14 +36,16 @@ if [ -z "$old" ]; then
   cmake --build "$work/old/b" -j"$threads" --target alab >/dev/null
   old=$work/old/b/alab
 fi
+thr="--threads $threads"
+case $args in reproduce*) thr="" ;; esac
 run() { # run BIN TAG: prints "cpu wall"
   local TIMEFORMAT='%U %S %R'
   rm -rf "$work/out_$2"
-  { time OMP_WAIT_POLICY=PASSIVE "$1" $args --threads "$threads" --quiet --out "$work/out_$2" >/dev/null 2>"$work/err_$2"; } \
+  { time OMP_WAIT_POLICY=PASSIVE "$1" $args $thr --quiet --out "$work/out_$2" >/dev/null 2>"$work/err_$2"; } \
     2>"$work/t" || { echo "$2 failed:" >&2; cat "$work/err_$2" >&2; exit 1; }
   awk '{print $1 + $2, $3}' "$work/t"
 }
-echo "work: alab $args --threads $threads"
+echo "work: alab $args $thr"
 printf "%-5s %10s %10s %10s %10s %8s %8s %s\n" pair old_cpu_s new_cpu_s old_wall new_wall cpu_x wall_x load
 for i in $(seq "$repeat"); do
   if [ $((i % 2)) = 1 ]; then
