@@ -179,8 +179,8 @@ static double at_loss(void *p) {
   nn_attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->C, c->H);
   return dot_r(c->out, c->R, (long)c->B * c->T * c->C);
 }
-/* T = 5: every row one partial block of 16 (vec16.h's masked lanes); T =
- * 37: whole blocks and a partial one past the row's end */
+/* T = 5 and T = 37: rows shorter and longer than one 16-float vector, as
+ * at the experiments' contexts */
 static void test_attention_at(int B, int T, int C, int H) {
   at_ctx c = {.B = B, .T = T, .C = C, .H = H};
   long n = (long)c.B * c.T * c.C;

@@ -151,9 +151,11 @@ void al_decoder_truncate(al_decoder *d, int pos);
  * out of range. */
 int al_decoder_feed(al_decoder *d, const int32_t *tokens, int n, float *logits_all, al_err *err);
 const float *al_decoder_logits(const al_decoder *d); /* V logits after the last fed token */
-/* Feeds tokens[r] to decoder ds[r] for r < n (n <= 8, one model, distinct
- * decoders) as one batch: each weight matrix is read once for all n, and each
- * decoder ends bit-identical to a single-token al_decoder_feed. */
+/* Feeds tokens[r] to decoder ds[r] for r < n (1 <= n <= AL_DECODER_STEP_MAX,
+ * one model, distinct decoders) as one batch: each weight matrix is read once
+ * for all n, and each decoder ends bit-identical to a single-token
+ * al_decoder_feed. */
+#define AL_DECODER_STEP_MAX 8
 int al_decoder_step_many(al_decoder **ds, const int32_t *tokens, int n, al_err *err);
 
 /* log-softmax helpers over one row of V logits */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "alab/bon.h"
 
-enum { GROUP = 8 };
+enum { GROUP = AL_DECODER_STEP_MAX };
 
 int al_bon_sample(const al_model *policy, const int32_t *prompt, int np, int N, int max_new, const al_sample_cfg *s,
                   uint64_t seed, int stop_token, int32_t *out, int *lens, al_err *err) {

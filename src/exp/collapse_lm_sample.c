@@ -62,7 +62,7 @@ void lm_docs_subsample(const lm_docs *const *pools, int npools, size_t ntokens, 
  * certain (their tokens so far, each with its EOT); finished stories are
  * appended in order while out holds fewer than ntokens, and the few that
  * were started but not needed are dropped. */
-enum { SLOTS = 8 };
+enum { SLOTS = AL_DECODER_STEP_MAX };
 
 typedef struct {
   long i;         /* story index; -1: the slot is free */

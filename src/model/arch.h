@@ -65,7 +65,7 @@ void al_arch_names(char *out, size_t n);
 /* Decoders feed at most this many rows at once; up to AL_DECODE_SMALL_ROWS
  * rows al_decode_matmul streams each weight matrix once for all rows
  * (nn_matmul_rows), above it uses sgemm (nn_matmul_forward). */
-enum { AL_DECODE_CHUNK = 64, AL_DECODE_SMALL_ROWS = 8 };
+enum { AL_DECODE_CHUNK = 64, AL_DECODE_SMALL_ROWS = AL_DECODER_STEP_MAX };
 void al_decode_matmul(float *out, const float *inp, const float *W, const float *b, int n, int IC, int OC);
 /* The output embedding E of the LM head: "lm_head.weight" when the table
  * has it (an untied head), else the architecture's lm_head_tensor. */

@@ -23,7 +23,7 @@
 #define SV_MAX_STOP 8     /* stop strings per request */
 #define SV_MAX_STOP_LEN 256
 #define SV_MAX_CHOICES 128 /* prompts x n per request */
-#define SV_BATCH 8        /* most sequences a worker steps together */
+#define SV_BATCH AL_DECODER_STEP_MAX /* most sequences a worker steps together */
 #define SV_MAX_DEPTH 32   /* nesting of a request body */
 #define SV_MAX_RETURN 16384 /* tokens one response may return (echoed + generated, all choices): ~4 MB of JSON */
 
